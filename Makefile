@@ -1,0 +1,43 @@
+# Two commands a newcomer needs:  make demo  and  make test.
+# Both install what is missing first (Debian packages, then a .venv with the Python
+# packages) and skip the install when everything is already there.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DEBIAN_PACKAGES := ffmpeg csound libopenblas-dev
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: install debian demo test bench clean
+
+install: debian $(STAMP)
+
+debian:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing; \
+	fi
+
+$(STAMP): pyproject.toml
+	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test,plot]'
+	@touch $(STAMP)
+
+demo: install
+	$(PY) -m bitmap2pcm.demo
+
+test: install
+	$(PY) -m pytest -q
+
+bench: install
+	$(PY) bench/pickler
+	$(PY) bench/train
+	$(PY) bench/render
+
+clean:
+	rm -rf out/ .pytest_cache
