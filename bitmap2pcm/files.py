@@ -84,8 +84,11 @@ def check_writable_dir(directory: str | os.PathLike) -> Path:
         raise UserError(f"{directory}: output folder does not exist")
     if not directory.is_dir():
         raise UserError(f"{directory}: output path is not a folder")
-    if not os.access(directory, os.W_OK | os.X_OK):
-        raise UserError(f"{directory}: output folder is not writable")
+    try:  # a real attempt: permission bits say nothing for root or read-only mounts
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as error:
+        raise UserError(f"{directory}: output folder is not writable ({error.strerror})") from None
     return directory
 
 
