@@ -1,0 +1,50 @@
+"""Helpers shared by the benchmark scripts: timing medians, child peak memory, test media."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+
+def timed(command: list[str], **kwargs) -> tuple[float, float]:
+    """Run `command`; return (wall seconds, peak resident memory of the process in MB)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kwargs)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    stderr = process.stderr.read().decode(errors="replace")
+    process.stderr.close()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"benchmark command failed: {' '.join(command)}\n{stderr}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def median_of(runs: int, command: list[str], **kwargs) -> tuple[float, float]:
+    results = [timed(command, **kwargs) for _ in range(runs)]
+    return statistics.median(r[0] for r in results), max(r[1] for r in results)
+
+
+def make_hd_video(path: Path, seconds: int = 30) -> Path:
+    """A 1280x720 30 fps H.264 + AAC video with moving content, made once and reused."""
+    if not path.exists():
+        subprocess.run(
+            ["ffmpeg", "-y", "-nostdin", "-loglevel", "error",
+             "-f", "lavfi", "-i", f"testsrc2=s=1280x720:r=30:d={seconds}",
+             "-f", "lavfi", "-i", f"sine=f=330:beep_factor=4:duration={seconds}",
+             "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
+             "-c:a", "aac", "-shortest", str(path)],
+            check=True)
+    return path
+
+
+def decode_only_seconds(video: Path, runs: int) -> float:
+    """The baseline: ffmpeg decoding every stream and discarding the result."""
+    command = ["ffmpeg", "-nostdin", "-loglevel", "error", "-i", str(video), "-f", "null", "-"]
+    return median_of(runs, command)[0]
