@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from . import __version__, audio, grid, video
 from .errors import UserError
-from .files import atomic_path, check_writable_dir, save_json, load_pickle
+from .files import atomic_path, check_writable_dir, save_json
 
 log = logging.getLogger(__name__)
 
@@ -170,35 +170,3 @@ def make(video_path: str | Path, folder: str | Path = ".", silence_seconds: floa
     save(data, folder)
     return data
 
-
-def load(frames_path: str | Path = FRAMES_FILE, audio_path: str | Path = AUDIO_FILE) -> Dataset:
-    """Read and check a training pair; row counts that differ are trimmed to the shorter.
-
-    Row widths are not fixed here (options such as frame history change them); the trainer
-    checks them against the network's layer sizes.
-    """
-    frames = _checked_array(load_pickle(frames_path), frames_path)
-    rows = _checked_array(load_pickle(audio_path), audio_path)
-    if len(frames) != len(rows):
-        shorter = min(len(frames), len(rows))
-        log.warning("%s has %d rows and %s has %d: using the first %d of each",
-                    frames_path, len(frames), audio_path, len(rows), shorter)
-        frames, rows = frames[:shorter], rows[:shorter]
-    return Dataset(frames, rows, {"frames": str(frames_path), "audio": str(audio_path)})
-
-
-def _checked_array(obj: Any, path: str | Path, width: int | None = None) -> np.ndarray:
-    """A (N, width) float32 array with finite values, or a UserError saying what is wrong."""
-    if not isinstance(obj, np.ndarray):
-        raise UserError(f"{path}: holds a {type(obj).__name__}, not a numpy array")
-    if obj.ndim != 2:
-        raise UserError(f"{path}: array has {obj.ndim} dimensions, expected 2 (rows, values)")
-    if not np.issubdtype(obj.dtype, np.floating):
-        raise UserError(f"{path}: array is {obj.dtype}, expected float32 values in [0, 1]")
-    if width is not None and obj.shape[1] != width:
-        raise UserError(f"{path}: rows have {obj.shape[1]} values, expected {width}")
-    if len(obj) == 0:
-        raise UserError(f"{path}: holds zero rows")
-    if not np.isfinite(obj).all():
-        raise UserError(f"{path}: contains NaN or infinite values")
-    return np.ascontiguousarray(obj, dtype=np.float32)

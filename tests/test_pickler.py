@@ -12,7 +12,7 @@ import pytest
 import soundfile
 from scipy.signal import resample_poly
 
-from bitmap2pcm import dataset, grid
+from bitmap2pcm import grid
 from bitmap2pcm.files import load_pickle
 from conftest import assert_one_line_error, ffmpeg, make_video, run_script
 
@@ -238,19 +238,3 @@ def test_failed_run_keeps_old_outputs(tmp_path, out_dir):
     assert (out_dir / "frames.pkl").read_bytes() == before
     assert not [name for name in os.listdir(out_dir) if name.endswith(".part") or name.startswith(".sound")]
 
-
-def test_dataset_load_trims_unequal_rows_and_rejects_bad_arrays(tmp_path, caplog):
-    frames = np.random.default_rng(0).random((10, 4096), dtype=np.float32)
-    audio = np.full((8, 735), 0.5, np.float32)
-    with open(tmp_path / "f.pkl", "wb") as f:
-        pickle.dump(frames, f)
-    with open(tmp_path / "a.pkl", "wb") as f:
-        pickle.dump(audio, f)
-    data = dataset.load(tmp_path / "f.pkl", tmp_path / "a.pkl")
-    assert data.slots == 8 and "first 8" in caplog.text
-    bad = frames.copy()
-    bad[3, 3] = np.nan
-    with open(tmp_path / "nan.pkl", "wb") as f:
-        pickle.dump(bad, f)
-    with pytest.raises(Exception, match="NaN"):
-        dataset.load(tmp_path / "nan.pkl", tmp_path / "a.pkl")
