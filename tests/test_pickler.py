@@ -238,3 +238,10 @@ def test_failed_run_keeps_old_outputs(tmp_path, out_dir):
     assert (out_dir / "frames.pkl").read_bytes() == before
     assert not [name for name in os.listdir(out_dir) if name.endswith(".part") or name.startswith(".sound")]
 
+
+
+def test_4k_picture_shrinks_to_64x64(tmp_path):
+    video = make_video(tmp_path / "uhd.mp4", seconds=0.5, size="3840x2160",
+                       video_codec=("-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"))
+    frames, audio = pickle_video(video, tmp_path / "out")
+    assert frames.shape == (15, 4096) and audio.shape == (15, 735)
