@@ -1,0 +1,247 @@
+"""Render: a video's pictures through a brain into a sound track (out.wav).
+
+One streaming pass: ffmpeg puts the pictures on the 30 fps grid exactly as the brain's input
+convention says (side, interpolation), numpy runs the network on a batch of slots at a time,
+the chosen join (`join`) turns the blocks into samples and they go straight into the WAV.
+Frames are read in a thread a couple of batches ahead (`Prefetch`), so decoding and inference
+overlap. Memory stays at a few batches however long the video is, and PyTensor is never
+imported: a brain is plain numpy (`brain`).
+
+The WAV is 22050 Hz mono float32, exactly 735 samples per slot of the video, clamped to
+[-1, 1]; it appears under its name only when complete (`files.atomic_path`).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+import soundfile
+
+from . import brain as brains
+from . import grid, join, video
+from .errors import UserError
+from .files import atomic_path, check_writable_dir
+
+log = logging.getLogger("bitmap2pcm")
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_BRAIN = REPO / "brains" / "default.pkl"
+MODES = tuple(join.JOINS)
+# Smooth is the default: same predictions, same timing, none of the edge clicks; "raw" gives
+# the 2015 sound bit for bit.
+DEFAULT_MODE = "smooth"
+BATCH_SLOTS = 256  # 8.5 s of video: a 4096x1000 product large enough for BLAS to run at speed
+
+
+def resolve_brain(path: str | Path | None) -> Path:
+    """The brain file to use: `path` if given, else the shipped default, else a UserError
+    that says how to get one."""
+    if path is not None:
+        return Path(path)
+    if DEFAULT_BRAIN.is_file():
+        return DEFAULT_BRAIN
+    raise UserError(
+        f"no brain given and the default brain {DEFAULT_BRAIN} is not there: pass "
+        f"--brain FILE (a trained brain or a checkpoint, e.g. {brains.DEFAULT_BRAIN_FILE}), "
+        f"or train one with theanet.py"
+    )
+
+
+def load_brain(path: str | Path) -> dict[str, Any]:
+    """Load a brain or checkpoint and check that render can use it on video frames.
+
+    Beyond the format checks of `brain.load` (which refuses pickles that would run code and
+    unknown format versions): the output must be PCM blocks of one slot, and the input size
+    must be what the brain's own picture convention produces.
+    """
+    network = brains.load(path)
+    output = network["output"]
+    if output.get("kind") != "pcm" or output.get("samples_per_slot") != grid.SAMPLES_PER_SLOT:
+        raise UserError(
+            f"{path}: brain predicts {output.get('kind')!r} blocks of "
+            f"{output.get('samples_per_slot')} samples; render needs 'pcm' blocks of "
+            f"{grid.SAMPLES_PER_SLOT}"
+        )
+    if network["layer_sizes"][-1] != grid.SAMPLES_PER_SLOT:
+        raise UserError(
+            f"{path}: brain has {network['layer_sizes'][-1]} outputs, not "
+            f"{grid.SAMPLES_PER_SLOT} samples per slot"
+        )
+    side = network["input"].get("side")
+    if not isinstance(side, int) or side * side != network["layer_sizes"][0]:
+        raise UserError(
+            f"{path}: brain takes {network['layer_sizes'][0]} inputs per frame, which does not "
+            f"fit its {side}x{side} picture convention"
+        )
+    if network["input"].get("interpolation") not in video.INTERPOLATIONS:
+        raise UserError(
+            f"{path}: brain was trained with unknown interpolation "
+            f"{network['input'].get('interpolation')!r}"
+        )
+    return network
+
+
+def frame_stream(network: dict[str, Any], path: str | Path,
+                 batch_slots: int = BATCH_SLOTS) -> video.FrameStream:
+    """The video's frames prepared the way `network` was trained (same side, interpolation)."""
+    convention = network["input"]
+    return video.FrameStream(path, side=convention["side"],
+                             interpolation=convention["interpolation"], batch_slots=batch_slots)
+
+
+def predict_blocks(network: dict[str, Any], frames: np.ndarray) -> np.ndarray:
+    """uint8 frames (n, side*side) to PCM blocks (n, 735): 2y - 1 of the brain's outputs,
+    clamped to [-1, 1] (a linear output layer can overshoot), float32."""
+    outputs = brains.forward(network, video.frames_to_unit(frames))
+    return np.clip(grid.unit_to_pcm(outputs), -1.0, 1.0, out=outputs)
+
+
+def stream_samples(blocks: Iterable[np.ndarray], mode: str) -> Iterator[np.ndarray]:
+    """Join a stream of (n, 735) PCM batches with the named join; yields float32 runs of
+    samples whose concatenation is `join.join_all` of all blocks."""
+    if mode not in join.JOINS:
+        raise UserError(f"unknown mode '{mode}' (choose {', '.join(MODES)})")
+    joiner = join.JOINS[mode]()
+    for batch in blocks:
+        yield joiner.push(batch)
+    yield joiner.finish()
+
+
+@dataclass(frozen=True)
+class RenderSummary:
+    """What a render produced: slots covered, samples written, and how long it took."""
+
+    slots: int
+    samples: int
+    wall_seconds: float
+
+    @property
+    def seconds(self) -> float:
+        return self.samples / grid.RATE_HZ
+
+
+def render(video_path: str | Path, out_path: str | Path, brain_path: str | Path | None = None,
+           mode: str = DEFAULT_MODE, batch_slots: int = BATCH_SLOTS,
+           progress: bool = False) -> RenderSummary:
+    """Render `video_path` through a brain into the WAV `out_path` (see the module notes).
+
+    Every check that can fail fast (mode, brain, output folder, video) runs before the first
+    frame is used; decoding starts while the video is being checked.
+    """
+    started = time.perf_counter()
+    if mode not in join.JOINS:
+        raise UserError(f"unknown mode '{mode}' (choose {', '.join(MODES)})")
+    brain_file = resolve_brain(brain_path)
+    network = load_brain(brain_file)
+    out_path = Path(out_path)
+    check_writable_dir(out_path.parent)
+    frames = frame_stream(network, video_path, batch_slots)
+    with Prefetch(frames) as batches:  # ffmpeg decodes while the video is checked
+        info = video.probe(video_path)
+        video.require_video(info)
+        log.info("rendering %s with %s (%s join)", video_path, brain_file, mode)
+        predicted = (predict_blocks(network, batch)
+                     for batch in _progress(batches, info.expected_slots, progress))
+        samples = _write_wav(out_path, stream_samples(predicted, mode),
+                             if_empty=f"{video_path}: no frames could be decoded")
+    summary = RenderSummary(frames.slots_read, samples, time.perf_counter() - started)
+    log.info("wrote %s: %d slots, %.2f s of sound in %.1f s", out_path, summary.slots,
+             summary.seconds, summary.wall_seconds)
+    return summary
+
+
+def _write_wav(destination: Path, runs: Iterable[np.ndarray], if_empty: str) -> int:
+    """Stream runs of samples into a 22050 Hz mono float32 WAV that appears only when
+    complete; returns the number of samples. No samples at all is a UserError (`if_empty`)
+    and writes nothing."""
+    samples = 0
+    with atomic_path(destination, suffix=".wav") as temporary:
+        with soundfile.SoundFile(temporary, "w", samplerate=grid.RATE_HZ, channels=1,
+                                 subtype="FLOAT", format="WAV") as sound:
+            for run in runs:
+                sound.write(run)
+                samples += run.size
+        if samples == 0:
+            raise UserError(if_empty)
+    return samples
+
+
+class Prefetch:
+    """Iterate `items` in a background thread, up to `depth` items ahead.
+
+    Without it ffmpeg stalls while numpy works: the pipe holds only 64 KiB (16 frames), so
+    decoding and inference would take turns. Reading a pipe and BLAS products both release
+    the GIL, so in a thread they overlap. The thread starts at once, so work done before the
+    first item is taken (checking the video) overlaps decoding too. Exceptions from `items`
+    are raised to the consumer; `close` (or leaving the `with` block) stops the thread and
+    closes `items`, which ends ffmpeg.
+    """
+
+    _FINISHED = object()
+
+    def __init__(self, items: Iterable[Any], depth: int = 2):
+        self._handoff: queue.Queue = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._work, args=(items,), name="prefetch",
+                                        daemon=True)
+        self._thread.start()
+
+    def _offer(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._handoff.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _work(self, items: Iterable[Any]) -> None:
+        source = iter(items)
+        try:
+            for item in source:
+                if not self._offer(item):
+                    return
+            self._offer(self._FINISHED)
+        except BaseException as error:  # handed over; the consumer re-raises it
+            self._offer(error)
+        finally:
+            getattr(source, "close", lambda: None)()
+
+    def __iter__(self) -> Iterator[Any]:
+        while True:
+            item = self._handoff.get()
+            if item is self._FINISHED:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def __enter__(self) -> "Prefetch":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _progress(batches: Iterable[np.ndarray], total: int, enabled: bool) -> Iterator[np.ndarray]:
+    """Pass batches through, advancing a progress bar in slots when `enabled`."""
+    if not enabled:
+        yield from batches
+        return
+    from tqdm import tqdm  # only interactive runs pay for the import
+
+    with tqdm(total=total, unit="slot", leave=False) as bar:
+        for batch in batches:
+            bar.update(len(batch))
+            yield batch

@@ -1,0 +1,82 @@
+"""Helpers shared by the render tests: a small brain trained by theanet.py, and media checks."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+from bitmap2pcm import grid
+from conftest import make_video, run_script
+
+TONE_HZ = 400.0  # 13.3 cycles per slot: a block's tone ends out of phase with the next block's
+
+
+def training_pairs(n_rows: int = 240, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """frames.pkl / audio.pkl contents for a brain that hears brightness.
+
+    Every frame is one flat gray level v; its sound is a 400 Hz tone whose loudness
+    (0.1 + 0.3 v) and phase (2 pi v) follow v. A brain that learns this makes loudness that
+    follows the picture, and, like real brains, blocks that do not join: each block's tone
+    restarts at its own phase, a click at every slot edge.
+    """
+    levels = np.random.default_rng(seed).random(n_rows).astype(np.float32)
+    frames = np.repeat(levels[:, None], grid.PIXELS_PER_FRAME, axis=1)
+    t = np.arange(grid.SAMPLES_PER_SLOT) / grid.RATE_HZ
+    pcm = (0.1 + 0.3 * levels[:, None]) * np.sin(2 * np.pi * (TONE_HZ * t[None, :] + levels[:, None]))
+    return np.ascontiguousarray(frames), grid.pcm_to_unit(pcm).astype(np.float32)
+
+
+def trained_brain(tmp_path_factory) -> Path:
+    """A 4096-16-735 brain trained by theanet.py, once per test session (later calls, from
+    any test module, reuse the file)."""
+    folder = tmp_path_factory.getbasetemp() / "tiny-brain"
+    brain = folder / "tiny.pkl"
+    if brain.exists():
+        return brain
+    folder.mkdir(exist_ok=True)
+    frames, audio = training_pairs()
+    with open(folder / "frames.pkl", "wb") as stream:
+        pickle.dump(frames, stream)
+    with open(folder / "audio.pkl", "wb") as stream:
+        pickle.dump(audio, stream)
+    result = run_script("theanet.py", "--layers", f"{grid.PIXELS_PER_FRAME},16,{grid.SAMPLES_PER_SLOT}",
+                        "--epochs", "20", "--pretrain-epochs", "1", "--patience", "5",
+                        "--lr", "0.5", "--batch", "16", "--save-every", "0", "-q",
+                        "-o", str(brain), cwd=folder)
+    assert result.returncode == 0, result.stderr
+    return brain
+
+
+def brightness_video(path: Path, seconds: float = 3.0, fps: str = "25", sound: str | None = None) -> Path:
+    """A small video whose brightness swings up and down (so the brain's loudness does)."""
+    return make_video(path, seconds=seconds, fps=fps, size="64x48",
+                      picture="lum:128+110*sin(5*T)", sound=sound)
+
+
+def ffprobe_streams(path: Path) -> list[dict]:
+    """ffprobe's view of every stream, with packets counted."""
+    result = subprocess.run(["ffprobe", "-v", "error", "-count_packets", "-print_format", "json",
+                             "-show_streams", "-show_format", str(path)],
+                            capture_output=True, text=True, check=True)
+    return json.loads(result.stdout)["streams"]
+
+
+def packet_hashes(path: Path, stream: str = "v:0") -> list[str]:
+    """MD5 of every packet of one stream, read without decoding (ffmpeg's framemd5 muxer)."""
+    result = subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-i", str(path), "-map", f"0:{stream}",
+                             "-c", "copy", "-f", "framemd5", "-"],
+                            capture_output=True, text=True, check=True)
+    return [line.rsplit(",", 1)[1].strip() for line in result.stdout.splitlines()
+            if line and not line.startswith("#")]
+
+
+def decode_audio(path: Path, rate_hz: int) -> np.ndarray:
+    """The first sound track of `path` as float32 mono samples at `rate_hz`."""
+    result = subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-i", str(path), "-map", "0:a:0",
+                             "-ac", "1", "-ar", str(rate_hz), "-f", "f32le", "-"],
+                            capture_output=True, check=True)
+    return np.frombuffer(result.stdout, dtype="<f4")
