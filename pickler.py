@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""pickler.py VIDEO: turn a video with sound into training pairs frames.pkl + audio.pkl."""
+"""pickler.py VIDEO [VIDEO...]: turn videos with sound into training pairs frames.pkl + audio.pkl."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ EXAMPLES = """
   python pickler.py examples/blupi.mkv              # frames.pkl + audio.pkl here
   python pickler.py clip.mp4 -o data/ --silence 30  # add 30 s of black and 30 s of white, silent
   python pickler.py clip.webm --interpolation bilinear -q
+  python pickler.py examples/blupi/*.mkv            # 14 clips joined into one training set
 """
 
 
@@ -25,7 +26,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{grid.RATE_HZ} Hz, mapped to [0, 1]), plus a provenance sidecar dataset.json.",
         EXAMPLES,
     )
-    parser.add_argument("video", help="any video ffmpeg reads, with a sound track")
+    parser.add_argument("videos", nargs="+", metavar="VIDEO",
+                        help="any video ffmpeg reads, with a sound track; several videos are "
+                             "joined one clip after another (dataset.json records each clip)")
     parser.add_argument("-o", "--output-dir", default=".", metavar="DIR",
                         help="folder for frames.pkl, audio.pkl, dataset.json (default: here)")
     parser.add_argument("--silence", type=float, default=0.0, metavar="SECONDS",
@@ -38,10 +41,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     cli.setup_logging(args.quiet)
 
-    data = dataset.make(args.video, args.output_dir, args.silence, args.interpolation,
+    data = dataset.make(args.videos, args.output_dir, args.silence, args.interpolation,
                         progress=not args.quiet)
     logging.getLogger("pickler").info(
-        "%s: %d slots (%.1f s%s) -> %s/{%s,%s}", args.video, data.slots,
+        "%s: %d slots (%.1f s%s) -> %s/{%s,%s}", ", ".join(args.videos), data.slots,
         data.provenance["video_slots"] / grid.SLOTS_PER_SECOND,
         f" + {2 * args.silence:g} s silence anchors" if args.silence else "",
         args.output_dir.rstrip("/"), dataset.FRAMES_FILE, dataset.AUDIO_FILE)

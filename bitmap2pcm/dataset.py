@@ -1,4 +1,4 @@
-"""Training pairs: a video becomes frames.pkl + audio.pkl (SPEC §3) and a JSON sidecar.
+"""Training pairs: videos become frames.pkl + audio.pkl (SPEC §3) and a JSON sidecar.
 
 Row i of frames.pkl is slot i's picture (4096 float32 values in [0, 1]); row i of audio.pkl
 is the 735 samples heard during that slot, stored as (s + 1) / 2. One ffmpeg pass decodes
@@ -8,6 +8,7 @@ a temporary raw file beside the outputs.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import pickle
@@ -15,14 +16,14 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 from tqdm import tqdm
 
 from . import __version__, audio, grid, video
 from .errors import UserError
-from .files import atomic_path, check_writable_dir, save_json
+from .files import atomic_path, check_writable_dir
 
 log = logging.getLogger(__name__)
 
@@ -46,64 +47,79 @@ class Dataset:
         return len(self.frames)
 
 
-def decode(path: str | Path, interpolation: str = video.DEFAULT_INTERPOLATION,
-           scratch_dir: str | Path | None = None, progress: bool = True) -> Dataset:
-    """Decode a video with sound into aligned slot pairs (no silence anchors)."""
+class RowBuffer:
+    """A float32 (rows, width) array filled batch by batch, preallocated from an estimate.
+
+    Decoding writes straight into it, so peak memory stays near the final array's size; it
+    grows (rarely: only when a container understates its length) by a quarter at a time.
+    """
+
+    def __init__(self, width: int, capacity: int):
+        self._array = np.empty((max(capacity, 1), width), dtype=np.float32)
+        self.rows = 0
+
+    def reserve(self, count: int) -> np.ndarray:
+        """The next `count` rows, to be written by the caller."""
+        if self.rows + count > len(self._array):
+            bigger = np.empty((max(self.rows + count, int(len(self._array) * 1.25)),
+                               self._array.shape[1]), dtype=np.float32)
+            bigger[: self.rows] = self._array[: self.rows]
+            self._array = bigger
+        block = self._array[self.rows: self.rows + count]
+        self.rows += count
+        return block
+
+    def view(self) -> np.ndarray:
+        return self._array[: self.rows]
+
+
+def inspect(path: str | Path) -> video.MediaInfo:
+    """Probe a training video; refuse it now, before any decoding, if it cannot be used."""
     info = video.probe(path)
     video.require_video(info)
     if not info.has_audio:
         raise UserError(f"{info.path}: has no sound track, so there is nothing to learn from")
+    return info
 
-    capacity = max(info.expected_slots + grid.SLOTS_PER_SECOND, 1)
-    frames = np.empty((capacity, grid.PIXELS_PER_FRAME), dtype=np.float32)
+
+def decode_clip(info: video.MediaInfo, frames: RowBuffer, rows: RowBuffer,
+                interpolation: str = video.DEFAULT_INTERPOLATION,
+                scratch_dir: str | Path | None = None, progress: bool = True) -> dict[str, Any]:
+    """Decode one video into the buffers (pictures and sound in one ffmpeg pass).
+
+    Returns the clip's provenance: source, first row, slots, and the source's format.
+    """
+    first_row = frames.rows
     handle, raw_sound = tempfile.mkstemp(prefix=".sound.", suffix=".f32", dir=scratch_dir)
     os.close(handle)
     started = time.perf_counter()
     try:
         stream = video.FrameStream(info.path, interpolation=interpolation,
                                    extra_outputs=audio.sound_output_args(raw_sound))
-        filled = 0
         with tqdm(total=info.expected_slots or None, unit="slot", disable=not progress,
-                  desc="decoding", leave=False) as bar:
+                  desc=f"decoding {info.path.name}", leave=False) as bar:
             for batch in stream:
-                if filled + len(batch) > len(frames):  # the container understated its length
-                    frames = _grown(frames, filled + len(batch))
-                video.frames_to_unit(batch, out=frames[filled: filled + len(batch)])
-                filled += len(batch)
+                video.frames_to_unit(batch, out=frames.reserve(len(batch)))
                 bar.update(len(batch))
         samples = audio.read_raw_samples(raw_sound)
     finally:
         os.unlink(raw_sound)
 
-    if filled == 0:
+    slots = frames.rows - first_row
+    if slots == 0:
         raise UserError(f"{info.path}: no picture could be decoded")
-    _warn_about_shortfalls(info, filled, len(samples), stream.stderr)
-    seconds = time.perf_counter() - started
-    provenance = {
-        "format": SIDECAR_FORMAT,
-        "version": 1,
-        "software": f"bitmap2pcm {__version__}",
+    _warn_about_shortfalls(info, slots, len(samples), stream.stderr)
+    rows.reserve(slots)[:] = audio.to_slots(samples, slots)
+    return {
         "source": str(info.path.resolve()),
-        "source_duration_s": round(info.duration_s, 3),
-        "source_fps": info.fps,
-        "source_size": [info.width, info.height],
-        "source_audio": {"rate_hz": info.audio_rate_hz, "channels": info.audio_channels},
-        "slots": filled,
-        "video_slots": filled,
-        "silence_seconds": 0,
-        "picture": {"side": grid.FRAME_SIDE, "interpolation": interpolation,
-                    "color": "gray (decoder luma, full range)", "value_range": [0, 1]},
-        "sound": {"rate_hz": grid.RATE_HZ, "samples_per_slot": grid.SAMPLES_PER_SLOT,
-                  "mapping": "stored = (pcm + 1) / 2"},
-        "decode_seconds": round(seconds, 2),
+        "first_row": first_row,
+        "slots": slots,
+        "duration_s": round(info.duration_s, 3),
+        "fps": info.fps,
+        "size": [info.width, info.height],
+        "audio": {"rate_hz": info.audio_rate_hz, "channels": info.audio_channels},
+        "decode_seconds": round(time.perf_counter() - started, 2),
     }
-    return Dataset(frames[:filled], audio.to_slots(samples, filled), provenance)
-
-
-def _grown(frames: np.ndarray, needed: int) -> np.ndarray:
-    bigger = np.empty((max(needed, int(len(frames) * 1.25)), frames.shape[1]), dtype=frames.dtype)
-    bigger[: len(frames)] = frames
-    return bigger
 
 
 def _warn_about_shortfalls(info: video.MediaInfo, slots: int, samples: int, ffmpeg_log: str) -> None:
@@ -122,51 +138,70 @@ def _warn_about_shortfalls(info: video.MediaInfo, slots: int, samples: int, ffmp
                     slots / grid.SLOTS_PER_SECOND)
 
 
-def with_silence_anchors(data: Dataset, seconds: float) -> Dataset:
+def add_silence_anchors(frames: RowBuffer, rows: RowBuffer, seconds: float) -> dict[str, list[int]]:
     """Append `seconds` of black frames, then of white frames, all paired with silence.
 
     The original author's suggestion: a network that has seen dark and blank pictures
-    paired with silence learns to keep them quiet.
+    paired with silence learns to keep them quiet. Returns the rows each kind occupies.
     """
     slots = grid.slots_in(seconds)
-    if slots == 0:
-        return data
-    anchors = np.zeros((2 * slots, grid.PIXELS_PER_FRAME), dtype=np.float32)
-    anchors[slots:] = 1.0
-    silence = np.full((2 * slots, grid.SAMPLES_PER_SLOT), grid.pcm_to_unit(0.0), np.float32)
-    provenance = dict(data.provenance, slots=data.slots + 2 * slots, silence_seconds=seconds,
-                      silence_slots={"black": [data.slots, data.slots + slots],
-                                     "white": [data.slots + slots, data.slots + 2 * slots]})
-    return Dataset(np.concatenate([data.frames, anchors]), np.concatenate([data.audio, silence]),
-                   provenance)
+    placed = {}
+    for kind, brightness in (("black", 0.0), ("white", 1.0)):
+        placed[kind] = [frames.rows, frames.rows + slots]
+        frames.reserve(slots)[:] = brightness
+        rows.reserve(slots)[:] = grid.pcm_to_unit(0.0)
+    return placed
+
+
+def make(video_paths: Sequence[str | Path], folder: str | Path = ".", silence_seconds: float = 0.0,
+         interpolation: str = video.DEFAULT_INTERPOLATION, progress: bool = True) -> Dataset:
+    """pickler.py's job: decode the videos, one clip after another, add silence anchors, and
+    write frames.pkl, audio.pkl and dataset.json into `folder`."""
+    folder = check_writable_dir(folder)
+    if silence_seconds < 0:
+        raise UserError(f"--silence must be zero or more seconds, not {silence_seconds}")
+    infos = [inspect(path) for path in video_paths]
+    anchor_slots = 2 * grid.slots_in(silence_seconds)
+    capacity = sum(info.expected_slots + grid.SLOTS_PER_SECOND for info in infos) + anchor_slots
+    frames = RowBuffer(grid.PIXELS_PER_FRAME, capacity)
+    rows = RowBuffer(grid.SAMPLES_PER_SLOT, capacity)
+    clips = [decode_clip(info, frames, rows, interpolation, folder, progress) for info in infos]
+    video_slots = frames.rows
+    provenance: dict[str, Any] = {
+        "format": SIDECAR_FORMAT,
+        "version": 1,
+        "software": f"bitmap2pcm {__version__}",
+        "slots": video_slots + anchor_slots,
+        "video_slots": video_slots,
+        "clips": clips,
+        "silence_seconds": silence_seconds,
+        "picture": {"side": grid.FRAME_SIDE, "interpolation": interpolation,
+                    "color": "gray (decoder luma, full range)", "value_range": [0, 1]},
+        "sound": {"rate_hz": grid.RATE_HZ, "samples_per_slot": grid.SAMPLES_PER_SLOT,
+                  "mapping": "stored = (pcm + 1) / 2"},
+    }
+    if anchor_slots:
+        provenance["silence_slots"] = add_silence_anchors(frames, rows, silence_seconds)
+    data = Dataset(frames.view(), rows.view(), provenance)
+    save(data, folder)
+    return data
 
 
 def save(data: Dataset, folder: str | Path) -> tuple[Path, Path]:
     """Write frames.pkl, audio.pkl and dataset.json into `folder`, each atomically.
 
-    Both pickles are complete on disk before either is renamed into place, so a failure
-    never pairs new frames with old audio.
+    All three are complete on disk before any is renamed into place, so a failure never
+    pairs new frames with old audio or an old sidecar.
     """
     folder = Path(folder)
     frames_path, audio_path = folder / FRAMES_FILE, folder / AUDIO_FILE
-    with atomic_path(frames_path) as frames_tmp, atomic_path(audio_path) as audio_tmp:
+    with atomic_path(frames_path) as frames_tmp, atomic_path(audio_path) as audio_tmp, \
+            atomic_path(folder / SIDECAR_FILE) as sidecar_tmp:
         for array, temporary in ((data.frames, frames_tmp), (data.audio, audio_tmp)):
             with open(temporary, "wb") as stream:
                 pickle.dump(np.ascontiguousarray(array, dtype=np.float32), stream, protocol=5)
                 stream.flush()
                 os.fsync(stream.fileno())
-    save_json(data.provenance, folder / SIDECAR_FILE)
+        sidecar_tmp.write_text(json.dumps(data.provenance, indent=2, sort_keys=True) + "\n")
     return frames_path, audio_path
-
-
-def make(video_path: str | Path, folder: str | Path = ".", silence_seconds: float = 0.0,
-         interpolation: str = video.DEFAULT_INTERPOLATION, progress: bool = True) -> Dataset:
-    """pickler.py's job: decode `video_path` and write the training pair into `folder`."""
-    folder = check_writable_dir(folder)
-    if silence_seconds < 0:
-        raise UserError(f"--silence must be zero or more seconds, not {silence_seconds}")
-    data = decode(video_path, interpolation, scratch_dir=folder, progress=progress)
-    data = with_silence_anchors(data, silence_seconds)
-    save(data, folder)
-    return data
 

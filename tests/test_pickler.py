@@ -23,7 +23,7 @@ TONE_WHILE_WHITE = "aevalsrc='if(mod(floor(t),2),0.5*sin(2*PI*440*t),0)'"
 
 def pickle_video(video: Path, out: Path, *args: str):
     out.mkdir(exist_ok=True)
-    result = run_script("pickler.py", str(video), "-o", str(out), "-q", *args)
+    result = run_script("pickler.py", str(video), *args, "-o", str(out), "-q")
     assert result.returncode == 0, result.stderr
     return load_pickle(out / "frames.pkl"), load_pickle(out / "audio.pkl")
 
@@ -126,11 +126,23 @@ def test_sidecar_and_silence_anchors(tmp_path):
     np.testing.assert_array_equal(frames[90:], 1.0)
     np.testing.assert_array_equal(audio[60:], 0.5)
     sidecar = json.loads((tmp_path / "out" / "dataset.json").read_text())
-    assert sidecar["source"] == str(video.resolve())
-    assert sidecar["source_fps"] == 25.0
+    [clip] = sidecar["clips"]
+    assert clip["source"] == str(video.resolve()) and clip["fps"] == 25.0
+    assert clip["first_row"] == 0 and clip["slots"] == 60
     assert sidecar["slots"] == 120 and sidecar["video_slots"] == 60
     assert sidecar["picture"]["interpolation"] == "area"
     assert sidecar["silence_slots"] == {"black": [60, 90], "white": [90, 120]}
+
+
+def test_several_videos_become_consecutive_clips(tmp_path):
+    first = make_video(tmp_path / "a.mp4", seconds=1, picture="lum:16")
+    second = make_video(tmp_path / "b.mkv", seconds=2, fps="25", picture="lum:235",
+                        video_codec=("-c:v", "ffv1"), audio_codec=("-c:a", "flac"))
+    frames, audio = pickle_video(first, tmp_path / "out", str(second))
+    sidecar = json.loads((tmp_path / "out" / "dataset.json").read_text())
+    assert [(c["first_row"], c["slots"]) for c in sidecar["clips"]] == [(0, 30), (30, 60)]
+    assert len(frames) == len(audio) == 90
+    assert frames[:30].max() < 0.05 and frames[30:].min() > 0.95
 
 
 def test_pickles_are_plain_numpy_that_the_restricted_unpickler_admits(tmp_path):
