@@ -1,0 +1,516 @@
+"""Training a brain: greedy RBM pretraining of the hidden layers, then fine-tuning the stack.
+
+The run is a sequence of epochs: `pretrain_epochs` for each hidden layer's RBM, then up to
+`epochs` of fine-tuning, stopped early when the validation loss has not improved for
+`patience` epochs; the brain kept is the one that did best on validation.
+
+Reproducibility and exact resume. Every random choice is drawn from a numpy Generator seeded
+with (seed, phase, layer, epoch, purpose): initial weights, each epoch's shuffle and each
+epoch's CD samples. Nothing random is carried from one epoch to the next, so a checkpoint only
+needs the parameters, the momentum buffers and the bookkeeping (epoch, best so far, patience
+counter, loss history) to continue exactly as if it had never stopped.
+
+After every epoch the trainer takes a snapshot of that state (copies of the arrays, tens of MB
+for 4096-1000-735). It is written as `brain-EPOCH.pkl` every `save_every` epochs, and on Ctrl-C
+the last snapshot is written, so an interrupted epoch is simply redone on resume.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+from tqdm import tqdm
+
+from . import brain as brain_format
+from .errors import UserError
+from .trainset import TrainingPairs, check_layers, load_pairs, validation_split
+
+log = logging.getLogger("bitmap2pcm")
+
+PRESETS = {  # the original's network shapes (SPEC §1)
+    "shallow": [4096, 1000, 735],
+    "deeper": [4096, 1000, 1000, 1000, 735],
+    "wide": [4096, 2048, 1000, 1000, 735],
+    "kungfury": [4096, 2000, 1500, 1000, 735],
+}
+
+# Keys of the random streams: np.random.default_rng([seed, phase, layer, epoch, purpose]).
+_INIT, _PRETRAIN, _FINETUNE = 0, 1, 2
+_SHUFFLE, _SAMPLES = 0, 1
+
+EVALUATION_BATCH = 1024          # rows per validation call: bigger is faster, memory is small
+MIN_IMPROVEMENT = 1e-3           # a validation loss counts as better when 0.1% below the best
+PROGRESS_BAR_DELAY_S = 2.0       # epochs shorter than this show no bar, only the epoch line
+
+
+@dataclass
+class Settings:
+    """Everything that decides the trajectory of a run (stored in checkpoints and brains)."""
+
+    layer_sizes: list[int]
+    epochs: int = 200                    # cap on fine-tuning epochs (early stopping ends sooner)
+    pretrain_epochs: int = 10            # epochs of CD per hidden layer; 0 = plain MLP
+    # Batch 256 by measurement (bench/train, 2 cores): fine-tuning 4096-1000-735 ran at about
+    # 0.6 of numpy's GEMM rate at 256 against 0.3 at 64 (the original's 10..64), because every
+    # step also streams the whole weight matrix through the single-threaded elementwise update.
+    batch: int = 256                     # rows per minibatch, both phases
+    # The loss averages over the 735 outputs, so its gradients are 735x smaller than a per-frame
+    # sum of squares would give; on synthetic 64x64 data rates of 0.1..0.5 barely moved in 15
+    # epochs, 2.0 learned, 5.0 diverged.
+    learning_rate: float = 2.0           # fine-tuning (Nesterov SGD), per unit of mean sq. error
+    momentum: float = 0.9                # fine-tuning momentum (the original's)
+    pretrain_learning_rate: float = 0.01         # guide §5: a small rate, here for mean gradients
+    pretrain_momentum: tuple[float, float] = (0.5, 0.9)  # guide §9: 0.5 while the weights settle,
+    momentum_switch_epoch: int = 5                       # then 0.9 from this epoch on
+    weight_decay: float = 1e-4           # guide §10: L2 cost on RBM weights
+    cd_steps: int = 1                    # k of CD-k
+    patience: int = 10                   # fine-tuning epochs without improvement before stopping
+    seed: int = 0
+    save_every: int = 10                 # checkpoint interval in epochs; 0 = only on Ctrl-C
+
+    # These may change when a run is resumed: they do not alter the trajectory up to the stop.
+    RESUMABLE_CHANGES = ("epochs", "save_every")
+
+    def to_record(self) -> dict[str, Any]:
+        record = asdict(self)
+        record["pretrain_momentum"] = list(self.pretrain_momentum)
+        return record
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> "Settings":
+        known = {f.name for f in fields(cls)}
+        values = {key: value for key, value in record.items() if key in known}
+        values["pretrain_momentum"] = tuple(values.get("pretrain_momentum", (0.5, 0.9)))
+        values["layer_sizes"] = [int(size) for size in values["layer_sizes"]]
+        return cls(**values)
+
+
+class Interrupted(Exception):
+    """Training stopped by Ctrl-C after writing `checkpoint` (None when there was nothing yet)."""
+
+    def __init__(self, checkpoint: Path | None) -> None:
+        super().__init__(str(checkpoint))
+        self.checkpoint = checkpoint
+
+
+@dataclass
+class Progress:
+    """Where the run stands after a whole epoch: the bookkeeping a checkpoint carries."""
+
+    phase: str = "pretrain"              # "pretrain" or "finetune"
+    layer: int = 0                       # hidden layer being pretrained
+    epoch: int = 0                       # epochs completed in this phase (and layer)
+    best_loss: float = math.inf          # fine-tuning: best validation loss so far
+    best_epoch: int = 0
+    waited: int = 0                      # epochs since the best, for patience
+    seconds: float = 0.0                 # training time spent before this process started
+    history: dict[str, Any] = field(default_factory=lambda: {
+        "pretrain_train": [], "pretrain_validation": [],   # per layer, per epoch: recon. MSE
+        "finetune_train": [], "finetune_validation": []})  # per epoch: MSE
+
+    def to_record(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> "Progress":
+        known = {f.name for f in fields(cls)}
+        return cls(**{key: value for key, value in record.items() if key in known})
+
+
+def rng_for(seed: int, phase: int, layer: int, epoch: int = 0, purpose: int = 0) -> np.random.Generator:
+    """The Generator for one (phase, layer, epoch, purpose) of a run with `seed`."""
+    return np.random.default_rng([seed, phase, layer, epoch, purpose])
+
+
+def checkpoint_name(progress: Progress) -> str:
+    if progress.phase == "pretrain":
+        return f"brain-pretrain{progress.layer + 1}-{progress.epoch:04d}.pkl"
+    return f"brain-{progress.epoch:04d}.pkl"
+
+
+def _batches(rows: int, batch: int) -> Iterator[int]:
+    """Minibatch numbers of an epoch over `rows` rows; the last batch may be short."""
+    return iter(range(-(-rows // batch)))
+
+
+def _column_mean(array: np.ndarray, rows: np.ndarray, chunk: int = 4096) -> np.ndarray:
+    """Mean of array[rows] over rows, in float64, without copying all the rows at once."""
+    total = np.zeros(array.shape[1], np.float64)
+    for start in range(0, len(rows), chunk):
+        total += array[rows[start:start + chunk]].sum(axis=0, dtype=np.float64)
+    return total / max(1, len(rows))
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+class Trainer:
+    """One training run over `pairs`; `run()` returns the finished brain dict.
+
+    `resume` is a loaded checkpoint (a brain with a "resume" entry) to continue from.
+    Checkpoints go to `checkpoint_dir`.
+    """
+
+    def __init__(self, pairs: TrainingPairs, settings: Settings, checkpoint_dir: str | Path = ".",
+                 resume: dict[str, Any] | None = None, quiet: bool = False) -> None:
+        check_layers(settings.layer_sizes, pairs)
+        self.pairs = pairs
+        self.settings = settings
+        self.checkpoint_dir = Path(checkpoint_dir)
+        self.quiet = quiet
+        self.train_rows, self.validation_rows = validation_split(len(pairs))
+        self.started = time.monotonic()
+        self.snapshot: dict[str, Any] | None = None
+        self.resume = resume
+        self.progress = (Progress.from_record(resume["resume"]["progress"]) if resume
+                         else Progress())
+        if resume and resume["resume"]["data"] != self._data_identity():
+            raise UserError("checkpoint was made with other training data "
+                            f"({resume['resume']['data']['frames']} frames); resume needs the same "
+                            "frames.pkl and audio.pkl")
+
+        # Imported here, not at the top: bad input is reported before PyTensor loads.
+        from . import backend
+        from .dbn import DBN
+
+        self.backend = backend
+        self.pt = backend.tensor()
+        if resume:
+            self.dbn = DBN(resume["weights"], resume["biases"],
+                           resume["resume"].get("velocities", {}).get("weights"),
+                           resume["resume"].get("velocities", {}).get("biases"))
+        else:
+            target_mean = _column_mean(pairs.audio, self.train_rows)
+            self.dbn = DBN.create(settings.layer_sizes, rng_for(settings.seed, _INIT, 0), target_mean)
+        # The data stay in place (borrowed, not copied); each epoch only writes `order`.
+        self.frames = backend.shared(pairs.frames, "frames")
+        self.audio = backend.shared(pairs.audio, "audio")
+        self.order = backend.shared(self.train_rows.astype(np.int64), "order")
+        self.validation_order = backend.shared(self.validation_rows.astype(np.int64), "validation_order")
+
+    # --- the run ---------------------------------------------------------------------------
+
+    def run(self) -> dict[str, Any]:
+        """Pretrain and fine-tune (from wherever `resume` left off); return the best brain."""
+        settings = self.settings
+        log.info("training %s on %d frames (%d train, %d validation), batch %d, seed %d%s",
+                 "-".join(map(str, settings.layer_sizes)), len(self.pairs), len(self.train_rows),
+                 len(self.validation_rows), settings.batch, settings.seed,
+                 f", resuming {self.progress.phase} after epoch {self.progress.epoch}"
+                 if self.resume else "")
+        try:
+            if self.progress.phase == "pretrain":
+                if settings.pretrain_epochs > 0:
+                    for layer in range(self.progress.layer, len(settings.layer_sizes) - 2):
+                        self._pretrain(layer)
+                else:
+                    log.info("pretraining skipped (--pretrain-epochs 0): a plain MLP")
+                self.progress = Progress(phase="finetune", seconds=self.progress.seconds,
+                                         history=self.progress.history)
+                self.resume = None
+            self._finetune()
+        except KeyboardInterrupt:
+            raise Interrupted(self._write_snapshot()) from None
+        return self._brain()
+
+    # --- pretraining -----------------------------------------------------------------------
+
+    def _pretrain(self, layer: int) -> None:
+        """Train the RBM of hidden layer `layer` on the layer below's activity; install it."""
+        from .rbm import RBM, cd_flops_per_row
+
+        settings, progress, pt = self.settings, self.progress, self.pt
+        n_visible, n_hidden = settings.layer_sizes[layer], settings.layer_sizes[layer + 1]
+        data = self.frames if layer == 0 else self._hidden_activity(layer)
+        if self.resume is not None and progress.layer == layer:
+            rbm = RBM.from_state(self.resume["resume"]["rbm"])
+            self.resume = None
+        else:
+            visible_mean = _column_mean(data.get_value(borrow=True), self.train_rows)
+            rbm = RBM.create(n_visible, n_hidden, rng_for(settings.seed, _INIT, layer + 1), visible_mean)
+            progress.layer, progress.epoch = layer, 0
+            progress.history["pretrain_train"].append([])
+            progress.history["pretrain_validation"].append([])
+        visible = pt.matrix("visible")
+        generator = self.backend.shared(np.random.default_rng(0), "cd_generator")
+        momentum = self.backend.shared(np.float32(settings.pretrain_momentum[0]), "cd_momentum")
+        error, updates = rbm.contrastive_divergence(
+            visible, generator, settings.cd_steps, np.float32(settings.pretrain_learning_rate),
+            momentum, np.float32(settings.weight_decay))
+        step = self.backend.compile_minibatch_step([visible], [data], self.order, settings.batch,
+                                                   error, updates)
+        check = self.backend.compile_minibatch_step([visible], [data], self.validation_order,
+                                                    EVALUATION_BATCH, rbm.reconstruction_error(visible))
+        flops = cd_flops_per_row(n_visible, n_hidden, settings.cd_steps)
+        self._take_snapshot(rbm)
+        while progress.epoch < settings.pretrain_epochs:
+            epoch = progress.epoch
+            self.order.set_value(rng_for(settings.seed, _PRETRAIN, layer, epoch, _SHUFFLE)
+                                 .permutation(self.train_rows))
+            generator.set_value(rng_for(settings.seed, _PRETRAIN, layer, epoch, _SAMPLES))
+            momentum.set_value(np.float32(settings.pretrain_momentum[
+                0 if epoch < settings.momentum_switch_epoch else 1]))
+            train_error, rate = self._epoch(step, f"pretrain {layer + 1} epoch {epoch + 1}")
+            validation_error = self._evaluate(check)
+            progress.epoch += 1
+            progress.history["pretrain_train"][layer].append(train_error)
+            progress.history["pretrain_validation"][layer].append(validation_error)
+            log.info("pretrain layer %d/%d epoch %d/%d: reconstruction %.5f, validation %s, "
+                     "%s frames/s, %s left", layer + 1, len(settings.layer_sizes) - 2,
+                     progress.epoch, settings.pretrain_epochs, train_error,
+                     _loss(validation_error), f"{rate:,.0f}", self._time_left(rate * flops))
+            self._take_snapshot(rbm)
+            self._maybe_save()
+        self._install(layer, rbm)
+
+    def _install(self, layer: int, rbm: Any) -> None:
+        state = rbm.state()
+        self.dbn.set_layer(layer, state["W"], state["hidden_bias"])
+
+    def _hidden_activity(self, layer: int) -> Any:
+        """A backend copy of every frame's activity at hidden layer `layer` (the next RBM's data)."""
+        x = self.pt.matrix("x")
+        everything = self.backend.shared(np.arange(len(self.pairs), dtype=np.int64), "all_rows")
+        up = self.backend.compile_minibatch_step([x], [self.frames], everything, EVALUATION_BATCH,
+                                                 self.dbn.hidden_activity(x, layer))
+        activity = np.empty((len(self.pairs), self.settings.layer_sizes[layer]), np.float32)
+        for index in _batches(len(self.pairs), EVALUATION_BATCH):
+            activity[index * EVALUATION_BATCH:(index + 1) * EVALUATION_BATCH] = up(index)
+        return self.backend.shared(activity, f"hidden{layer}")
+
+    # --- fine-tuning -----------------------------------------------------------------------
+
+    def _finetune(self) -> None:
+        """Nesterov SGD on the MSE with early stopping; the best parameters end in self.best."""
+        from .dbn import finetune_flops_per_row
+
+        settings, progress, pt = self.settings, self.progress, self.pt
+        if self.resume is not None:
+            best = self.resume["resume"]["best"]
+            self.best = (list(best["weights"]), list(best["biases"]))
+        else:
+            self.best = self.dbn.parameters()
+        x, targets = pt.matrix("x"), pt.matrix("targets")
+        loss = self.dbn.mean_squared_error(x, targets)
+        updates = self.dbn.nesterov_updates(loss, np.float32(settings.learning_rate),
+                                            np.float32(settings.momentum))
+        step = self.backend.compile_minibatch_step([x, targets], [self.frames, self.audio],
+                                                   self.order, settings.batch, loss, updates)
+        check = self.backend.compile_minibatch_step([x, targets], [self.frames, self.audio],
+                                                    self.validation_order, EVALUATION_BATCH, loss)
+        flops = finetune_flops_per_row(settings.layer_sizes)
+        self._take_snapshot()
+        while progress.epoch < settings.epochs and progress.waited < settings.patience:
+            epoch = progress.epoch
+            self.order.set_value(rng_for(settings.seed, _FINETUNE, 0, epoch, _SHUFFLE)
+                                 .permutation(self.train_rows))
+            train_loss, rate = self._epoch(step, f"finetune epoch {epoch + 1}")
+            validation_loss = self._evaluate(check)
+            # Without validation rows (tiny data) the training loss is the only guide.
+            monitored = train_loss if math.isnan(validation_loss) else validation_loss
+            progress.epoch += 1
+            progress.history["finetune_train"].append(train_loss)
+            progress.history["finetune_validation"].append(validation_loss)
+            improved = monitored < progress.best_loss * (1.0 - MIN_IMPROVEMENT)
+            if improved:
+                progress.best_loss, progress.best_epoch, progress.waited = monitored, progress.epoch, 0
+                self.best = self.dbn.parameters()
+            else:
+                progress.waited += 1
+            log.info("finetune epoch %d/%d: train %.6f, validation %s%s, %s frames/s, "
+                     "at most %s left", progress.epoch, settings.epochs, train_loss,
+                     _loss(validation_loss), " (best)" if improved else "",
+                     f"{rate:,.0f}", self._time_left(rate * flops))
+            self._take_snapshot()
+            self._maybe_save()
+        if progress.waited >= settings.patience:
+            log.info("early stop: no improvement for %d epochs; keeping epoch %d (validation %.6f)",
+                     progress.waited, progress.best_epoch, progress.best_loss)
+
+    # --- epochs ----------------------------------------------------------------------------
+
+    def _epoch(self, step: Callable[[int], Any], label: str) -> tuple[float, float]:
+        """Run `step` over every minibatch of the current order; (mean loss, rows per second)."""
+        rows, batch = len(self.train_rows), self.settings.batch
+        total, started = 0.0, time.perf_counter()
+        with tqdm(total=rows, desc=label, unit="frame", leave=False, delay=PROGRESS_BAR_DELAY_S,
+                  disable=True if self.quiet else None) as bar:
+            for index in _batches(rows, batch):
+                size = min(batch, rows - index * batch)
+                total += float(step(index)) * size
+                bar.update(size)
+        seconds = time.perf_counter() - started
+        return total / rows, rows / max(seconds, 1e-9)
+
+    def _evaluate(self, check: Callable[[int], Any]) -> float:
+        """Mean of a per-minibatch mean over the validation rows (NaN when there are none)."""
+        rows = len(self.validation_rows)
+        if rows == 0:
+            return math.nan
+        total = 0.0
+        for index in _batches(rows, EVALUATION_BATCH):
+            total += float(check(index)) * min(EVALUATION_BATCH, rows - index * EVALUATION_BATCH)
+        return total / rows
+
+    def _time_left(self, flops_per_second: float) -> str:
+        """Remaining matrix work of the whole run (fine-tuning to its cap) at the current rate."""
+        from .dbn import finetune_flops_per_row
+        from .rbm import cd_flops_per_row
+
+        settings, progress = self.settings, self.progress
+        sizes, train = settings.layer_sizes, len(self.train_rows)
+        remaining = 0.0
+        if progress.phase == "pretrain":
+            for layer in range(progress.layer, len(sizes) - 2):
+                epochs = settings.pretrain_epochs - (progress.epoch if layer == progress.layer else 0)
+                remaining += epochs * train * cd_flops_per_row(sizes[layer], sizes[layer + 1],
+                                                               settings.cd_steps)
+            finetune_done = 0
+        else:
+            finetune_done = progress.epoch
+        remaining += (settings.epochs - finetune_done) * train * finetune_flops_per_row(sizes)
+        return _duration(remaining / max(flops_per_second, 1.0))
+
+    # --- checkpoints and the brain ---------------------------------------------------------
+
+    def _data_identity(self) -> dict[str, int]:
+        return {"frames": len(self.pairs), "digest": self.pairs.digest()}
+
+    def _take_snapshot(self, rbm: Any = None) -> None:
+        """Copy the state after a whole epoch: what Ctrl-C or the next save will write."""
+        progress = Progress.from_record(self.progress.to_record())  # asdict copies the lists
+        progress.seconds = self._seconds()
+        weights, biases = self.dbn.parameters()
+        state: dict[str, Any] = {"settings": self.settings.to_record(),
+                                 "progress": progress.to_record(),
+                                 "data": self._data_identity()}
+        if rbm is not None:
+            state["rbm"] = rbm.state()
+        else:
+            velocity_weights, velocity_biases = self.dbn.velocities()
+            state["velocities"] = {"weights": velocity_weights, "biases": velocity_biases}
+            state["best"] = {"weights": [w.copy() for w in self.best[0]],
+                             "biases": [b.copy() for b in self.best[1]]}
+        self.snapshot = {"weights": weights, "biases": biases, "resume": state}
+
+    def _maybe_save(self) -> None:
+        every = self.settings.save_every
+        if every > 0 and self.progress.epoch % every == 0:
+            self._write_snapshot()
+
+    def _write_snapshot(self) -> Path | None:
+        if self.snapshot is None:
+            return None
+        state = self.snapshot["resume"]
+        progress = Progress.from_record(state["progress"])
+        checkpoint = brain_format.make_brain(
+            self.snapshot["weights"], self.snapshot["biases"], self.dbn.activations,
+            self._training_record(progress))
+        checkpoint["resume"] = state
+        path = self.checkpoint_dir / checkpoint_name(progress)
+        brain_format.save(checkpoint, path)
+        log.info("checkpoint %s", path)
+        return path
+
+    def _seconds(self) -> float:
+        return self.progress.seconds + (time.monotonic() - self.started)
+
+    def _training_record(self, progress: Progress) -> dict[str, Any]:
+        settings = self.settings
+        pretrained = [len(losses) for losses in progress.history["pretrain_train"]]
+        return {
+            "data": {"frames": self.pairs.frames_path, "audio": self.pairs.audio_path},
+            "frames": {"total": len(self.pairs), "train": len(self.train_rows),
+                       "validation": len(self.validation_rows)},
+            "epochs": {"pretrain": pretrained,
+                       "finetune": len(progress.history["finetune_train"])},
+            "losses": progress.history,
+            "loss": "mean squared error over rows and samples, [0, 1] units",
+            "best_epoch": progress.best_epoch,
+            "best_validation_loss": (None if math.isinf(progress.best_loss)
+                                     else float(progress.best_loss)),
+            "seconds": round(progress.seconds, 3),
+            "seed": settings.seed,
+            "batch": settings.batch,
+            "lr": {"finetune": settings.learning_rate, "pretrain": settings.pretrain_learning_rate},
+            "settings": settings.to_record(),
+            "optimizer": "CD-k RBM pretraining, then Nesterov momentum SGD",
+        }
+
+    def _brain(self) -> dict[str, Any]:
+        """The finished brain: the best fine-tuned parameters and the training record."""
+        progress = Progress.from_record(self.progress.to_record())
+        progress.seconds = self._seconds()
+        weights, biases = self.best
+        return brain_format.make_brain(weights, biases, self.dbn.activations,
+                                       self._training_record(progress))
+
+
+def _loss(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.6f}"
+
+
+def settings_for(layers: list[int] | None, options: dict[str, Any],
+                 checkpoint: dict[str, Any] | None, checkpoint_path: str | None) -> Settings:
+    """Settings of a new run from `options`, or of a resumed run from its checkpoint.
+
+    `options` holds only what the user gave explicitly. On resume, options that would change
+    the trajectory must agree with the checkpoint (otherwise the run would not be the same
+    run); `epochs` and `save_every` may change.
+    """
+    if checkpoint is None:
+        return Settings(layer_sizes=list(layers or PRESETS["shallow"]), **options)
+    settings = Settings.from_record(checkpoint["resume"]["settings"])
+    given = dict(options, **({"layer_sizes": list(layers)} if layers else {}))
+    for key, value in given.items():
+        current = getattr(settings, key)
+        if key in Settings.RESUMABLE_CHANGES:
+            setattr(settings, key, value)
+        elif value != current:
+            flag = "--layers" if key == "layer_sizes" else "--" + key.replace("_", "-")
+            raise UserError(f"{checkpoint_path}: {flag} {value} differs from the checkpoint's "
+                            f"{current}; leave it out to resume, or start a new run")
+    return settings
+
+
+def run_training(frames: str, audio: str, output: str, layers: list[int] | None,
+                 options: dict[str, Any], resume: str | None = None, quiet: bool = False) -> int:
+    """The whole of `theanet.py`: check inputs, train, write the brain; return an exit status.
+
+    Ctrl-C writes a checkpoint, says how to continue, and returns 130 (the shell's code for
+    an interrupted program).
+    """
+    from .files import check_writable_dir
+
+    output_path = Path(output)
+    check_writable_dir(output_path.parent if str(output_path.parent) else ".")
+    checkpoint = None
+    if resume is not None:
+        checkpoint = brain_format.load(resume)
+        if not isinstance(checkpoint.get("resume"), dict):
+            raise UserError(f"{resume}: a finished brain, not a checkpoint (brain-EPOCH.pkl)")
+    settings = settings_for(layers, options, checkpoint, resume)
+    pairs = load_pairs(frames, audio)
+    trainer = Trainer(pairs, settings, checkpoint_dir=output_path.parent, resume=checkpoint,
+                      quiet=quiet)
+    try:
+        finished = trainer.run()
+    except Interrupted as stop:
+        if stop.checkpoint is None:
+            log.warning("interrupted before the first epoch; nothing to save")
+        else:
+            log.warning("interrupted: continue with --resume %s", stop.checkpoint)
+        return 130
+    brain_format.save(finished, output_path)
+    record = finished["training"]
+    log.info("wrote %s (best epoch %d, validation %s, %s)", output_path, record["best_epoch"],
+             record["best_validation_loss"], _duration(record["seconds"]))
+    return 0

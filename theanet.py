@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""theanet.py: train a brain (a deep belief network from frames to PCM) from frames.pkl and audio.pkl.
+
+Only the command line lives here; the work is in bitmap2pcm.train.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+from bitmap2pcm import cli
+from bitmap2pcm.brain import DEFAULT_BRAIN_FILE
+from bitmap2pcm.train import PRESETS, Settings, run_training
+
+EXAMPLES = """
+  python theanet.py                                  # frames.pkl + audio.pkl -> theanet.py.net.pkl
+  python theanet.py --preset deeper -o brains/deeper.pkl
+  python theanet.py --layers 4096,2000,735 --epochs 50 --pretrain-epochs 5
+  python theanet.py --pretrain-epochs 0              # no RBM pretraining: a plain MLP
+  python theanet.py --resume brain-0040.pkl          # continue an interrupted run exactly
+"""
+
+
+def _count(minimum: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is below the minimum {minimum}")
+        return value
+    return parse
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} must be a positive number")
+    return value
+
+
+def _layers(text: str) -> list[int]:
+    try:
+        sizes = [int(part) for part in text.replace("-", ",").split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a list of sizes like 4096,1000,735") from None
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"'{text}': need at least two layer sizes, each >= 1")
+    return sizes
+
+
+def build_parser() -> argparse.ArgumentParser:
+    defaults = Settings(layer_sizes=PRESETS["shallow"])
+    parser = cli.parser(
+        "theanet.py",
+        "Train a deep belief network that maps each 64x64 frame to the 735 PCM samples of its "
+        "1/30 s slot: greedy RBM pretraining (CD-k), then Nesterov-momentum fine-tuning on mean "
+        "squared error with early stopping on a held-out set of contiguous chunks.",
+        EXAMPLES,
+    )
+    parser.add_argument("--frames", default="frames.pkl",
+                        help="frames pickle, N x 4096 (default %(default)s)")
+    parser.add_argument("--audio", default="audio.pkl",
+                        help="audio pickle, N x 735 (default %(default)s)")
+    shape = parser.add_mutually_exclusive_group()
+    shape.add_argument("--layers", type=_layers, help="layer sizes, input first: e.g. 4096,1000,735")
+    shape.add_argument("--preset", choices=sorted(PRESETS),
+                       help="an original shape: " + "; ".join(
+                           f"{name} {'-'.join(map(str, sizes))}" for name, sizes in PRESETS.items())
+                       + " (default shallow)")
+    parser.add_argument("-o", "--output", default=DEFAULT_BRAIN_FILE,
+                        help="brain to write; checkpoints go beside it (default %(default)s)")
+    parser.add_argument("--epochs", type=_count(0),
+                        help=f"most fine-tuning epochs (default {defaults.epochs}; early stopping "
+                             f"usually ends sooner)")
+    parser.add_argument("--pretrain-epochs", type=_count(0),
+                        help=f"CD epochs per hidden layer, 0 = none (default {defaults.pretrain_epochs})")
+    parser.add_argument("--patience", type=_count(1),
+                        help=f"fine-tuning epochs without improvement before stopping "
+                             f"(default {defaults.patience})")
+    parser.add_argument("--batch", type=_count(1), help=f"minibatch rows (default {defaults.batch})")
+    parser.add_argument("--lr", type=_positive_float, dest="learning_rate",
+                        help=f"fine-tuning learning rate (default {defaults.learning_rate})")
+    parser.add_argument("--pretrain-lr", type=_positive_float, dest="pretrain_learning_rate",
+                        help=f"RBM learning rate (default {defaults.pretrain_learning_rate})")
+    parser.add_argument("--cd-steps", type=_count(1), help=f"k of CD-k (default {defaults.cd_steps})")
+    parser.add_argument("--seed", type=_count(0), help=f"random seed (default {defaults.seed})")
+    parser.add_argument("--save-every", type=_count(0),
+                        help=f"write brain-EPOCH.pkl every N epochs, 0 = only on Ctrl-C "
+                             f"(default {defaults.save_every})")
+    parser.add_argument("--resume", metavar="CKPT", help="continue from a checkpoint brain-EPOCH.pkl")
+    cli.add_quiet(parser)
+    return parser
+
+
+# options that map one-to-one onto Settings fields; only those given are passed on
+SETTING_OPTIONS = ("epochs", "pretrain_epochs", "patience", "batch", "learning_rate",
+                   "pretrain_learning_rate", "cd_steps", "seed", "save_every")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    cli.setup_logging(args.quiet)
+    layers = args.layers or (PRESETS[args.preset] if args.preset else None)
+    options = {name: getattr(args, name) for name in SETTING_OPTIONS if getattr(args, name) is not None}
+    return run_training(args.frames, args.audio, args.output, layers, options, args.resume, args.quiet)
+
+
+if __name__ == "__main__":
+    sys.exit(cli.run(main))
