@@ -26,7 +26,7 @@ import numpy as np
 from . import audio, baselines, grid, join, metrics, render, video
 from . import brain as brains
 from .errors import UserError
-from .holdout import SlotRange, TrainingData, load_training_data, scored_ranges
+from .holdout import SlotRange, TrainingData, held_out_videos, load_training_data, scored_ranges
 
 log = logging.getLogger("bitmap2pcm")
 
@@ -132,7 +132,12 @@ def render_samples(video_path: Path, brain_path: Path, mode: str,
                    folder: Path) -> tuple[np.ndarray, render.RenderSummary]:
     """Render through render.py's own code into a scratch WAV and read it back."""
     wav = folder / "render.wav"
-    summary = render.render(video_path, wav, brain_path, mode)
+    level = log.level
+    log.setLevel(max(level, logging.WARNING))  # one render per mode and picture: not news
+    try:
+        summary = render.render(video_path, wav, brain_path, mode)
+    finally:
+        log.setLevel(level)
     samples, _ = audio.read_wav(wav)
     return samples, summary
 
@@ -143,8 +148,9 @@ def silence_dbfs(brain_path: Path, mode: str, colour: str, folder: Path) -> floa
     whole render path, so history inputs or other brain options see a steady picture."""
     still = folder / f"{colour}.mkv"
     size = f"{grid.FRAME_SIDE}x{grid.FRAME_SIDE}"  # render scales any size to the brain's side
+    source = f"color=c={colour}:s={size}:r={grid.SLOTS_PER_SECOND}:d={SILENCE_SECONDS}"
     command = [video.require_tool("ffmpeg"), "-nostdin", "-hide_banner", "-loglevel", "error",
-               "-f", "lavfi", "-i", f"color=c={colour}:s={size}:r={grid.SLOTS_PER_SECOND}:d={SILENCE_SECONDS}",
+               "-f", "lavfi", "-i", source,
                "-pix_fmt", "gray", "-c:v", "ffv1", "-y", str(still)]  # lossless: exactly 0 or 255
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
@@ -161,12 +167,16 @@ def load_part(video_path: Path, slots: int, network: dict[str, Any], start_s: fl
     return Part(video_path, slots, ranges, why, truth)
 
 
-def check_video(video_path: Path) -> None:
-    """Refuse, before any work, a video that cannot be evaluated."""
+def check_video(video_path: Path, network: dict[str, Any], start_s: float | None,
+                stop_s: float | None) -> None:
+    """Refuse, before any work, a video that cannot be evaluated: no pictures, no sound, or
+    slots to score that it does not have. The container's duration can be a slot off the
+    decoded length, so the slot check is repeated exactly once the video is decoded."""
     info = video.probe(video_path)
     video.require_video(info)
     if not info.has_audio:
         raise UserError(f"{video_path}: has no sound track, so there is no truth to compare with")
+    scored_ranges(network, video_path, info.expected_slots + 1, start_s, stop_s)
 
 
 def decode_frames(network: dict[str, Any], video_path: Path) -> np.ndarray:
@@ -183,7 +193,32 @@ def set_name(videos: Sequence[Path]) -> str:
     return parents.pop().name if len(parents) == 1 else f"{len(videos)} videos"
 
 
-def evaluate(videos: Sequence[str | Path], brain_path: str | Path, modes: Sequence[str] = (render.DEFAULT_MODE,),
+def render_set(videos: Sequence[Path], brain_path: Path, network: dict[str, Any],
+               modes: Sequence[str], start_s: float | None, stop_s: float | None,
+               folder: Path) -> tuple[list[Part], dict[str, list[np.ndarray]], dict[str, float]]:
+    """Render every video in every mode; returns the videos' parts, each mode's scored
+    segments (all videos, in order), and each mode's speed: seconds of video rendered per
+    second of render.py's wall time, start-up included (short clips make it look slower)."""
+    parts: list[Part] = []
+    renders: dict[str, list[np.ndarray]] = {mode: [] for mode in modes}
+    rendered = {mode: 0.0 for mode in modes}
+    taken = {mode: 0.0 for mode in modes}
+    for path in videos:
+        log.info("evaluating %s on %s (%s)", brain_path, path, ", ".join(modes))
+        part = None
+        for mode in modes:
+            samples, summary = render_samples(path, brain_path, mode, folder)
+            if part is None:  # the decoded length decides the slots, as it does for render
+                part = load_part(path, summary.slots, network, start_s, stop_s)
+                parts.append(part)
+            renders[mode] += part.cut(samples)
+            rendered[mode] += summary.seconds
+            taken[mode] += summary.wall_seconds
+    return parts, renders, {mode: rendered[mode] / max(taken[mode], 1e-9) for mode in modes}
+
+
+def evaluate(videos: Sequence[str | Path], brain_path: str | Path,
+             modes: Sequence[str] = (render.DEFAULT_MODE,),
              start_s: float | None = None, stop_s: float | None = None,
              train_frames: str | Path | None = None, train_audio: str | Path | None = None,
              with_baselines: bool = True, name: str | None = None) -> SetResult:
@@ -197,40 +232,26 @@ def evaluate(videos: Sequence[str | Path], brain_path: str | Path, modes: Sequen
     brain_path = Path(brain_path)
     network = render.load_brain(brain_path)
     if not videos:
-        from .holdout import held_out_videos
-
         videos = held_out_videos(network)
         if not videos:
             raise UserError(f"{brain_path}: records no held-out videos; name the videos to evaluate")
     videos = [Path(v) for v in videos]
     for path in videos:
-        check_video(path)
-    notes: list[str] = []
+        check_video(path, network, start_s, stop_s)
     rows: list[Row] = []
-    parts: list[Part] = []
     with tempfile.TemporaryDirectory(prefix="evaluate.") as scratch:
         folder = Path(scratch)
-        renders: dict[str, list[np.ndarray]] = {mode: [] for mode in modes}
-        timing = {mode: [0.0, 0.0] for mode in modes}  # seconds rendered, seconds taken
-        for path in videos:
-            part = None
-            for mode in modes:
-                samples, summary = render_samples(path, brain_path, mode, folder)
-                if part is None:
-                    part = load_part(path, summary.slots, network, start_s, stop_s)
-                    parts.append(part)
-                renders[mode] += part.cut(samples)
-                timing[mode][0] += summary.seconds
-                timing[mode][1] += summary.wall_seconds
+        parts, renders, speeds = render_set(videos, brain_path, network, modes, start_s, stop_s, folder)
         truth = [segment for part in parts for segment in part.cut(part.truth)]
         for mode in modes:
             measured = score(renders[mode], truth)
             measured["silence_black_dbfs"] = silence_dbfs(brain_path, mode, "black", folder)
             measured["silence_white_dbfs"] = silence_dbfs(brain_path, mode, "white", folder)
-            measured["speed_x_realtime"] = timing[mode][0] / max(timing[mode][1], 1e-9)
+            measured["speed_x_realtime"] = speeds[mode]
             rows.append(Row(f"{brains.name_of(brain_path)} ({mode})", "brain", measured,
                             renders[mode], mode))
 
+    notes: list[str] = []
     origin = None
     if with_baselines:
         try:
@@ -261,9 +282,10 @@ def baseline_rows(network: dict[str, Any], data: TrainingData, parts: Sequence[P
     for part in parts:
         clip_rows = data.clip_rows(part.path)
         if clip_rows is None or clip_rows.size == 0:
+            reason = "not a clip of the training set" if clip_rows is None else "all of its clip is held out"
             clip_rows = trained
-            notes.append(f"{part.path.name}: not a clip of the training set; the clip-mean "
-                         "spectrum baseline uses the mean spectrum of all training rows")
+            notes.append(f"{part.path.name}: {reason}; the clip-mean spectrum baseline uses the "
+                         "mean spectrum of all training rows")
         elif part.why == "whole video":
             notes.append(f"{part.path.name}: the brain trained on all of this video: its scores "
                          "are on training data")

@@ -170,15 +170,21 @@ def loudness_db(samples: np.ndarray, samples_per_slot: int = grid.SAMPLES_PER_SL
     return to_db(slot_loudness(samples, samples_per_slot) ** 2)
 
 
+CONSTANT_TOLERANCE = 1e-9  # relative spread below which a series counts as constant
+
+
 def pearson(x: np.ndarray, y: np.ndarray) -> float:
-    """Pearson correlation of two equally long series; nan when either is constant or shorter
-    than 2 (no correlation is defined)."""
-    x = np.asarray(x, dtype=np.float64) - np.mean(x)
-    y = np.asarray(y, dtype=np.float64) - np.mean(y)
-    norm = np.sqrt(np.dot(x, x) * np.dot(y, y))
-    if x.size < 2 or norm == 0:
+    """Pearson correlation of two equally long series; nan when either is shorter than 2 or
+    constant (no correlation is defined). "Constant" allows rounding: a spread (max - min)
+    within CONSTANT_TOLERANCE of the largest magnitude, as when the same block repeats and
+    its loudness differs only in the last bits; its r would be the correlation of noise."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if x.size < 2 or any(np.ptp(v) <= CONSTANT_TOLERANCE * max(np.max(np.abs(v)), 1e-300)
+                         for v in (x, y)):
         return float("nan")
-    return float(np.clip(np.dot(x, y) / norm, -1.0, 1.0))
+    x, y = x - x.mean(), y - y.mean()
+    return float(np.clip(np.dot(x, y) / np.sqrt(np.dot(x, x) * np.dot(y, y)), -1.0, 1.0))
 
 
 def within_correlation(render_envelopes, truth_envelopes) -> float:

@@ -118,7 +118,7 @@ def plot(path: str | Path, title: str, truth: Sequence[np.ndarray], render: Sequ
     truth_signal, render_signal = np.concatenate(truth), np.concatenate(render)
     seconds = truth_signal.size / grid.RATE_HZ
     boundaries = np.cumsum([s.size for s in truth])[:-1] / grid.RATE_HZ
-    figure, axes = pyplot.subplots(3, 1, figsize=(12, 8), sharex=True,
+    figure, axes = pyplot.subplots(3, 1, figsize=(12, 8.5), sharex=True,
                                    gridspec_kw={"height_ratios": [2, 2, 1.4]})
     extent = (0.0, seconds, 0.0, metrics.MEL_BANDS)
     for axis, signal, label in ((axes[0], truth_signal, "true"), (axes[1], render_signal, "rendered")):
@@ -126,7 +126,7 @@ def plot(path: str | Path, title: str, truth: Sequence[np.ndarray], render: Sequ
                             extent=extent, vmin=metrics.FLOOR_DB, vmax=0.0, cmap="magma",
                             interpolation="nearest")
         axis.set_ylabel(f"{label}\nmel band")
-    figure.colorbar(image, ax=axes[:2], label="dB re full scale", pad=0.01)
+    figure.colorbar(image, ax=axes.tolist(), label="dB re full scale (spectrograms)", pad=0.01)
     slot_times = (np.arange(metrics.loudness_db(truth_signal).size) + 0.5) / grid.SLOTS_PER_SECOND
     axes[2].plot(slot_times, metrics.loudness_db(truth_signal), label="true", color="black", lw=1)
     axes[2].plot(slot_times, metrics.loudness_db(render_signal), label="rendered", color="tab:red", lw=1)
@@ -142,6 +142,8 @@ def plot(path: str | Path, title: str, truth: Sequence[np.ndarray], render: Sequ
     pyplot.close(figure)
 
 
-def _metric_line(row: dict[str, Any]) -> str:
+def _metric_line(row: dict[str, Any], per_line: int = 5) -> str:
+    """The row's metric cells as "name: value", a few to a line (the title must fit)."""
     values = dict(zip(HEADERS[2:], cells({"set": ""}, row)[2:]))
-    return "   ".join(f"{key}: {value}" for key, value in values.items() if value != "-")
+    items = [f"{key}: {value}" for key, value in values.items() if value != "-"]
+    return "\n".join("   ".join(items[i: i + per_line]) for i in range(0, len(items), per_line))
