@@ -20,7 +20,18 @@ EXAMPLES = """
   python theanet.py --layers 4096,2000,735 --epochs 50 --pretrain-epochs 5
   python theanet.py --pretrain-epochs 0              # no RBM pretraining: a plain MLP
   python theanet.py --resume brain-0040.pkl          # continue an interrupted run exactly
+  python theanet.py --holdout-tail 0.2               # keep each clip's last 20% for evaluate.py
 """
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be at least 0 and below 1, not {value}")
+    return value
 
 
 def _count(minimum: int):
@@ -94,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--save-every", type=_count(0),
                         help=f"write brain-EPOCH.pkl every N epochs, 0 = only on Ctrl-C "
                              f"(default {defaults.save_every})")
+    parser.add_argument("--holdout-tail", type=_fraction, metavar="FRACTION",
+                        help="never train on the last FRACTION of every clip (per dataset.json), "
+                             "so evaluate.py can score the brain there (default 0)")
     parser.add_argument("--resume", metavar="CKPT", help="continue from a checkpoint brain-EPOCH.pkl")
     cli.add_quiet(parser)
     return parser
@@ -101,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 # options that map one-to-one onto Settings fields; only those given are passed on
 SETTING_OPTIONS = ("epochs", "pretrain_epochs", "patience", "batch", "learning_rate",
-                   "pretrain_learning_rate", "cd_steps", "seed", "save_every")
+                   "pretrain_learning_rate", "cd_steps", "seed", "save_every", "holdout_tail")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

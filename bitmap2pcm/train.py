@@ -29,7 +29,8 @@ from tqdm import tqdm
 
 from . import brain as brain_format
 from .errors import UserError
-from .trainset import TrainingPairs, check_layers, load_pairs, validation_split
+from .trainset import (TrainingPairs, check_layers, hold_out_tails, load_pairs, sidecar_path,
+                       validation_split)
 
 log = logging.getLogger("bitmap2pcm")
 
@@ -73,6 +74,7 @@ class Settings:
     patience: int = 10                   # fine-tuning epochs without improvement before stopping
     seed: int = 0
     save_every: int = 10                 # checkpoint interval in epochs; 0 = only on Ctrl-C
+    holdout_tail: float = 0.0            # last fraction of every clip kept out for evaluation
 
     # These may change when a run is resumed: they do not alter the trajectory up to the stop.
     RESUMABLE_CHANGES = ("epochs", "save_every")
@@ -166,7 +168,9 @@ class Trainer:
         self.settings = settings
         self.checkpoint_dir = Path(checkpoint_dir)
         self.quiet = quiet
-        self.train_rows, self.validation_rows = validation_split(len(pairs))
+        usable, self.holdout = hold_out_tails(pairs, settings.holdout_tail)
+        train, validation = validation_split(len(usable))
+        self.train_rows, self.validation_rows = usable[train], usable[validation]
         self.started = time.monotonic()
         self.snapshot: dict[str, Any] | None = None
         self.resume = resume
@@ -427,9 +431,13 @@ class Trainer:
         settings = self.settings
         pretrained = [len(losses) for losses in progress.history["pretrain_train"]]
         return {
-            "data": {"frames": self.pairs.frames_path, "audio": self.pairs.audio_path},
+            "data": {"frames": str(Path(self.pairs.frames_path).resolve()),
+                     "audio": str(Path(self.pairs.audio_path).resolve()),
+                     "sidecar": sidecar_path(self.pairs)},
             "frames": {"total": len(self.pairs), "train": len(self.train_rows),
-                       "validation": len(self.validation_rows)},
+                       "validation": len(self.validation_rows),
+                       "held_out": sum(c["to_slot"] - c["from_slot"] for c in self.holdout["clips"])},
+            "holdout": self.holdout,
             "epochs": {"pretrain": pretrained,
                        "finetune": len(progress.history["finetune_train"])},
             "losses": progress.history,

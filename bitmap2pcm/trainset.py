@@ -7,6 +7,7 @@ Contract (SPEC §3): frames are (N, pixels) and audio (N, 735) float32 arrays wi
 
 from __future__ import annotations
 
+import json
 import logging
 import zlib
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import dataset
 from .errors import UserError
 from .files import load_pickle
 
@@ -135,3 +137,53 @@ def validation_split(count: int, fraction: float = VALIDATION_FRACTION,
     if train.size == 0:  # tiny data: never leave training empty
         return np.arange(count), np.arange(0)
     return train, validation
+
+
+def clips_of(pairs: TrainingPairs) -> list[dict]:
+    """The clips the rows came from, per pickler's sidecar next to frames.pkl.
+
+    Without a sidecar that matches the data (another row count), all rows are one clip of
+    unknown source. Rows after the last clip (silence anchors) belong to no clip.
+    """
+    sidecar = sidecar_path(pairs)
+    if sidecar is not None:
+        try:
+            provenance = json.loads(Path(sidecar).read_text())
+            if provenance.get("slots") == len(pairs) and provenance.get("clips"):
+                return [{"source": c["source"], "first_row": int(c["first_row"]),
+                         "slots": int(c["slots"])} for c in provenance["clips"]]
+            log.warning("%s does not describe %s (other row count); treating all rows as one clip",
+                        sidecar, pairs.frames_path)
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            log.warning("%s: unreadable sidecar (%s); treating all rows as one clip", sidecar, error)
+    return [{"source": None, "first_row": 0, "slots": len(pairs)}]
+
+
+def sidecar_path(pairs: TrainingPairs) -> str | None:
+    """pickler's dataset.json beside frames.pkl, if there is one."""
+    candidate = Path(pairs.frames_path).resolve().parent / dataset.SIDECAR_FILE
+    return str(candidate) if candidate.is_file() else None
+
+
+def hold_out_tails(pairs: TrainingPairs, fraction: float) -> tuple[np.ndarray, dict]:
+    """Rows training may use, and the record of what was held out for evaluation.
+
+    The last `fraction` of every clip is never seen in training (neither fitted nor used for
+    early stopping), so evaluate.py can score the brain on those slots. The record gives each
+    clip's held-out slots in the clip's own numbering (slot 0 = the video's first slot).
+    """
+    if not 0.0 <= fraction < 1.0:
+        raise UserError(f"--holdout-tail must be at least 0 and below 1, not {fraction}")
+    usable = np.ones(len(pairs), dtype=bool)
+    held = []
+    for clip in clips_of(pairs):
+        tail = int(round(clip["slots"] * fraction))
+        if tail == 0:
+            continue
+        end = clip["first_row"] + clip["slots"]
+        usable[end - tail:end] = False
+        held.append({"source": clip["source"], "from_slot": clip["slots"] - tail,
+                     "to_slot": clip["slots"]})
+    if fraction and not usable.any():
+        raise UserError(f"--holdout-tail {fraction} leaves no rows to train on")
+    return np.nonzero(usable)[0], {"fraction": fraction, "clips": held}

@@ -69,7 +69,8 @@ def test_training_record_and_brain_format(shapes: Path, tmp_path: Path) -> None:
     assert "resume" not in saved
     assert saved["layer_sizes"] == LAYERS and saved["activations"] == ["sigmoid", "linear"]
     record = saved["training"]
-    assert record["data"] == {"frames": str(shapes / "frames.pkl"), "audio": str(shapes / "audio.pkl")}
+    assert record["data"] == {"frames": str(shapes / "frames.pkl"), "audio": str(shapes / "audio.pkl"),
+                              "sidecar": None}
     assert record["frames"]["total"] == 900
     assert record["frames"]["train"] + record["frames"]["validation"] <= 900
     assert record["epochs"] == {"pretrain": [1], "finetune": 2}
