@@ -28,8 +28,16 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[test,plot]'
 	@touch $(STAMP)
 
+# The demo: the three steps of the README on the synthetic example, outputs in out/.
+DEMO_VIDEO := examples/synthetic.mkv
 demo: install
-	$(PY) -m bitmap2pcm.demo
+	@mkdir -p out
+	cd out && ../$(PY) ../pickler.py ../$(DEMO_VIDEO)
+	cd out && ../$(PY) ../theanet.py --save-every 0
+	cd out && ../render.sh --brain theanet.py.net.pkl --mode raw ../$(DEMO_VIDEO) -raw
+	cd out && ../render.sh --brain theanet.py.net.pkl --mode smooth ../$(DEMO_VIDEO) -smooth
+	@echo; echo "demo videos in out/ (play them with: ffplay FILE, or any player that reads MKV):"
+	@ls -1 out/*.mkv
 
 test: install
 	$(PY) -m pytest -q
@@ -38,6 +46,7 @@ bench: install
 	$(PY) bench/pickler
 	$(PY) bench/train
 	$(PY) bench/render
+	$(PY) bench/results
 
 clean:
 	rm -rf out/ .pytest_cache
