@@ -26,6 +26,19 @@ def timed(command: list[str], **kwargs) -> tuple[float, float]:
     return seconds, usage.ru_maxrss / 1024
 
 
+def python_peak_mb(script: Path, *args: str) -> float:
+    """Peak resident memory of the Python process running `script` (its ffmpeg children,
+    which `timed` counts too, excluded), in MB."""
+    probe = ("import resource, runpy, sys\n"
+             f"sys.argv = {[str(script), *args]!r}\n"
+             "try:\n    runpy.run_path(sys.argv[0], run_name='__main__')\n"
+             "except SystemExit as stop:\n    assert not stop.code, stop.code\n"
+             "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True,
+                            check=True)
+    return int(result.stderr.strip().splitlines()[-1]) / 1024
+
+
 def median_of(runs: int, command: list[str], **kwargs) -> tuple[float, float]:
     results = [timed(command, **kwargs) for _ in range(runs)]
     return statistics.median(r[0] for r in results), max(r[1] for r in results)

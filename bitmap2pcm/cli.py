@@ -9,11 +9,12 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
 from .errors import UserError
 
 log = logging.getLogger("bitmap2pcm")
+Batch = TypeVar("Batch", bound=Sequence)
 
 
 def parser(prog: str, description: str, examples: str) -> argparse.ArgumentParser:
@@ -57,3 +58,20 @@ def run(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[str] 
     except MemoryError:
         print(f"{prog}: error: out of memory", file=sys.stderr)
         return 1
+
+
+def progress(batches: Iterable[Batch], total: int | None, enabled: bool, desc: str = "",
+             unit: str = "slot") -> Iterator[Batch]:
+    """Pass batches through, advancing a tqdm bar on stderr by each batch's length.
+
+    tqdm is imported only when the bar is shown: quiet runs skip its import time.
+    """
+    if not enabled:
+        yield from batches
+        return
+    from tqdm import tqdm
+
+    with tqdm(total=total or None, unit=unit, desc=desc or None, leave=False) as bar:
+        for batch in batches:
+            bar.update(len(batch))
+            yield batch

@@ -8,6 +8,7 @@ a temporary raw file beside the outputs.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -19,9 +20,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-from tqdm import tqdm
 
-from . import __version__, audio, grid, video
+from . import __version__, audio, cli, grid, video
 from .errors import UserError
 from .files import atomic_path, check_writable_dir
 
@@ -82,33 +82,46 @@ def inspect(path: str | Path) -> video.MediaInfo:
     return info
 
 
-def decode_clip(info: video.MediaInfo, frames: RowBuffer, rows: RowBuffer,
-                interpolation: str = video.DEFAULT_INTERPOLATION,
-                scratch_dir: str | Path | None = None, progress: bool = True) -> dict[str, Any]:
-    """Decode one video into the buffers (pictures and sound in one ffmpeg pass).
+class ClipDecoder:
+    """One ffmpeg pass over a video: pictures through a pipe, the sound track into a scratch
+    file beside the outputs. `start` launches ffmpeg early; `close` always cleans up."""
+
+    def __init__(self, path: str | Path, interpolation: str, scratch_dir: str | Path | None):
+        handle, self.raw_sound = tempfile.mkstemp(prefix=".sound.", suffix=".f32", dir=scratch_dir)
+        os.close(handle)
+        self.stream = video.FrameStream(path, interpolation=interpolation,
+                                        extra_outputs=audio.sound_output_args(self.raw_sound))
+
+    def start(self) -> "ClipDecoder":
+        self.stream.start()
+        return self
+
+    def close(self) -> None:
+        self.stream.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.raw_sound)
+
+
+def decode_clip(info: video.MediaInfo, decoder: ClipDecoder, frames: RowBuffer, rows: RowBuffer,
+                progress: bool = True) -> dict[str, Any]:
+    """Decode one video into the buffers and close `decoder`.
 
     Returns the clip's provenance: source, first row, slots, and the source's format.
     """
     first_row = frames.rows
-    handle, raw_sound = tempfile.mkstemp(prefix=".sound.", suffix=".f32", dir=scratch_dir)
-    os.close(handle)
     started = time.perf_counter()
     try:
-        stream = video.FrameStream(info.path, interpolation=interpolation,
-                                   extra_outputs=audio.sound_output_args(raw_sound))
-        with tqdm(total=info.expected_slots or None, unit="slot", disable=not progress,
-                  desc=f"decoding {info.path.name}", leave=False) as bar:
-            for batch in stream:
-                video.frames_to_unit(batch, out=frames.reserve(len(batch)))
-                bar.update(len(batch))
-        samples = audio.read_raw_samples(raw_sound)
+        for batch in cli.progress(decoder.stream, info.expected_slots, progress,
+                                  f"decoding {info.path.name}"):
+            video.frames_to_unit(batch, out=frames.reserve(len(batch)))
+        samples = audio.read_raw_samples(decoder.raw_sound)
     finally:
-        os.unlink(raw_sound)
+        decoder.close()
 
     slots = frames.rows - first_row
     if slots == 0:
         raise UserError(f"{info.path}: no picture could be decoded")
-    _warn_about_shortfalls(info, slots, len(samples), stream.stderr)
+    _warn_about_shortfalls(info, slots, len(samples), decoder.stream.stderr)
     rows.reserve(slots)[:] = audio.to_slots(samples, slots)
     return {
         "source": str(info.path.resolve()),
@@ -160,12 +173,25 @@ def make(video_paths: Sequence[str | Path], folder: str | Path = ".", silence_se
     folder = check_writable_dir(folder)
     if silence_seconds < 0:
         raise UserError(f"--silence must be zero or more seconds, not {silence_seconds}")
-    infos = [inspect(path) for path in video_paths]
+    # The first ffmpeg starts while every file is checked: each ffmpeg or ffprobe call spends
+    # about 60 ms loading its libraries, which would otherwise come on top of the decoding.
+    first = ClipDecoder(video_paths[0], interpolation, folder).start()
+    try:
+        infos = [inspect(path) for path in video_paths]
+    except BaseException:
+        first.close()
+        raise
     anchor_slots = 2 * grid.slots_in(silence_seconds)
     capacity = sum(info.expected_slots + grid.SLOTS_PER_SECOND for info in infos) + anchor_slots
     frames = RowBuffer(grid.PIXELS_PER_FRAME, capacity)
     rows = RowBuffer(grid.SAMPLES_PER_SLOT, capacity)
-    clips = [decode_clip(info, frames, rows, interpolation, folder, progress) for info in infos]
+    decoders = [first] + [ClipDecoder(info.path, interpolation, folder) for info in infos[1:]]
+    try:
+        clips = [decode_clip(info, decoder, frames, rows, progress)
+                 for info, decoder in zip(infos, decoders)]
+    finally:
+        for decoder in decoders:
+            decoder.close()
     video_slots = frames.rows
     provenance: dict[str, Any] = {
         "format": SIDECAR_FORMAT,

@@ -25,7 +25,7 @@ import numpy as np
 import soundfile
 
 from . import brain as brains
-from . import grid, join, video
+from . import cli, grid, join, video
 from .errors import UserError
 from .files import atomic_path, check_writable_dir
 
@@ -148,7 +148,7 @@ def render(video_path: str | Path, out_path: str | Path, brain_path: str | Path 
         video.require_video(info)
         log.info("rendering %s with %s (%s join)", video_path, brain_file, mode)
         predicted = (predict_blocks(network, batch)
-                     for batch in _progress(batches, info.expected_slots, progress))
+                     for batch in cli.progress(batches, info.expected_slots, progress))
         samples = _write_wav(out_path, stream_samples(predicted, mode),
                              if_empty=f"{video_path}: no frames could be decoded")
     summary = RenderSummary(frames.slots_read, samples, time.perf_counter() - started)
@@ -233,15 +233,3 @@ class Prefetch:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-
-def _progress(batches: Iterable[np.ndarray], total: int, enabled: bool) -> Iterator[np.ndarray]:
-    """Pass batches through, advancing a progress bar in slots when `enabled`."""
-    if not enabled:
-        yield from batches
-        return
-    from tqdm import tqdm  # only interactive runs pay for the import
-
-    with tqdm(total=total, unit="slot", leave=False) as bar:
-        for batch in batches:
-            bar.update(len(batch))
-            yield batch

@@ -9,12 +9,15 @@ convert is what makes this several times faster than decoding full frames into P
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import IO, Iterator
 
 import numpy as np
 
@@ -24,6 +27,8 @@ from .errors import UserError
 # Picture conventions a brain records and render reproduces ("input" in the brain format).
 INTERPOLATIONS = {"area": "area", "bilinear": "bilinear", "bicubic": "bicubic"}
 DEFAULT_INTERPOLATION = "area"
+F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)  # Linux; Python < 3.10 lacks the name
+PIPE_BYTES = 1 << 20  # 256 frames of 64x64: Linux's default limit for an unprivileged pipe
 
 
 def require_tool(name: str) -> str:
@@ -161,10 +166,39 @@ class FrameStream:
         ] + (extra_outputs or [])  # 0:V skips cover art
         self.slots_read = 0
         self.stderr = ""
+        self._process: subprocess.Popen | None = None
+        self._log: IO[bytes] | None = None
+        self.returncode: int | None = None
+
+    def start(self) -> "FrameStream":
+        """Launch ffmpeg now (iterating does it otherwise), so that it starts up and decodes
+        ahead while the caller does other work, such as probing the file."""
+        if self._process is None:
+            # ffmpeg's messages go to a file: a damaged video can print more than a pipe holds,
+            # and a full stderr pipe would stall ffmpeg while we wait on stdout.
+            self._log = tempfile.TemporaryFile()
+            self._process = subprocess.Popen(self.command, stdout=subprocess.PIPE, stderr=self._log)
+            with contextlib.suppress(OSError):  # a bigger pipe lets ffmpeg run further ahead
+                fcntl.fcntl(self._process.stdout, F_SETPIPE_SZ, PIPE_BYTES)
+        return self
+
+    def close(self) -> None:
+        """Stop ffmpeg (if still running) and keep what it said in `stderr`."""
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if process.poll() is None:
+            process.kill()
+        process.stdout.close()
+        process.wait()
+        self._log.seek(0)
+        self.stderr = self._log.read().decode(errors="replace")
+        self._log.close()
+        self.returncode = process.returncode
 
     def __iter__(self) -> Iterator[np.ndarray]:
         frame_bytes = self.side * self.side
-        process = subprocess.Popen(self.command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        process = self.start()._process
         try:
             while True:
                 chunk = process.stdout.read(frame_bytes * self.batch_slots)
@@ -174,12 +208,10 @@ class FrameStream:
                 if usable:
                     self.slots_read += usable // frame_bytes
                     yield np.frombuffer(chunk[:usable], np.uint8).reshape(-1, frame_bytes)
+            process.wait()  # the sound track (an extra output) is complete only after exit
         finally:
-            if process.poll() is None:
-                process.stdout.close()
-            self.stderr = process.stderr.read().decode(errors="replace")
-            process.wait()
-        if process.returncode != 0 and self.slots_read == 0:
+            self.close()
+        if self.returncode != 0 and self.slots_read == 0:
             reason = (self.stderr.strip().splitlines() or ["unknown error"])[-1]
             raise UserError(f"{self.path}: ffmpeg could not decode the video ({reason})")
 
