@@ -44,7 +44,7 @@ test: install
 
 bench: install
 	$(PY) bench/pickler
-	$(PY) bench/train
+	$(PY) bench/train --full
 	$(PY) bench/render
 	$(PY) bench/results
 
