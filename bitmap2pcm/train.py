@@ -494,8 +494,8 @@ def run_training(frames: str, audio: str, output: str, layers: list[int] | None,
                  options: dict[str, Any], resume: str | None = None, quiet: bool = False) -> int:
     """The whole of `theanet.py`: check inputs, train, write the brain; return an exit status.
 
-    Ctrl-C writes a checkpoint, says how to continue, and returns 130 (the shell's code for
-    an interrupted program).
+    Ctrl-C writes a checkpoint, says how to continue, and returns 1 (the project's code for a
+    run that did not finish; nothing is lost).
     """
     from .files import check_writable_dir
 
@@ -517,7 +517,7 @@ def run_training(frames: str, audio: str, output: str, layers: list[int] | None,
             log.warning("interrupted before the first epoch; nothing to save")
         else:
             log.warning("interrupted: continue with --resume %s", stop.checkpoint)
-        return 130
+        return 1
     brain_format.save(finished, output_path)
     record = finished["training"]
     log.info("wrote %s (best epoch %d, validation %s, %s)", output_path, record["best_epoch"],
