@@ -139,10 +139,12 @@ def write_video(destination: str | Path, seconds: float = 60.0, seed: int = 0) -
 
 # --- slot-level training pairs for tests and benchmarks -------------------------------------
 
+FIXTURE_SHAPES = 5  # disc, square, horizontal bar, vertical bar, cross
+
+
 def _shape_mask(kind: int, side: int, centre: tuple[float, float], radius: float) -> np.ndarray:
     y, x = np.mgrid[0:side, 0:side].astype(np.float32)
     dy, dx = y - centre[0], x - centre[1]
-    kind %= 5
     if kind == 0:
         return dy ** 2 + dx ** 2 <= radius ** 2                           # disc
     if kind == 1:
@@ -170,6 +172,9 @@ def shapes_dataset(count: int, side: int = grid.FRAME_SIDE, samples: int = grid.
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """`count` (frames, audio, labels): frames (count, side*side) and audio (count, samples),
     float32 in [0, 1]; labels say which shape each frame shows."""
+    if not 1 <= shapes <= FIXTURE_SHAPES:
+        # more labels than pictures would pair one picture with several sounds: unlearnable
+        raise ValueError(f"shapes must be 1..{FIXTURE_SHAPES}, not {shapes}")
     rng = np.random.default_rng(seed)
     labels = np.empty(count, np.int64)
     position = 0
