@@ -21,6 +21,7 @@ EXAMPLES = """
   python theanet.py --pretrain-epochs 0              # no RBM pretraining: a plain MLP
   python theanet.py --resume brain-0040.pkl          # continue an interrupted run exactly
   python theanet.py --holdout-tail 0.2               # keep each clip's last 20% for evaluate.py
+  python theanet.py --backend jax --preset kungfury  # on an NVIDIA GPU (pip install '.[gpu]')
 """
 
 
@@ -109,6 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="never train on the last FRACTION of every clip (per dataset.json), "
                              "so evaluate.py can score the brain there (default 0)")
     parser.add_argument("--resume", metavar="CKPT", help="continue from a checkpoint brain-EPOCH.pkl")
+    parser.add_argument("--backend", choices=("auto", "cpu", "jax"), default="auto",
+                        help="cpu: PyTensor's C backend; jax: PyTensor's JAX backend, for an "
+                             "NVIDIA GPU (needs pip install '.[gpu]'); auto: jax when JAX sees a "
+                             "GPU, else cpu (default %(default)s). Both write the same brain.")
     cli.add_quiet(parser)
     return parser
 
@@ -123,7 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     cli.setup_logging(args.quiet)
     layers = args.layers or (PRESETS[args.preset] if args.preset else None)
     options = {name: getattr(args, name) for name in SETTING_OPTIONS if getattr(args, name) is not None}
-    return run_training(args.frames, args.audio, args.output, layers, options, args.resume, args.quiet)
+    return run_training(args.frames, args.audio, args.output, layers, options, args.resume, args.quiet,
+                        backend=args.backend)
 
 
 if __name__ == "__main__":

@@ -159,11 +159,13 @@ class Trainer:
     """One training run over `pairs`; `run()` returns the finished brain dict.
 
     `resume` is a loaded checkpoint (a brain with a "resume" entry) to continue from.
-    Checkpoints go to `checkpoint_dir`.
+    Checkpoints go to `checkpoint_dir`. `backend` is "auto", "cpu" or "jax" (see backend.py):
+    the same graphs run on either, and the brain written is the same format.
     """
 
     def __init__(self, pairs: TrainingPairs, settings: Settings, checkpoint_dir: str | Path = ".",
-                 resume: dict[str, Any] | None = None, quiet: bool = False) -> None:
+                 resume: dict[str, Any] | None = None, quiet: bool = False,
+                 backend: str = "auto") -> None:
         check_layers(settings.layer_sizes, pairs)
         self.pairs = pairs
         self.settings = settings
@@ -183,11 +185,13 @@ class Trainer:
                             "frames.pkl and audio.pkl")
 
         # Imported here, not at the top: bad input is reported before PyTensor loads.
-        from . import backend
+        from . import backend as backend_module
+
+        backend_module.choose(backend)
         from .dbn import DBN
 
-        self.backend = backend
-        self.pt = backend.tensor()
+        self.backend = backend_module
+        self.pt = backend_module.tensor()
         if resume:
             self.dbn = DBN(resume["weights"], resume["biases"],
                            resume["resume"].get("velocities", {}).get("weights"),
@@ -195,20 +199,23 @@ class Trainer:
         else:
             target_mean = _column_mean(pairs.audio, self.train_rows)
             self.dbn = DBN.create(settings.layer_sizes, rng_for(settings.seed, _INIT, 0), target_mean)
-        # The data stay in place (borrowed, not copied); each epoch only writes `order`.
-        self.frames = backend.shared(pairs.frames, "frames")
-        self.audio = backend.shared(pairs.audio, "audio")
-        self.order = backend.shared(self.train_rows.astype(np.int64), "order")
-        self.validation_order = backend.shared(self.validation_rows.astype(np.int64), "validation_order")
+        # The data stay in place (C backend: borrowed, not copied; JAX: copied to the device
+        # once); each epoch only writes `order`.
+        self.frames = self.backend.shared(pairs.frames, "frames")
+        self.audio = self.backend.shared(pairs.audio, "audio")
+        self.order = self.backend.shared(self.train_rows.astype(np.int64), "order")
+        self.validation_order = self.backend.shared(self.validation_rows.astype(np.int64),
+                                                    "validation_order")
 
     # --- the run ---------------------------------------------------------------------------
 
     def run(self) -> dict[str, Any]:
         """Pretrain and fine-tune (from wherever `resume` left off); return the best brain."""
         settings = self.settings
-        log.info("training %s on %d frames (%d train, %d validation), batch %d, seed %d%s",
-                 "-".join(map(str, settings.layer_sizes)), len(self.pairs), len(self.train_rows),
-                 len(self.validation_rows), settings.batch, settings.seed,
+        log.info("training %s on %d frames (%d train, %d validation), batch %d, seed %d, "
+                 "backend %s%s", "-".join(map(str, settings.layer_sizes)), len(self.pairs),
+                 len(self.train_rows), len(self.validation_rows), settings.batch, settings.seed,
+                 self.backend.name(),
                  f", resuming {self.progress.phase} after epoch {self.progress.epoch}"
                  if self.resume else "")
         try:
@@ -345,13 +352,16 @@ class Trainer:
     def _epoch(self, step: Callable[[int], Any], label: str) -> tuple[float, float]:
         """Run `step` over every minibatch of the current order; (mean loss, rows per second)."""
         rows, batch = len(self.train_rows), self.settings.batch
-        total, started = 0.0, time.perf_counter()
+        losses, started = [], time.perf_counter()
         with tqdm(total=rows, desc=label, unit="frame", leave=False, delay=PROGRESS_BAR_DELAY_S,
                   disable=True if self.quiet else None) as bar:
             for index in _batches(rows, batch):
                 size = min(batch, rows - index * batch)
-                total += float(step(index)) * size
+                # kept as the backend's arrays: converting each to a float would make a GPU
+                # wait for every step instead of queueing the next
+                losses.append((step(index), size))
                 bar.update(size)
+        total = sum(float(loss) * size for loss, size in losses)
         seconds = time.perf_counter() - started
         return total / rows, rows / max(seconds, 1e-9)
 
@@ -452,6 +462,7 @@ class Trainer:
             "lr": {"finetune": settings.learning_rate, "pretrain": settings.pretrain_learning_rate},
             "settings": settings.to_record(),
             "optimizer": "CD-k RBM pretraining, then Nesterov momentum SGD",
+            "backend": self.backend.describe(),
         }
 
     def _brain(self) -> dict[str, Any]:
@@ -491,14 +502,17 @@ def settings_for(layers: list[int] | None, options: dict[str, Any],
 
 
 def run_training(frames: str, audio: str, output: str, layers: list[int] | None,
-                 options: dict[str, Any], resume: str | None = None, quiet: bool = False) -> int:
+                 options: dict[str, Any], resume: str | None = None, quiet: bool = False,
+                 backend: str = "auto") -> int:
     """The whole of `theanet.py`: check inputs, train, write the brain; return an exit status.
 
     Ctrl-C writes a checkpoint, says how to continue, and returns 1 (the project's code for a
     run that did not finish; nothing is lost).
     """
+    from . import backend as backend_module
     from .files import check_writable_dir
 
+    backend = backend_module.choose(backend)  # a missing JAX is said before any data is read
     output_path = Path(output)
     check_writable_dir(output_path.parent if str(output_path.parent) else ".")
     checkpoint = None
@@ -509,7 +523,7 @@ def run_training(frames: str, audio: str, output: str, layers: list[int] | None,
     settings = settings_for(layers, options, checkpoint, resume)
     pairs = load_pairs(frames, audio)
     trainer = Trainer(pairs, settings, checkpoint_dir=output_path.parent, resume=checkpoint,
-                      quiet=quiet)
+                      quiet=quiet, backend=backend)
     try:
         finished = trainer.run()
     except Interrupted as stop:

@@ -61,6 +61,17 @@ def assert_one_line_error(result: subprocess.CompletedProcess, code: int, *fragm
         assert fragment in lines[0], lines[0]
 
 
+def write_shapes_pickles(folder: Path, side: int, samples: int) -> Path:
+    """frames.pkl / audio.pkl of the trainer's tiny shapes fixture (900 slots) in `folder`."""
+    from bitmap2pcm.files import save_pickle
+    from bitmap2pcm.synth import shapes_dataset
+
+    frames, audio, _ = shapes_dataset(900, side=side, samples=samples, shapes=4, scene=10, seed=7)
+    save_pickle(frames, folder / "frames.pkl")
+    save_pickle(audio, folder / "audio.pkl")
+    return folder
+
+
 @pytest.fixture(scope="session")
 def media_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("media")

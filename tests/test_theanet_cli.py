@@ -145,6 +145,6 @@ def test_help_lists_options_and_examples(tmp_path: Path) -> None:
     result = theanet(tmp_path, "--help")
     assert result.returncode == 0
     for text in ("--frames", "--audio", "--layers", "--preset", "--epochs", "--pretrain-epochs",
-                 "--batch", "--lr", "--seed", "--save-every", "--resume", "-q", "examples:",
+                 "--batch", "--lr", "--seed", "--save-every", "--resume", "--backend", "-q", "examples:",
                  "kungfury 4096-2000-1500-1000-735", "theanet.py.net.pkl"):
         assert text in result.stdout, text

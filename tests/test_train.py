@@ -17,6 +17,7 @@ from bitmap2pcm.errors import UserError
 from bitmap2pcm.files import save_pickle
 from bitmap2pcm.synth import shapes_dataset
 from bitmap2pcm.trainset import check_matrix, load_pairs, validation_split
+from conftest import write_shapes_pickles
 
 REPO = Path(__file__).resolve().parent.parent
 SIDE, SAMPLES = 16, 24           # 256-pixel frames, 24-sample rows: tiny but structured
@@ -26,11 +27,7 @@ LAYERS = [SIDE * SIDE, 32, SAMPLES]
 @pytest.fixture(scope="module")
 def shapes(tmp_path_factory) -> Path:
     """frames.pkl / audio.pkl of a synthetic shapes video in a module-wide folder."""
-    folder = tmp_path_factory.mktemp("shapes")
-    frames, audio, _ = shapes_dataset(900, side=SIDE, samples=SAMPLES, shapes=4, scene=10, seed=7)
-    save_pickle(frames, folder / "frames.pkl")
-    save_pickle(audio, folder / "audio.pkl")
-    return folder
+    return write_shapes_pickles(tmp_path_factory.mktemp("shapes"), SIDE, SAMPLES)
 
 
 def train_in(folder: Path, source: Path, resume: str | None = None, **options) -> int:
