@@ -55,9 +55,21 @@ def held_out_ranges(network: dict[str, Any], video: str | Path) -> list[SlotRang
 
 
 def held_out_videos(network: dict[str, Any]) -> list[Path]:
-    """Every video the brain held part of out, in the order recorded (each once)."""
+    """Every video the brain held part of out, in the order recorded (each once). A holdout
+    of rows whose video was never recorded (trained without a matching dataset.json) is a
+    UserError: there is no video to find."""
     holdout = (network.get("training") or {}).get("holdout") or {}
-    return list(dict.fromkeys(Path(e["source"]) for e in holdout.get("clips", [])))
+    entries = holdout.get("clips", [])
+    unknown = [e for e in entries if not e.get("source")]
+    if unknown:
+        raise UserError(_unknown_source(unknown[0]) + "; name the video and score that part "
+                        "with --from/--to")
+    return list(dict.fromkeys(Path(e["source"]) for e in entries))
+
+
+def _unknown_source(entry: dict[str, Any]) -> str:
+    return (f"the brain held out rows {entry['from_slot']}-{entry['to_slot']} of training data "
+            f"that recorded no source video (no dataset.json matched frames.pkl)")
 
 
 def seconds_to_slots(start_s: float | None, stop_s: float | None, slots: int,
@@ -86,6 +98,11 @@ def scored_ranges(network: dict[str, Any], video: str | Path, slots: int,
         return [seconds_to_slots(start_s, stop_s, slots, video)], "--from/--to"
     ranges = held_out_ranges(network, video)
     if not ranges:
+        holdout = (network.get("training") or {}).get("holdout") or {}
+        if any(not e.get("source") for e in holdout.get("clips", [])):
+            # It may be this very video: scoring all of it would score training slots too.
+            return [(0, slots)], "whole video (the brain held out slots of an unrecorded video; " \
+                                 "if it is this one, score them with --from/--to)"
         return [(0, slots)], "whole video"
     for start, stop in ranges:
         if not 0 <= start < stop <= slots:
@@ -105,7 +122,11 @@ class Clip:
 
 def dataset_clips(sidecar: dict[str, Any], rows: int) -> list[Clip]:
     """The clips of a data set from its sidecar. A sidecar without "clips" (one video, made
-    before several were allowed) is one clip: its "source", "video_slots" rows long."""
+    before several were allowed) is one clip: its "source", "video_slots" rows long. A sidecar
+    that counts other rows than the data has describes other data: then, as theanet.py does
+    (`trainset.clips_of`), all rows are one clip of unknown source."""
+    if sidecar.get("slots") is not None and int(sidecar["slots"]) != rows:
+        return [Clip(None, 0, rows)]
     if sidecar.get("clips"):
         return [Clip(c.get("source"), int(c["first_row"]), int(c["slots"])) for c in sidecar["clips"]]
     return [Clip(sidecar.get("source"), 0, int(sidecar.get("video_slots", rows)))]
@@ -158,6 +179,11 @@ def load_training_data(network: dict[str, Any], frames_path: str | Path | None =
         raise UserError(f"the brain held slots out but there is no {SIDECAR_FILE} beside {frames_path} "
                         "to say which rows they are")
     for entry in holdout:
+        if not entry.get("source"):
+            # theanet.py held out the tail of all rows taken as one clip (no matching sidecar):
+            # its slots are row numbers.
+            trained[int(entry["from_slot"]): int(entry["to_slot"])] = False
+            continue
         found = matching(clips, entry["source"], source_of=lambda c: c.source)
         if not found:
             raise UserError(f"{sidecar_path}: lists no clip of {entry['source']}, which the brain "

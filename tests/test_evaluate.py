@@ -148,6 +148,31 @@ def test_training_rows_exclude_the_held_out_slots(data_set):
     assert bare.trained.all()  # no holdout recorded: every row is a training row
 
 
+def test_a_holdout_of_an_unrecorded_video_is_explained_not_a_crash(data_set, tmp_path):
+    """theanet.py without a matching dataset.json holds out the tail of all rows as one clip
+    of unknown source ("source": None). evaluate must neither crash on it (it raised
+    TypeError) nor read a sidecar that describes other data, and must not silently call a
+    whole video held out."""
+    (tmp_path / "dataset.json").write_text(json.dumps(  # another data set's sidecar
+        {"slots": data_set["slots"] + 50, "clips": [{"source": str(data_set["video"].resolve()),
+                                                     "first_row": 0, "slots": data_set["slots"] + 50}]}))
+    for name in ("frames", "audio"):
+        (tmp_path / f"{name}.pkl").write_bytes(data_set[name].read_bytes())
+    start, stop = data_set["held_out"]
+    network = brightness_brain({
+        "data": {"frames": str(tmp_path / "frames.pkl"), "audio": str(tmp_path / "audio.pkl"),
+                 "sidecar": str(tmp_path / "dataset.json")},
+        "holdout": {"fraction": 0.2, "clips": [{"source": None, "from_slot": start, "to_slot": stop}]}})
+    with pytest.raises(UserError, match="recorded no source video.*--from/--to"):
+        holdout.held_out_videos(network)
+    data = holdout.load_training_data(network)
+    assert data.clips == [holdout.Clip(None, 0, data_set["slots"])]  # the sidecar is not this data's
+    assert data.trained.sum() == start and not data.trained[start:].any()
+    assert data.clip_rows(data_set["video"]) is None
+    ranges, why = holdout.scored_ranges(network, data_set["video"], data_set["slots"])
+    assert ranges == [(0, data_set["slots"])] and "--from/--to" in why
+
+
 # ---- the evaluation ----------------------------------------------------------------------
 
 def test_evaluation_scores_the_held_out_slots_of_every_row(data_set, result):
