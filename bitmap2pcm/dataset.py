@@ -171,6 +171,8 @@ def make(video_paths: Sequence[str | Path], folder: str | Path = ".", silence_se
     """pickler.py's job: decode the videos, one clip after another, add silence anchors, and
     write frames.pkl, audio.pkl and dataset.json into `folder`."""
     folder = check_writable_dir(folder)
+    if not video_paths:
+        raise UserError("no video given")
     if silence_seconds < 0:
         raise UserError(f"--silence must be zero or more seconds, not {silence_seconds}")
     # The first ffmpeg starts while every file is checked: each ffmpeg or ffprobe call spends
