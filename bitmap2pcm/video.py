@@ -24,8 +24,12 @@ import numpy as np
 from . import grid
 from .errors import UserError
 
-# Picture conventions a brain records and render reproduces ("input" in the brain format).
-INTERPOLATIONS = {"area": "area", "bilinear": "bilinear", "bicubic": "bicubic"}
+# Picture conventions a brain records and render reproduces ("input" in the brain format):
+# the name, and ffmpeg's scaler flag for it. "opencv-bilinear" is the 2015 pipeline's resize
+# (cv2.resize with its default INTER_LINEAR on the full-size gray picture), done in Python:
+# slower, and it aliases on large pictures, but it is what the original brains saw.
+OPENCV_BILINEAR = "opencv-bilinear"
+INTERPOLATIONS = {"area": "area", "bilinear": "bilinear", "bicubic": "bicubic", OPENCV_BILINEAR: None}
 DEFAULT_INTERPOLATION = "area"
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)  # Linux; Python < 3.10 lacks the name
 PIPE_BYTES = 1 << 20  # 256 frames of 64x64: Linux's default limit for an unprivileged pipe
@@ -132,13 +136,14 @@ def require_video(info: MediaInfo) -> None:
 
 
 def frame_filter(side: int = grid.FRAME_SIDE, interpolation: str = DEFAULT_INTERPOLATION) -> str:
-    """The ffmpeg filter chain that puts pictures on the grid as side x side gray frames."""
+    """The ffmpeg filter chain that puts pictures on the grid as gray frames, side x side
+    (or at full size for the OpenCV resize, which happens in Python)."""
     if interpolation not in INTERPOLATIONS:
         raise UserError(f"unknown interpolation '{interpolation}' (choose {', '.join(INTERPOLATIONS)})")
-    return (
-        f"fps={grid.SLOTS_PER_SECOND}:start_time=0:round=up,"
-        f"scale={side}:{side}:flags={INTERPOLATIONS[interpolation]},format=gray"
-    )
+    on_grid = f"fps={grid.SLOTS_PER_SECOND}:start_time=0:round=up,"
+    if INTERPOLATIONS[interpolation] is None:
+        return on_grid + "format=gray"
+    return on_grid + f"scale={side}:{side}:flags={INTERPOLATIONS[interpolation]},format=gray"
 
 
 def ffmpeg_input_args(path: Path) -> list[str]:
@@ -160,9 +165,13 @@ class FrameStream:
         self.path = Path(path)
         self.side = side
         self.batch_slots = batch_slots
+        self.resize_in_python = INTERPOLATIONS.get(interpolation, "") is None
+        # Full-size pictures come as PGM images, whose headers carry their size (which a
+        # rotated phone video would otherwise swap behind our back); small ones as raw bytes.
+        picture_format = ["-f", "image2pipe", "-c:v", "pgm"] if self.resize_in_python else ["-f", "rawvideo"]
         self.command = ffmpeg_input_args(self.path) + [
             "-map", "0:V:0", "-vf", frame_filter(side, interpolation),
-            "-an", "-sn", "-dn", "-f", "rawvideo", "pipe:1",
+            "-an", "-sn", "-dn", *picture_format, "pipe:1",
         ] + (extra_outputs or [])  # 0:V skips cover art
         self.slots_read = 0
         self.stderr = ""
@@ -197,23 +206,57 @@ class FrameStream:
         self.returncode = process.returncode
 
     def __iter__(self) -> Iterator[np.ndarray]:
-        frame_bytes = self.side * self.side
         process = self.start()._process
+        batches = (self._resized_batches if self.resize_in_python else self._raw_batches)(process.stdout)
         try:
-            while True:
-                chunk = process.stdout.read(frame_bytes * self.batch_slots)
-                if not chunk:
-                    break
-                usable = len(chunk) - len(chunk) % frame_bytes
-                if usable:
-                    self.slots_read += usable // frame_bytes
-                    yield np.frombuffer(chunk[:usable], np.uint8).reshape(-1, frame_bytes)
+            for batch in batches:
+                self.slots_read += len(batch)
+                yield batch
             process.wait()  # the sound track (an extra output) is complete only after exit
         finally:
             self.close()
         if self.returncode != 0 and self.slots_read == 0:
             reason = (self.stderr.strip().splitlines() or ["unknown error"])[-1]
             raise UserError(f"{self.path}: ffmpeg could not decode the video ({reason})")
+
+    def _raw_batches(self, pipe: IO[bytes]) -> Iterator[np.ndarray]:
+        frame_bytes = self.side * self.side
+        while chunk := pipe.read(frame_bytes * self.batch_slots):
+            usable = len(chunk) - len(chunk) % frame_bytes
+            if usable:
+                yield np.frombuffer(chunk[:usable], np.uint8).reshape(-1, frame_bytes)
+
+    def _resized_batches(self, pipe: IO[bytes]) -> Iterator[np.ndarray]:
+        import cv2  # only this faithful mode needs OpenCV
+
+        batch: list[np.ndarray] = []
+        while (picture := _read_pgm(pipe)) is not None:
+            small = cv2.resize(picture, (self.side, self.side), interpolation=cv2.INTER_LINEAR)
+            batch.append(small.reshape(-1))
+            if len(batch) == self.batch_slots:
+                yield np.stack(batch)
+                batch = []
+        if batch:
+            yield np.stack(batch)
+
+
+def _read_pgm(pipe: IO[bytes]) -> np.ndarray | None:
+    """The next binary PGM picture ("P5", width, height, maxval 255) from `pipe`, or None at
+    the end (a truncated last picture counts as the end)."""
+    fields: list[bytes] = []
+    while len(fields) < 4:
+        line = pipe.readline()
+        if not line:
+            return None
+        fields += line.split(b"#")[0].split()
+    magic, width, height, _ = fields
+    if magic != b"P5":
+        raise UserError(f"unexpected picture format {magic!r} from ffmpeg")
+    size = int(width) * int(height)
+    data = pipe.read(size)
+    if len(data) < size:
+        return None
+    return np.frombuffer(data, np.uint8).reshape(int(height), int(width))
 
 
 def frames_to_unit(frames: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

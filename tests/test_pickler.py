@@ -257,3 +257,28 @@ def test_4k_picture_shrinks_to_64x64(tmp_path):
                        video_codec=("-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"))
     frames, audio = pickle_video(video, tmp_path / "out")
     assert frames.shape == (15, 4096) and audio.shape == (15, 735)
+
+
+def test_opencv_bilinear_is_the_original_resize(tmp_path):
+    """--interpolation opencv-bilinear gives exactly cv2.resize of the full-size gray picture."""
+    import cv2
+
+    video = make_video(tmp_path / "v.mkv", seconds=1, size="320x180",
+                       video_codec=("-c:v", "ffv1"), audio_codec=("-c:a", "flac"))
+    frames, _ = pickle_video(video, tmp_path / "out", "--interpolation", "opencv-bilinear")
+    full = tmp_path / "full.gray"
+    ffmpeg("-i", str(video), "-vf", "fps=30:start_time=0:round=up,format=gray", "-f", "rawvideo", str(full))
+    pictures = np.fromfile(full, np.uint8).reshape(-1, 180, 320)
+    expected = np.stack([cv2.resize(p, (64, 64), interpolation=cv2.INTER_LINEAR) for p in pictures])
+    np.testing.assert_array_equal(np.round(frames * 255).astype(np.uint8), expected.reshape(len(expected), -1))
+    sidecar = json.loads((tmp_path / "out" / "dataset.json").read_text())
+    assert sidecar["picture"]["interpolation"] == "opencv-bilinear"
+
+
+def test_opencv_bilinear_follows_rotated_pictures(tmp_path):
+    """A phone video stored sideways with a rotation flag: the picture size changes on the way."""
+    plain = make_video(tmp_path / "plain.mp4", seconds=1, size="96x64")
+    rotated = tmp_path / "rotated.mp4"
+    ffmpeg("-i", str(plain), "-c", "copy", "-metadata:s:v:0", "rotate=90", str(rotated))
+    frames, _ = pickle_video(rotated, tmp_path / "out", "--interpolation", "opencv-bilinear")
+    assert frames.shape == (30, 4096)
