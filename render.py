@@ -39,8 +39,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help=f"brain or checkpoint file (default: {default_brain})")
     parser.add_argument("--mode", choices=render.MODES, default=render.DEFAULT_MODE,
                         help="raw: the original's blocks end to end, clicks at every frame "
-                             "edge; smooth: the same blocks crossfaded at the edges "
-                             f"(default: {render.DEFAULT_MODE})")
+                             "edge; smooth: the same blocks crossfaded at the edges; ignored "
+                             "for a brain that predicts spectra (theanet.py --target stft), "
+                             f"whose sound is synthesized continuously (default: {render.DEFAULT_MODE})")
     parser.add_argument("-o", "--output", metavar="WAV", default="out.wav",
                         help="sound track to write (default: out.wav)")
     parser.add_argument("--score", metavar="SCO",

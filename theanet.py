@@ -12,7 +12,7 @@ from typing import Sequence
 
 from bitmap2pcm import cli
 from bitmap2pcm.brain import DEFAULT_BRAIN_FILE
-from bitmap2pcm.train import PRESETS, Settings, run_training
+from bitmap2pcm.train import PRESETS, TARGETS, Settings, preset_layers, run_training
 
 EXAMPLES = """
   python theanet.py                                  # frames.pkl + audio.pkl -> theanet.py.net.pkl
@@ -21,6 +21,7 @@ EXAMPLES = """
   python theanet.py --pretrain-epochs 0              # no RBM pretraining: a plain MLP
   python theanet.py --resume brain-0040.pkl          # continue an interrupted run exactly
   python theanet.py --holdout-tail 0.2               # keep each clip's last 20% for evaluate.py
+  python theanet.py --target stft                    # predict STFT magnitudes: 4096-1000-513
   python theanet.py --backend jax --preset kungfury  # on an NVIDIA GPU (pip install '.[gpu]')
 """
 
@@ -86,6 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="an original shape: " + "; ".join(
                            f"{name} {'-'.join(map(str, sizes))}" for name, sizes in PRESETS.items())
                        + " (default shallow)")
+    parser.add_argument("--target", choices=TARGETS,
+                        help="what the network predicts per slot: pcm, the 735 samples (the "
+                             "original); stft, the 513-bin log-magnitude spectrum of a 1024-sample "
+                             "Hann frame centred on the slot, which render turns into sound with "
+                             "continuous phase. With stft a preset's last layer becomes 513 and "
+                             "--layers must end in 513 (default pcm)")
     parser.add_argument("-o", "--output", default=DEFAULT_BRAIN_FILE,
                         help="brain to write; checkpoints go beside it (default %(default)s)")
     parser.add_argument("--epochs", type=_count(0),
@@ -120,13 +127,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 # options that map one-to-one onto Settings fields; only those given are passed on
 SETTING_OPTIONS = ("epochs", "pretrain_epochs", "patience", "batch", "learning_rate",
-                   "pretrain_learning_rate", "cd_steps", "seed", "save_every", "holdout_tail")
+                   "pretrain_learning_rate", "cd_steps", "seed", "save_every", "holdout_tail",
+                   "target")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     cli.setup_logging(args.quiet)
-    layers = args.layers or (PRESETS[args.preset] if args.preset else None)
+    layers = args.layers or (preset_layers(args.preset, args.target or "pcm") if args.preset else None)
     options = {name: getattr(args, name) for name in SETTING_OPTIONS if getattr(args, name) is not None}
     return run_training(args.frames, args.audio, args.output, layers, options, args.resume, args.quiet,
                         backend=args.backend)

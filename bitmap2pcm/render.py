@@ -9,6 +9,12 @@ imported: a brain is plain numpy (`brain`).
 
 The WAV is 22050 Hz mono float32, exactly 735 samples per slot of the video, clamped to
 [-1, 1]; it appears under its name only when complete (`files.atomic_path`).
+
+What the blocks are depends on the brain's output convention (`brain["output"]["kind"]`):
+"pcm" brains predict 735 samples per slot, joined by the chosen join mode; "stft-magnitude"
+brains (theanet.py --target stft) predict a magnitude spectrum per slot, which
+`spectral.Synthesizer` turns into continuous sound by overlap-add, so the raw and smooth
+joins do not apply to them and the mode is ignored.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ import numpy as np
 import soundfile
 
 from . import brain as brains
-from . import cli, grid, join, video
+from . import cli, grid, join, spectral, video
 from .errors import UserError
 from .files import atomic_path, check_writable_dir
 
@@ -58,21 +64,27 @@ def load_brain(path: str | Path) -> dict[str, Any]:
     """Load a brain or checkpoint and check that render can use it on video frames.
 
     Beyond the format checks of `brain.load` (which refuses pickles that would run code and
-    unknown format versions): the output must be PCM blocks of one slot, and the input size
-    must be what the brain's own picture convention produces.
+    unknown format versions): the output must be PCM blocks of one slot, or magnitude spectra
+    of one slot in the framing and scaling `spectral` synthesizes, and the input size must be
+    what the brain's own picture convention produces.
     """
     network = brains.load(path)
     output = network["output"]
-    if output.get("kind") != "pcm" or output.get("samples_per_slot") != grid.SAMPLES_PER_SLOT:
+    if output.get("kind") == spectral.KIND:
+        spectral.check_convention(output, str(path))
+        outputs = spectral.BINS
+    elif output.get("kind") == "pcm" and output.get("samples_per_slot") == grid.SAMPLES_PER_SLOT:
+        outputs = grid.SAMPLES_PER_SLOT
+    else:
         raise UserError(
             f"{path}: brain predicts {output.get('kind')!r} blocks of "
             f"{output.get('samples_per_slot')} samples; render needs 'pcm' blocks of "
-            f"{grid.SAMPLES_PER_SLOT}"
+            f"{grid.SAMPLES_PER_SLOT} or '{spectral.KIND}' spectra"
         )
-    if network["layer_sizes"][-1] != grid.SAMPLES_PER_SLOT:
+    if network["layer_sizes"][-1] != outputs:
         raise UserError(
-            f"{path}: brain has {network['layer_sizes'][-1]} outputs, not "
-            f"{grid.SAMPLES_PER_SLOT} samples per slot"
+            f"{path}: brain has {network['layer_sizes'][-1]} outputs, not the {outputs} "
+            f"its {output['kind']!r} output convention needs per slot"
         )
     side = network["input"].get("side")
     if not isinstance(side, int) or side * side != network["layer_sizes"][0]:
@@ -101,6 +113,30 @@ def predict_blocks(network: dict[str, Any], frames: np.ndarray) -> np.ndarray:
     clamped to [-1, 1] (a linear output layer can overshoot), float32."""
     outputs = brains.forward(network, video.frames_to_unit(frames))
     return np.clip(grid.unit_to_pcm(outputs), -1.0, 1.0, out=outputs)
+
+
+def predict_magnitudes(network: dict[str, Any], frames: np.ndarray) -> np.ndarray:
+    """uint8 frames (n, side*side) to magnitude spectra (n, BINS) in PCM units, through the
+    inverse of the brain's [0, 1] scaling (which clips overshooting outputs first)."""
+    return spectral.from_unit(brains.forward(network, video.frames_to_unit(frames)))
+
+
+def stream_spectra(spectra: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+    """Synthesize a stream of (n, BINS) magnitude batches; yields float32 runs of samples,
+    HOP per slot in all (see `spectral.Synthesizer`)."""
+    synthesizer = spectral.Synthesizer()
+    for batch in spectra:
+        yield synthesizer.push(batch)
+    yield synthesizer.finish()
+
+
+def sound_stream(network: dict[str, Any], batches: Iterable[np.ndarray],
+                 mode: str) -> Iterator[np.ndarray]:
+    """Runs of samples for a stream of uint8 frame batches, by the brain's output kind: PCM
+    blocks joined by `mode`, or magnitude spectra synthesized (no join, `mode` unused)."""
+    if network["output"]["kind"] == spectral.KIND:
+        return stream_spectra(predict_magnitudes(network, batch) for batch in batches)
+    return stream_samples((predict_blocks(network, batch) for batch in batches), mode)
 
 
 def stream_samples(blocks: Iterable[np.ndarray], mode: str) -> Iterator[np.ndarray]:
@@ -146,10 +182,11 @@ def render(video_path: str | Path, out_path: str | Path, brain_path: str | Path 
     with Prefetch(frames) as batches:  # ffmpeg decodes while the video is checked
         info = video.probe(video_path)
         video.require_video(info)
-        log.info("rendering %s with %s (%s join)", video_path, brain_file, mode)
-        predicted = (predict_blocks(network, batch)
-                     for batch in cli.progress(batches, info.expected_slots, progress))
-        samples = _write_wav(out_path, stream_samples(predicted, mode),
+        log.info("rendering %s with %s (%s)", video_path, brain_file,
+                 "spectral synthesis" if network["output"]["kind"] == spectral.KIND
+                 else f"{mode} join")
+        runs = sound_stream(network, cli.progress(batches, info.expected_slots, progress), mode)
+        samples = _write_wav(out_path, runs,
                              if_empty=f"{video_path}: no frames could be decoded")
     summary = RenderSummary(frames.slots_read, samples, time.perf_counter() - started)
     log.info("wrote %s: %d slots, %.2f s of sound in %.1f s", out_path, summary.slots,

@@ -28,9 +28,10 @@ import numpy as np
 from tqdm import tqdm
 
 from . import brain as brain_format
+from . import spectral
 from .errors import UserError
-from .trainset import (TrainingPairs, check_layers, hold_out_tails, load_pairs, sidecar_path,
-                       validation_split)
+from .trainset import (TrainingPairs, check_layers, clips_of, hold_out_tails, load_pairs,
+                       sidecar_path, validation_split)
 
 log = logging.getLogger("bitmap2pcm")
 
@@ -40,6 +41,9 @@ PRESETS = {  # the original's network shapes (SPEC §1)
     "wide": [4096, 2048, 1000, 1000, 735],
     "kungfury": [4096, 2000, 1500, 1000, 735],
 }
+# What the output layer predicts (--target): the slot's PCM samples (the original), or its
+# STFT magnitude spectrum (issue 6 option 3, see spectral.py), which needs BINS outputs.
+TARGETS = ("pcm", "stft")
 
 # Keys of the random streams: np.random.default_rng([seed, phase, layer, epoch, purpose]).
 _INIT, _PRETRAIN, _FINETUNE = 0, 1, 2
@@ -76,6 +80,7 @@ class Settings:
     seed: int = 0
     save_every: int = 10                 # checkpoint interval in epochs; 0 = only on Ctrl-C
     holdout_tail: float = 0.0            # last fraction of every clip kept out for evaluation
+    target: str = "pcm"                  # one of TARGETS: what the output layer predicts
 
     # These may change when a run is resumed: they do not alter the trajectory up to the stop.
     RESUMABLE_CHANGES = ("epochs", "save_every")
@@ -124,6 +129,29 @@ class Progress:
     def from_record(cls, record: dict[str, Any]) -> "Progress":
         known = {f.name for f in fields(cls)}
         return cls(**{key: value for key, value in record.items() if key in known})
+
+
+def preset_layers(name: str, target: str = "pcm") -> list[int]:
+    """A preset's layer sizes for `target`: the stft target swaps the 735 PCM outputs for
+    spectral.BINS magnitudes and keeps the hidden layers."""
+    sizes = list(PRESETS[name])
+    if target == "stft":
+        sizes[-1] = spectral.BINS
+    return sizes
+
+
+def output_spec(target: str) -> dict[str, Any]:
+    """The brain's output convention for `target` (render dispatches on its kind)."""
+    return spectral.output_convention() if target == "stft" else brain_format.output_convention()
+
+
+def stft_pairs(pairs: TrainingPairs) -> TrainingPairs:
+    """The same pairs with each audio row replaced by its slot's magnitude spectrum on the
+    [0, 1] scale (spectral.unit_targets), analysed clip by clip (per pickler's sidecar)."""
+    segments = [(clip["first_row"], clip["first_row"] + clip["slots"]) for clip in clips_of(pairs)]
+    log.info("computing STFT magnitude targets (%d bins per slot)", spectral.BINS)
+    return TrainingPairs(pairs.frames, spectral.unit_targets(pairs.audio, segments),
+                         pairs.frames_path, pairs.audio_path)
 
 
 def rng_for(seed: int, phase: int, layer: int, epoch: int = 0, purpose: int = 0) -> np.random.Generator:
@@ -428,7 +456,7 @@ class Trainer:
         progress = Progress.from_record(state["progress"])
         checkpoint = brain_format.make_brain(
             self.snapshot["weights"], self.snapshot["biases"], self.dbn.activations,
-            self._training_record(progress))
+            self._training_record(progress), output_spec=output_spec(self.settings.target))
         checkpoint["resume"] = state
         path = self.checkpoint_dir / checkpoint_name(progress)
         brain_format.save(checkpoint, path)
@@ -452,7 +480,10 @@ class Trainer:
             "epochs": {"pretrain": pretrained,
                        "finetune": len(progress.history["finetune_train"])},
             "losses": progress.history,
-            "loss": "mean squared error over rows and samples, [0, 1] units",
+            "target": settings.target,
+            "loss": ("mean squared error over rows and "
+                     + ("magnitude bins, [0, 1] scale of spectral.to_unit" if settings.target == "stft"
+                        else "samples, [0, 1] units")),
             "best_epoch": progress.best_epoch,
             "best_validation_loss": (None if math.isinf(progress.best_loss)
                                      else float(progress.best_loss)),
@@ -471,7 +502,8 @@ class Trainer:
         progress.seconds = self._seconds()
         weights, biases = self.best
         return brain_format.make_brain(weights, biases, self.dbn.activations,
-                                       self._training_record(progress))
+                                       self._training_record(progress),
+                                       output_spec=output_spec(self.settings.target))
 
 
 def _loss(value: float) -> str:
@@ -486,8 +518,11 @@ def settings_for(layers: list[int] | None, options: dict[str, Any],
     the trajectory must agree with the checkpoint (otherwise the run would not be the same
     run); `epochs` and `save_every` may change.
     """
+    if options.get("target", "pcm") not in TARGETS:
+        raise UserError(f"unknown target {options['target']!r} (choose {', '.join(TARGETS)})")
     if checkpoint is None:
-        return Settings(layer_sizes=list(layers or PRESETS["shallow"]), **options)
+        return Settings(layer_sizes=list(layers or preset_layers("shallow", options.get("target", "pcm"))),
+                        **options)
     settings = Settings.from_record(checkpoint["resume"]["settings"])
     given = dict(options, **({"layer_sizes": list(layers)} if layers else {}))
     for key, value in given.items():
@@ -521,7 +556,12 @@ def run_training(frames: str, audio: str, output: str, layers: list[int] | None,
         if not isinstance(checkpoint.get("resume"), dict):
             raise UserError(f"{resume}: a finished brain, not a checkpoint (brain-EPOCH.pkl)")
     settings = settings_for(layers, options, checkpoint, resume)
+    if settings.target == "stft" and settings.layer_sizes[-1] != spectral.BINS:
+        raise UserError(f"--target stft predicts {spectral.BINS} magnitude bins per slot, so the "
+                        f"output layer must have {spectral.BINS} units, not {settings.layer_sizes[-1]}")
     pairs = load_pairs(frames, audio)
+    if settings.target == "stft":
+        pairs = stft_pairs(pairs)
     trainer = Trainer(pairs, settings, checkpoint_dir=output_path.parent, resume=checkpoint,
                       quiet=quiet, backend=backend)
     try:

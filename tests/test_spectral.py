@@ -1,0 +1,144 @@
+"""The frequency representation (issue 6, option 3): analysis, synthesis, and a magnitude
+brain through theanet.py --target stft and render."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from bitmap2pcm import brain as brains
+from bitmap2pcm import grid, metrics, render, spectral, train
+from bitmap2pcm.errors import UserError
+from conftest import run_script
+from render_helpers import brightness_video, training_pairs
+
+W = grid.SAMPLES_PER_SLOT
+SLOTS = 90
+
+
+def slot_rms(samples: np.ndarray) -> np.ndarray:
+    return np.sqrt((np.asarray(samples, np.float64).reshape(-1, W) ** 2).mean(axis=1))
+
+
+def swelling_tone(hz: float = 440.3, slots: int = SLOTS) -> np.ndarray:
+    """A steady tone (not on a bin) whose loudness swells and fades 1.5 times a second."""
+    t = np.arange(slots * W) / grid.RATE_HZ
+    return (0.2 + 0.5 * (0.5 + 0.5 * np.sin(2 * np.pi * 1.5 * t))) * np.sin(2 * np.pi * hz * t)
+
+
+def test_unit_scaling_is_invertible_and_within_0_1():
+    magnitude = np.array([0.0, 1e-4, spectral.REFERENCE, 3.0, spectral.FULL_SCALE])
+    unit = spectral.to_unit(magnitude)
+    assert unit[0] == 0.0 and unit[-1] == pytest.approx(1.0) and np.all(np.diff(unit) > 0)
+    assert np.allclose(spectral.from_unit(unit), magnitude, rtol=1e-5, atol=1e-8)
+    assert np.array_equal(spectral.from_unit([-0.5, 1.5]), spectral.from_unit([0.0, 1.0]))
+    # the loudest possible frame (full-scale DC) is exactly FULL_SCALE
+    assert spectral.magnitudes(np.ones(3 * W))[1, 0] == pytest.approx(spectral.FULL_SCALE)
+
+
+def test_true_magnitudes_give_back_loudness_and_pitch():
+    tone = swelling_tone()
+    spectra = spectral.magnitudes(tone)
+    assert spectra.shape == (SLOTS, spectral.BINS)
+    sound = spectral.synthesize(spectral.from_unit(spectral.to_unit(spectra)))
+    assert sound.shape == (SLOTS * W,) and sound.dtype == np.float32
+    assert np.corrcoef(slot_rms(tone), slot_rms(sound))[0, 1] > 0.95
+    assert abs(20 * np.log10(slot_rms(sound).mean() / slot_rms(tone).mean())) < 1.0
+    spectrum = np.abs(np.fft.rfft(sound))
+    assert np.fft.rfftfreq(sound.size, 1 / grid.RATE_HZ)[spectrum.argmax()] == pytest.approx(440.3, abs=1)
+    # the phase runs on across slots: no click at slot edges (a restart per slot gives > 2)
+    assert metrics.click_ratio(sound) < 1.3
+
+
+def test_griffin_lim_brings_the_spectra_closer():
+    spectra = spectral.magnitudes(swelling_tone() + 0.05 * np.sin(2 * np.pi * 1234.5 *
+                                                                     np.arange(SLOTS * W) / grid.RATE_HZ))
+
+    def error(iterations: int) -> float:
+        again = spectral.magnitudes(spectral.synthesize(spectra, griffin_lim=iterations))
+        return float(np.sqrt(np.mean((again - spectra) ** 2) / np.mean(spectra ** 2)))
+
+    assert error(8) < error(0) < 0.1
+
+
+def test_streaming_synthesis_matches_the_whole_and_clamps():
+    spectra = spectral.magnitudes(swelling_tone())
+    synthesizer = spectral.Synthesizer()
+    runs = [synthesizer.push(spectra[i:i + 7]) for i in range(0, SLOTS, 7)] + [synthesizer.finish()]
+    streamed = np.concatenate(runs)
+    assert streamed.size == SLOTS * W
+    assert np.allclose(streamed, spectral.synthesize(spectra), atol=1e-5)
+    loud = spectral.synthesize(np.full((4, spectral.BINS), spectral.FULL_SCALE))
+    assert loud.size == 4 * W and np.abs(loud).max() <= 1.0
+
+
+def test_targets_are_analysed_clip_by_clip():
+    rows = grid.pcm_to_unit(swelling_tone(slots=20).reshape(20, W)).astype(np.float32)
+    rows[10:] = 0.5  # the second clip is silent
+    whole = spectral.unit_targets(rows, [])
+    split = spectral.unit_targets(rows, [(0, 10), (10, 20)])
+    assert whole.shape == split.shape == (20, spectral.BINS)
+    assert whole[10].max() > 0.1 and split[10].max() == 0.0  # no leak from the first clip
+
+
+def test_presets_and_layers_follow_the_target():
+    assert train.preset_layers("deeper", "stft") == [4096, 1000, 1000, 1000, spectral.BINS]
+    assert train.preset_layers("deeper") == train.PRESETS["deeper"]
+    assert train.settings_for(None, {"target": "stft"}, None, None).layer_sizes[-1] == spectral.BINS
+    with pytest.raises(UserError, match="513 units, not 735"):
+        train.run_training("frames.pkl", "audio.pkl", "x.pkl", [4096, 8, 735], {"target": "stft"})
+
+
+@pytest.fixture(scope="module")
+def stft_brain(tmp_path_factory) -> Path:
+    """A 4096-16-513 magnitude brain trained by theanet.py --target stft on the brightness
+    pairs (a 400 Hz tone whose loudness follows the picture's brightness)."""
+    folder = tmp_path_factory.mktemp("stft-brain")
+    frames, audio = training_pairs()
+    for name, array in (("frames.pkl", frames), ("audio.pkl", audio)):
+        with open(folder / name, "wb") as stream:
+            pickle.dump(array, stream)
+    result = run_script("theanet.py", "--target", "stft", "--preset", "shallow", "--layers",
+                        f"{grid.PIXELS_PER_FRAME},16,{spectral.BINS}", cwd=folder)
+    assert result.returncode == 2 and "not allowed with" in result.stderr  # one shape option
+    result = run_script("theanet.py", "--target", "stft",
+                        "--layers", f"{grid.PIXELS_PER_FRAME},16,{spectral.BINS}",
+                        "--epochs", "20", "--pretrain-epochs", "1", "--patience", "5", "--lr", "0.5",
+                        "--batch", "16", "--save-every", "0", "-q", "-o", "stft.pkl", cwd=folder)
+    assert result.returncode == 0, result.stderr
+    return folder / "stft.pkl"
+
+
+@pytest.mark.slow
+def test_stft_brain_records_its_output_and_renders(stft_brain, tmp_path):
+    network = brains.load(stft_brain)
+    assert network["output"]["kind"] == spectral.KIND
+    assert network["output"] == spectral.output_convention()
+    assert network["layer_sizes"][-1] == spectral.BINS != W  # the option really changed the net
+    assert network["training"]["target"] == "stft"
+    clip = brightness_video(tmp_path / "swing.mp4")
+    for mode in ("raw", "smooth"):
+        result = run_script("render.py", str(clip), "--brain", str(stft_brain), "--mode", mode,
+                            "-o", str(tmp_path / f"{mode}.wav"), "-q")
+        assert result.returncode == 0, result.stderr
+    sound, rate_hz = soundfile.read(tmp_path / "raw.wav", dtype="float32")
+    assert rate_hz == grid.RATE_HZ and sound.size == SLOTS * W
+    assert np.array_equal(sound, soundfile.read(tmp_path / "smooth.wav", dtype="float32")[0])
+    assert np.abs(sound).max() <= 1.0
+    # loudness follows the picture: brightness 128 + 110 sin(5 t), louder when brighter
+    brightness = np.sin(5 * (np.arange(SLOTS) / grid.SLOTS_PER_SECOND))
+    assert np.corrcoef(brightness, slot_rms(sound))[0, 1] > 0.8
+    assert metrics.click_ratio(sound) < 1.3
+
+
+def test_render_refuses_spectra_it_cannot_synthesize(stft_brain, tmp_path):
+    network = brains.load(stft_brain)
+    network["output"] = {**network["output"], "n_fft": 2048}
+    path = tmp_path / "other.pkl"
+    brains.save(network, path)
+    with pytest.raises(UserError, match="n_fft 2048"):
+        render.load_brain(path)
