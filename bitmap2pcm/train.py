@@ -31,7 +31,7 @@ from . import brain as brain_format
 from . import spectral
 from .errors import UserError
 from .trainset import (TrainingPairs, check_layers, clips_of, hold_out_tails, load_pairs,
-                       sidecar_path, validation_split)
+                       picture_interpolation, provenance_of, sidecar_path, validation_split)
 
 log = logging.getLogger("bitmap2pcm")
 
@@ -200,6 +200,7 @@ class Trainer:
         self.checkpoint_dir = Path(checkpoint_dir)
         self.quiet = quiet
         usable, self.holdout = hold_out_tails(pairs, settings.holdout_tail)
+        self.interpolation = picture_interpolation(pairs)
         train, validation = validation_split(len(usable))
         self.train_rows, self.validation_rows = usable[train], usable[validation]
         self.started = time.monotonic()
@@ -456,7 +457,8 @@ class Trainer:
         progress = Progress.from_record(state["progress"])
         checkpoint = brain_format.make_brain(
             self.snapshot["weights"], self.snapshot["biases"], self.dbn.activations,
-            self._training_record(progress), output_spec=output_spec(self.settings.target))
+            self._training_record(progress), interpolation=self.interpolation,
+            output_spec=output_spec(self.settings.target))
         checkpoint["resume"] = state
         path = self.checkpoint_dir / checkpoint_name(progress)
         brain_format.save(checkpoint, path)
@@ -481,6 +483,7 @@ class Trainer:
                        "finetune": len(progress.history["finetune_train"])},
             "losses": progress.history,
             "target": settings.target,
+            "silence_seconds": (provenance_of(self.pairs) or {}).get("silence_seconds", 0),
             "loss": ("mean squared error over rows and "
                      + ("magnitude bins, [0, 1] scale of spectral.to_unit" if settings.target == "stft"
                         else "samples, [0, 1] units")),
@@ -503,6 +506,7 @@ class Trainer:
         weights, biases = self.best
         return brain_format.make_brain(weights, biases, self.dbn.activations,
                                        self._training_record(progress),
+                                       interpolation=self.interpolation,
                                        output_spec=output_spec(self.settings.target))
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import dataset
+from . import dataset, video
 from .errors import UserError
 from .files import load_pickle
 
@@ -139,24 +139,51 @@ def validation_split(count: int, fraction: float = VALIDATION_FRACTION,
     return train, validation
 
 
+def provenance_of(pairs: TrainingPairs) -> dict | None:
+    """pickler's sidecar next to frames.pkl, when there is one that describes these rows.
+
+    A sidecar with another row count (the pickles were replaced or edited) is ignored with a
+    warning, as is one that cannot be read.
+    """
+    sidecar = sidecar_path(pairs)
+    if sidecar is None:
+        return None
+    try:
+        provenance = json.loads(Path(sidecar).read_text())
+    except (OSError, ValueError) as error:
+        log.warning("%s: unreadable sidecar (%s); ignoring it", sidecar, error)
+        return None
+    if not isinstance(provenance, dict) or provenance.get("slots") != len(pairs):
+        log.warning("%s does not describe %s (other row count); ignoring it", sidecar, pairs.frames_path)
+        return None
+    return provenance
+
+
 def clips_of(pairs: TrainingPairs) -> list[dict]:
     """The clips the rows came from, per pickler's sidecar next to frames.pkl.
 
-    Without a sidecar that matches the data (another row count), all rows are one clip of
-    unknown source. Rows after the last clip (silence anchors) belong to no clip.
+    Without a sidecar that matches the data, all rows are one clip of unknown source. Rows
+    after the last clip (silence anchors) belong to no clip.
     """
-    sidecar = sidecar_path(pairs)
-    if sidecar is not None:
-        try:
-            provenance = json.loads(Path(sidecar).read_text())
-            if provenance.get("slots") == len(pairs) and provenance.get("clips"):
-                return [{"source": c["source"], "first_row": int(c["first_row"]),
-                         "slots": int(c["slots"])} for c in provenance["clips"]]
-            log.warning("%s does not describe %s (other row count); treating all rows as one clip",
-                        sidecar, pairs.frames_path)
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            log.warning("%s: unreadable sidecar (%s); treating all rows as one clip", sidecar, error)
+    provenance = provenance_of(pairs) or {}
+    try:
+        if provenance.get("clips"):
+            return [{"source": c["source"], "first_row": int(c["first_row"]),
+                     "slots": int(c["slots"])} for c in provenance["clips"]]
+    except (KeyError, TypeError, ValueError) as error:
+        log.warning("sidecar of %s lists unreadable clips (%s); treating all rows as one clip",
+                    pairs.frames_path, error)
     return [{"source": None, "first_row": 0, "slots": len(pairs)}]
+
+
+def picture_interpolation(pairs: TrainingPairs) -> str:
+    """How the frames were shrunk (pickler --interpolation), so render can do the same."""
+    interpolation = ((provenance_of(pairs) or {}).get("picture") or {}).get("interpolation")
+    if interpolation is None:
+        log.info("no dataset.json beside %s says how its frames were shrunk; assuming '%s'",
+                    pairs.frames_path, video.DEFAULT_INTERPOLATION)
+        return video.DEFAULT_INTERPOLATION
+    return interpolation
 
 
 def sidecar_path(pairs: TrainingPairs) -> str | None:

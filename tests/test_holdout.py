@@ -70,3 +70,17 @@ def test_brain_records_the_holdout_and_absolute_data_paths(tmp_path):
 def test_fraction_out_of_range_is_a_usage_error(tmp_path):
     result = run_script("theanet.py", "--holdout-tail", "1.5", cwd=tmp_path)
     assert result.returncode == 2 and "below 1" in result.stderr
+
+
+def test_brain_records_how_its_frames_were_shrunk(tmp_path):
+    """Render must shrink new videos as pickler shrank the training ones (dataset.json)."""
+    write_pairs(tmp_path)
+    sidecar = json.loads((tmp_path / "dataset.json").read_text())
+    sidecar.update(picture={"interpolation": "opencv-bilinear"}, silence_seconds=2)
+    (tmp_path / "dataset.json").write_text(json.dumps(sidecar))
+    result = run_script("theanet.py", "--layers", "16,4,8", "--epochs", "1", "--pretrain-epochs", "0",
+                        "--save-every", "0", "-q", "-o", "b.pkl", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    saved = load_pickle(tmp_path / "b.pkl")
+    assert saved["input"]["interpolation"] == "opencv-bilinear"
+    assert saved["training"]["silence_seconds"] == 2
