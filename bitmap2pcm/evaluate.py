@@ -238,18 +238,23 @@ def evaluate(videos: Sequence[str | Path], brain_path: str | Path,
     videos = [Path(v) for v in videos]
     for path in videos:
         check_video(path, network, start_s, stop_s)
+    # Join modes only apply to PCM blocks; a spectral brain renders one way, whatever the mode.
+    joins_apply = network["output"]["kind"] == "pcm"
+    brain_modes = list(modes) if joins_apply else list(modes[:1])
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="evaluate.") as scratch:
         folder = Path(scratch)
-        parts, renders, speeds = render_set(videos, brain_path, network, modes, start_s, stop_s, folder)
+        parts, renders, speeds = render_set(videos, brain_path, network, brain_modes, start_s, stop_s,
+                                            folder)
         truth = [segment for part in parts for segment in part.cut(part.truth)]
-        for mode in modes:
+        for mode in brain_modes:
             measured = score(renders[mode], truth)
             measured["silence_black_dbfs"] = silence_dbfs(brain_path, mode, "black", folder)
             measured["silence_white_dbfs"] = silence_dbfs(brain_path, mode, "white", folder)
             measured["speed_x_realtime"] = speeds[mode]
-            rows.append(Row(f"{brains.name_of(brain_path)} ({mode})", "brain", measured,
-                            renders[mode], mode))
+            label = mode if joins_apply else network["output"]["kind"]
+            rows.append(Row(f"{brains.name_of(brain_path)} ({label})", "brain", measured,
+                            renders[mode], mode if joins_apply else None))
 
     notes: list[str] = []
     origin = None

@@ -142,3 +142,13 @@ def test_render_refuses_spectra_it_cannot_synthesize(stft_brain, tmp_path):
     brains.save(network, path)
     with pytest.raises(UserError, match="n_fft 2048"):
         render.load_brain(path)
+
+
+def test_evaluate_scores_a_spectral_brain_once_whatever_the_modes(stft_brain, tmp_path):
+    from bitmap2pcm import evaluate
+
+    clip = brightness_video(tmp_path / "swing.mp4", sound="sine=f=400")
+    result = evaluate.evaluate([clip], stft_brain, modes=("raw", "smooth"), with_baselines=False)
+    brain_rows = [row for row in result.rows if row.kind == "brain"]
+    assert [row.model for row in brain_rows] == [f"stft ({spectral.KIND})"]
+    assert brain_rows[0].mode is None
