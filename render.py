@@ -40,8 +40,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--mode", choices=render.MODES, default=render.DEFAULT_MODE,
                         help="raw: the original's blocks end to end, clicks at every frame "
                              "edge; smooth: the same blocks crossfaded at the edges; ignored "
-                             "for a brain that predicts spectra (theanet.py --target stft), "
-                             f"whose sound is synthesized continuously (default: {render.DEFAULT_MODE})")
+                             "for a brain that predicts spectra or overlapping frames "
+                             "(theanet.py --target stft or ola), whose sound is synthesized "
+                             f"continuously (default: {render.DEFAULT_MODE})")
     parser.add_argument("-o", "--output", metavar="WAV", default="out.wav",
                         help="sound track to write (default: out.wav)")
     parser.add_argument("--score", metavar="SCO",

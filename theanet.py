@@ -22,6 +22,7 @@ EXAMPLES = """
   python theanet.py --resume brain-0040.pkl          # continue an interrupted run exactly
   python theanet.py --holdout-tail 0.2               # keep each clip's last 20% for evaluate.py
   python theanet.py --target stft                    # predict STFT magnitudes: 4096-1000-513
+  python theanet.py --target ola                     # overlapping windowed PCM: 4096-1000-1470
   python theanet.py --backend jax --preset kungfury  # on an NVIDIA GPU (pip install '.[gpu]')
 """
 
@@ -91,8 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="what the network predicts per slot: pcm, the 735 samples (the "
                              "original); stft, the 513-bin log-magnitude spectrum of a 1024-sample "
                              "Hann frame centred on the slot, which render turns into sound with "
-                             "continuous phase. With stft a preset's last layer becomes 513 and "
-                             "--layers must end in 513 (default pcm)")
+                             "continuous phase; ola, the 1470 samples around the slot (367 before "
+                             "to 368 after) under a window, which render overlap-adds into sound "
+                             "without clicks. With stft (ola) a preset's last layer becomes 513 "
+                             "(1470) and --layers must end in it (default pcm)")
     parser.add_argument("-o", "--output", default=DEFAULT_BRAIN_FILE,
                         help="brain to write; checkpoints go beside it (default %(default)s)")
     parser.add_argument("--epochs", type=_count(0),

@@ -13,8 +13,9 @@ The WAV is 22050 Hz mono float32, exactly 735 samples per slot of the video, cla
 What the blocks are depends on the brain's output convention (`brain["output"]["kind"]`):
 "pcm" brains predict 735 samples per slot, joined by the chosen join mode; "stft-magnitude"
 brains (theanet.py --target stft) predict a magnitude spectrum per slot, which
-`spectral.Synthesizer` turns into continuous sound by overlap-add, so the raw and smooth
-joins do not apply to them and the mode is ignored.
+`spectral.Synthesizer` turns into continuous sound by overlap-add; "pcm-overlap" brains
+(--target ola) predict a windowed 1470-sample frame per slot, which `overlap.Synthesizer`
+overlap-adds. The raw and smooth joins do not apply to those two, and the mode is ignored.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import numpy as np
 import soundfile
 
 from . import brain as brains
-from . import cli, grid, join, spectral, video
+from . import cli, grid, join, overlap, spectral, video
 from .errors import UserError
 from .files import atomic_path, check_writable_dir
 
@@ -64,22 +65,26 @@ def load_brain(path: str | Path) -> dict[str, Any]:
     """Load a brain or checkpoint and check that render can use it on video frames.
 
     Beyond the format checks of `brain.load` (which refuses pickles that would run code and
-    unknown format versions): the output must be PCM blocks of one slot, or magnitude spectra
-    of one slot in the framing and scaling `spectral` synthesizes, and the input size must be
-    what the brain's own picture convention produces.
+    unknown format versions): the output must be PCM blocks of one slot, magnitude spectra
+    of one slot in the framing and scaling `spectral` synthesizes, or windowed PCM frames in
+    the framing `overlap` overlap-adds, and the input size must be what the brain's own
+    picture convention produces.
     """
     network = brains.load(path)
     output = network["output"]
     if output.get("kind") == spectral.KIND:
         spectral.check_convention(output, str(path))
         outputs = spectral.BINS
+    elif output.get("kind") == overlap.KIND:
+        overlap.check_convention(output, str(path))
+        outputs = overlap.FRAME
     elif output.get("kind") == "pcm" and output.get("samples_per_slot") == grid.SAMPLES_PER_SLOT:
         outputs = grid.SAMPLES_PER_SLOT
     else:
         raise UserError(
             f"{path}: brain predicts {output.get('kind')!r} blocks of "
             f"{output.get('samples_per_slot')} samples; render needs 'pcm' blocks of "
-            f"{grid.SAMPLES_PER_SLOT} or '{spectral.KIND}' spectra"
+            f"{grid.SAMPLES_PER_SLOT}, '{spectral.KIND}' spectra or '{overlap.KIND}' frames"
         )
     if network["layer_sizes"][-1] != outputs:
         raise UserError(
@@ -130,12 +135,30 @@ def stream_spectra(spectra: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
     yield synthesizer.finish()
 
 
+def predict_frames(network: dict[str, Any], frames: np.ndarray) -> np.ndarray:
+    """uint8 frames (n, side*side) to windowed PCM frames (n, overlap.FRAME): 2y - 1 of the
+    brain's outputs, clamped to [-1, 1]."""
+    return overlap.from_unit(brains.forward(network, video.frames_to_unit(frames)))
+
+
+def stream_frames(frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+    """Overlap-add a stream of (n, overlap.FRAME) windowed PCM batches; yields float32 runs of
+    samples, HOP per slot in all (see `overlap.Synthesizer`)."""
+    synthesizer = overlap.Synthesizer()
+    for batch in frames:
+        yield synthesizer.push(batch)
+    yield synthesizer.finish()
+
+
 def sound_stream(network: dict[str, Any], batches: Iterable[np.ndarray],
                  mode: str) -> Iterator[np.ndarray]:
     """Runs of samples for a stream of uint8 frame batches, by the brain's output kind: PCM
-    blocks joined by `mode`, or magnitude spectra synthesized (no join, `mode` unused)."""
+    blocks joined by `mode`, or magnitude spectra synthesized or windowed frames overlap-added
+    (no join, `mode` unused)."""
     if network["output"]["kind"] == spectral.KIND:
         return stream_spectra(predict_magnitudes(network, batch) for batch in batches)
+    if network["output"]["kind"] == overlap.KIND:
+        return stream_frames(predict_frames(network, batch) for batch in batches)
     return stream_samples((predict_blocks(network, batch) for batch in batches), mode)
 
 
@@ -183,8 +206,8 @@ def render(video_path: str | Path, out_path: str | Path, brain_path: str | Path 
         info = video.probe(video_path)
         video.require_video(info)
         log.info("rendering %s with %s (%s)", video_path, brain_file,
-                 "spectral synthesis" if network["output"]["kind"] == spectral.KIND
-                 else f"{mode} join")
+                 {spectral.KIND: "spectral synthesis", overlap.KIND: "overlap-add"}.get(
+                     network["output"]["kind"], f"{mode} join"))
         runs = sound_stream(network, cli.progress(batches, info.expected_slots, progress), mode)
         samples = _write_wav(out_path, runs,
                              if_empty=f"{video_path}: no frames could be decoded")

@@ -46,7 +46,8 @@ def _versus(r: Any, chance: Any) -> str:
         return _number(r, 2)
     if isinstance(chance, float) and math.isnan(chance):
         return _number(r, 2)
-    return f"{r:.2f} {'>' if abs(r) > chance else '<='} {chance:.2f}"
+    # Only following the truth counts: an anticorrelated render (r below -chance) is not a gain.
+    return f"{r:.2f} {'>' if r > chance else '<='} {chance:.2f}"
 
 
 def cells(table: dict[str, Any], row: dict[str, Any]) -> list[str]:

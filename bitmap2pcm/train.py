@@ -28,7 +28,7 @@ import numpy as np
 from tqdm import tqdm
 
 from . import brain as brain_format
-from . import spectral
+from . import overlap, spectral
 from .errors import UserError
 from .trainset import (TrainingPairs, check_layers, clips_of, hold_out_tails, load_pairs,
                        picture_interpolation, provenance_of, sidecar_path, validation_split)
@@ -41,9 +41,11 @@ PRESETS = {  # the original's network shapes (SPEC §1)
     "wide": [4096, 2048, 1000, 1000, 735],
     "kungfury": [4096, 2000, 1500, 1000, 735],
 }
-# What the output layer predicts (--target): the slot's PCM samples (the original), or its
-# STFT magnitude spectrum (issue 6 option 3, see spectral.py), which needs BINS outputs.
-TARGETS = ("pcm", "stft")
+# What the output layer predicts (--target): the slot's PCM samples (the original), its
+# STFT magnitude spectrum (issue 6 option 3, see spectral.py), which needs BINS outputs, or
+# a windowed PCM frame twice the slot's length for overlap-add (option 4, see overlap.py).
+TARGETS = ("pcm", "stft", "ola")
+OUTPUTS = {"stft": spectral.BINS, "ola": overlap.FRAME}  # output units when not 735
 
 # Keys of the random streams: np.random.default_rng([seed, phase, layer, epoch, purpose]).
 _INIT, _PRETRAIN, _FINETUNE = 0, 1, 2
@@ -133,25 +135,35 @@ class Progress:
 
 def preset_layers(name: str, target: str = "pcm") -> list[int]:
     """A preset's layer sizes for `target`: the stft target swaps the 735 PCM outputs for
-    spectral.BINS magnitudes and keeps the hidden layers."""
+    spectral.BINS magnitudes, the ola target for overlap.FRAME samples; the hidden layers stay."""
     sizes = list(PRESETS[name])
-    if target == "stft":
-        sizes[-1] = spectral.BINS
+    sizes[-1] = OUTPUTS.get(target, sizes[-1])
     return sizes
 
 
 def output_spec(target: str) -> dict[str, Any]:
     """The brain's output convention for `target` (render dispatches on its kind)."""
-    return spectral.output_convention() if target == "stft" else brain_format.output_convention()
+    if target == "stft":
+        return spectral.output_convention()
+    if target == "ola":
+        return overlap.output_convention()
+    return brain_format.output_convention()
 
 
-def stft_pairs(pairs: TrainingPairs) -> TrainingPairs:
-    """The same pairs with each audio row replaced by its slot's magnitude spectrum on the
-    [0, 1] scale (spectral.unit_targets), analysed clip by clip (per pickler's sidecar)."""
+def target_pairs(pairs: TrainingPairs, target: str) -> TrainingPairs:
+    """The same pairs with each audio row replaced by its slot's target on the [0, 1] scale:
+    for stft its magnitude spectrum (spectral.unit_targets), for ola its windowed 1470-sample
+    frame (overlap.unit_targets), analysed clip by clip (per pickler's sidecar)."""
+    if target == "pcm":
+        return pairs
     segments = [(clip["first_row"], clip["first_row"] + clip["slots"]) for clip in clips_of(pairs)]
-    log.info("computing STFT magnitude targets (%d bins per slot)", spectral.BINS)
-    return TrainingPairs(pairs.frames, spectral.unit_targets(pairs.audio, segments),
-                         pairs.frames_path, pairs.audio_path)
+    if target == "stft":
+        log.info("computing STFT magnitude targets (%d bins per slot)", spectral.BINS)
+        audio = spectral.unit_targets(pairs.audio, segments)
+    else:
+        log.info("computing overlap-add PCM targets (%d samples per slot)", overlap.FRAME)
+        audio = overlap.unit_targets(pairs.audio, segments)
+    return TrainingPairs(pairs.frames, audio, pairs.frames_path, pairs.audio_path)
 
 
 def rng_for(seed: int, phase: int, layer: int, epoch: int = 0, purpose: int = 0) -> np.random.Generator:
@@ -485,8 +497,9 @@ class Trainer:
             "target": settings.target,
             "silence_seconds": (provenance_of(self.pairs) or {}).get("silence_seconds", 0),
             "loss": ("mean squared error over rows and "
-                     + ("magnitude bins, [0, 1] scale of spectral.to_unit" if settings.target == "stft"
-                        else "samples, [0, 1] units")),
+                     + {"stft": "magnitude bins, [0, 1] scale of spectral.to_unit",
+                        "ola": "windowed frame samples, [0, 1] units"}.get(settings.target,
+                                                                           "samples, [0, 1] units")),
             "best_epoch": progress.best_epoch,
             "best_validation_loss": (None if math.isinf(progress.best_loss)
                                      else float(progress.best_loss)),
@@ -563,9 +576,10 @@ def run_training(frames: str, audio: str, output: str, layers: list[int] | None,
     if settings.target == "stft" and settings.layer_sizes[-1] != spectral.BINS:
         raise UserError(f"--target stft predicts {spectral.BINS} magnitude bins per slot, so the "
                         f"output layer must have {spectral.BINS} units, not {settings.layer_sizes[-1]}")
-    pairs = load_pairs(frames, audio)
-    if settings.target == "stft":
-        pairs = stft_pairs(pairs)
+    if settings.target == "ola" and settings.layer_sizes[-1] != overlap.FRAME:
+        raise UserError(f"--target ola predicts a {overlap.FRAME}-sample frame per slot, so the "
+                        f"output layer must have {overlap.FRAME} units, not {settings.layer_sizes[-1]}")
+    pairs = target_pairs(load_pairs(frames, audio), settings.target)
     trainer = Trainer(pairs, settings, checkpoint_dir=output_path.parent, resume=checkpoint,
                       quiet=quiet, backend=backend)
     try:

@@ -80,3 +80,49 @@ def decode_audio(path: Path, rate_hz: int) -> np.ndarray:
                              "-ac", "1", "-ar", str(rate_hz), "-f", "f32le", "-"],
                             capture_output=True, check=True)
     return np.frombuffer(result.stdout, dtype="<f4")
+
+
+def train_target_brain(folder: Path, target: str, outputs: int) -> Path:
+    """A tiny 4096-16-`outputs` brain trained by `theanet.py --target TARGET` on the
+    brightness pairs (a 400 Hz tone whose loudness follows the picture's brightness)."""
+    import pickle
+
+    from bitmap2pcm import grid
+    from conftest import run_script
+
+    frames, audio = training_pairs()
+    for name, array in (("frames.pkl", frames), ("audio.pkl", audio)):
+        with open(folder / name, "wb") as stream:
+            pickle.dump(array, stream)
+    result = run_script("theanet.py", "--target", target,
+                        "--layers", f"{grid.PIXELS_PER_FRAME},16,{outputs}",
+                        "--epochs", "20", "--pretrain-epochs", "1", "--patience", "5", "--lr", "0.5",
+                        "--batch", "16", "--save-every", "0", "-q", "-o", f"{target}.pkl", cwd=folder)
+    assert result.returncode == 0, result.stderr
+    return folder / f"{target}.pkl"
+
+
+def render_brightness_both_modes(network_path: Path, folder: Path, seconds: float = 3.0) -> np.ndarray:
+    """Render a brightness-swing video with a brain whose output is not PCM blocks, in raw
+    and in smooth mode: both must give the same sound (join modes do not apply), exactly
+    735 samples per slot, clamped, and louder when brighter. Returns the sound."""
+    import soundfile
+
+    from bitmap2pcm import grid
+    from conftest import run_script
+
+    clip = brightness_video(folder / "swing.mp4", seconds=seconds)
+    for mode in ("raw", "smooth"):
+        result = run_script("render.py", str(clip), "--brain", str(network_path), "--mode", mode,
+                            "-o", str(folder / f"{mode}.wav"), "-q")
+        assert result.returncode == 0, result.stderr
+    sound, rate_hz = soundfile.read(folder / "raw.wav", dtype="float32")
+    slots = grid.slots_in(seconds)
+    assert rate_hz == grid.RATE_HZ and sound.size == slots * grid.SAMPLES_PER_SLOT
+    assert np.array_equal(sound, soundfile.read(folder / "smooth.wav", dtype="float32")[0])
+    assert np.abs(sound).max() <= 1.0
+    # brightness 128 + 110 sin(5 t): louder when brighter
+    brightness = np.sin(5 * (np.arange(slots) / grid.SLOTS_PER_SECOND))
+    loudness = np.sqrt((sound.astype(np.float64).reshape(slots, -1) ** 2).mean(axis=1))
+    assert np.corrcoef(brightness, loudness)[0, 1] > 0.8
+    return sound

@@ -268,3 +268,10 @@ def test_cli_bad_inputs_get_one_line_errors(data_set, tmp_path):
 def test_cli_help_has_examples():
     result = run_script("evaluate.py", "--help")
     assert result.returncode == 0 and "examples:" in result.stdout and "--markdown" in result.stdout
+
+
+def test_an_anticorrelated_render_is_not_reported_above_chance():
+    from bitmap2pcm.report import _versus
+
+    assert _versus(0.5, 0.2) == "0.50 > 0.20"
+    assert _versus(-0.5, 0.2) == "-0.50 <= 0.20"

@@ -3,18 +3,16 @@ brain through theanet.py --target stft and render."""
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile
 
 from bitmap2pcm import brain as brains
 from bitmap2pcm import grid, metrics, render, spectral, train
 from bitmap2pcm.errors import UserError
 from conftest import run_script
-from render_helpers import brightness_video, training_pairs
+from render_helpers import brightness_video, render_brightness_both_modes, train_target_brain
 
 W = grid.SAMPLES_PER_SLOT
 SLOTS = 90
@@ -98,19 +96,11 @@ def stft_brain(tmp_path_factory) -> Path:
     """A 4096-16-513 magnitude brain trained by theanet.py --target stft on the brightness
     pairs (a 400 Hz tone whose loudness follows the picture's brightness)."""
     folder = tmp_path_factory.mktemp("stft-brain")
-    frames, audio = training_pairs()
-    for name, array in (("frames.pkl", frames), ("audio.pkl", audio)):
-        with open(folder / name, "wb") as stream:
-            pickle.dump(array, stream)
+    trained = train_target_brain(folder, "stft", spectral.BINS)
     result = run_script("theanet.py", "--target", "stft", "--preset", "shallow", "--layers",
                         f"{grid.PIXELS_PER_FRAME},16,{spectral.BINS}", cwd=folder)
     assert result.returncode == 2 and "not allowed with" in result.stderr  # one shape option
-    result = run_script("theanet.py", "--target", "stft",
-                        "--layers", f"{grid.PIXELS_PER_FRAME},16,{spectral.BINS}",
-                        "--epochs", "20", "--pretrain-epochs", "1", "--patience", "5", "--lr", "0.5",
-                        "--batch", "16", "--save-every", "0", "-q", "-o", "stft.pkl", cwd=folder)
-    assert result.returncode == 0, result.stderr
-    return folder / "stft.pkl"
+    return trained
 
 
 @pytest.mark.slow
@@ -120,18 +110,7 @@ def test_stft_brain_records_its_output_and_renders(stft_brain, tmp_path):
     assert network["output"] == spectral.output_convention()
     assert network["layer_sizes"][-1] == spectral.BINS != W  # the option really changed the net
     assert network["training"]["target"] == "stft"
-    clip = brightness_video(tmp_path / "swing.mp4")
-    for mode in ("raw", "smooth"):
-        result = run_script("render.py", str(clip), "--brain", str(stft_brain), "--mode", mode,
-                            "-o", str(tmp_path / f"{mode}.wav"), "-q")
-        assert result.returncode == 0, result.stderr
-    sound, rate_hz = soundfile.read(tmp_path / "raw.wav", dtype="float32")
-    assert rate_hz == grid.RATE_HZ and sound.size == SLOTS * W
-    assert np.array_equal(sound, soundfile.read(tmp_path / "smooth.wav", dtype="float32")[0])
-    assert np.abs(sound).max() <= 1.0
-    # loudness follows the picture: brightness 128 + 110 sin(5 t), louder when brighter
-    brightness = np.sin(5 * (np.arange(SLOTS) / grid.SLOTS_PER_SECOND))
-    assert np.corrcoef(brightness, slot_rms(sound))[0, 1] > 0.8
+    sound = render_brightness_both_modes(stft_brain, tmp_path)
     assert metrics.click_ratio(sound) < 1.3
 
 
