@@ -23,6 +23,7 @@ EXAMPLES = """
   python theanet.py --holdout-tail 0.2               # keep each clip's last 20% for evaluate.py
   python theanet.py --target stft                    # predict STFT magnitudes: 4096-1000-513
   python theanet.py --target ola                     # overlapping windowed PCM: 4096-1000-1470
+  python theanet.py --history 2                      # frame + 2 frame differences: 12288-1000-735
   python theanet.py --backend jax --preset kungfury  # on an NVIDIA GPU (pip install '.[gpu]')
 """
 
@@ -96,6 +97,13 @@ def build_parser() -> argparse.ArgumentParser:
                              "to 368 after) under a window, which render overlap-adds into sound "
                              "without clicks. With stft (ola) a preset's last layer becomes 513 "
                              "(1470) and --layers must end in it (default pcm)")
+    parser.add_argument("--history", type=_count(0), metavar="K",
+                        help="also show the network K frame differences (f_t - f_t-1, ..., "
+                             "f_t-K+1 - f_t-K, each mapped to [0, 1] as (d + 1) / 2), so it sees "
+                             "motion; at a clip's start the first frame stands for the missing "
+                             "ones. The input becomes 4096 * (K + 1): a preset's first layer "
+                             "adapts and --layers must start with it; render applies it from the "
+                             "brain (default 0, the frame alone)")
     parser.add_argument("-o", "--output", default=DEFAULT_BRAIN_FILE,
                         help="brain to write; checkpoints go beside it (default %(default)s)")
     parser.add_argument("--epochs", type=_count(0),
@@ -131,13 +139,14 @@ def build_parser() -> argparse.ArgumentParser:
 # options that map one-to-one onto Settings fields; only those given are passed on
 SETTING_OPTIONS = ("epochs", "pretrain_epochs", "patience", "batch", "learning_rate",
                    "pretrain_learning_rate", "cd_steps", "seed", "save_every", "holdout_tail",
-                   "target")
+                   "target", "history")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     cli.setup_logging(args.quiet)
-    layers = args.layers or (preset_layers(args.preset, args.target or "pcm") if args.preset else None)
+    layers = args.layers or (preset_layers(args.preset, args.target or "pcm",
+                                                         args.history or 0) if args.preset else None)
     options = {name: getattr(args, name) for name in SETTING_OPTIONS if getattr(args, name) is not None}
     return run_training(args.frames, args.audio, args.output, layers, options, args.resume, args.quiet,
                         backend=args.backend)

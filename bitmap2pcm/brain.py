@@ -10,6 +10,7 @@ render needs nothing but numpy. Layout, version 1:
     biases        [b0 (1000,), b1, ...]
     activations   ["sigmoid", "linear"]      one per weight layer
     input         picture convention: side, color, interpolation, value range, slots/s, layout
+                  ("frame", or "frame+differences" with "history": K, see history.py)
     output        sound convention: kind "pcm", samples_per_slot, rate_hz, slots/s, mapping
     training      record: data source, frames, epochs, losses, seconds, seed, software version
     resume        (checkpoints only) optimizer state for theanet.py --resume; ignored by render

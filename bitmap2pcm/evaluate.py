@@ -23,7 +23,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import audio, baselines, grid, join, metrics, render, video
+from . import audio, baselines, grid, history, join, metrics, render, video
 from . import brain as brains
 from .errors import UserError
 from .holdout import SlotRange, TrainingData, held_out_videos, load_training_data, scored_ranges
@@ -182,7 +182,7 @@ def check_video(video_path: Path, network: dict[str, Any], start_s: float | None
 def decode_frames(network: dict[str, Any], video_path: Path) -> np.ndarray:
     """All of a video's frames as the brain sees them, uint8 (slots, pixels)."""
     batches = list(render.frame_stream(network, video_path))
-    return np.concatenate(batches) if batches else np.zeros((0, network["layer_sizes"][0]), np.uint8)
+    return np.concatenate(batches) if batches else np.zeros((0, history.frame_pixels(network)), np.uint8)
 
 
 def set_name(videos: Sequence[Path]) -> str:

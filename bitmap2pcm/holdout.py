@@ -25,7 +25,7 @@ from typing import Any, Callable, Iterable, TypeVar
 
 import numpy as np
 
-from . import grid
+from . import grid, history
 from .dataset import SIDECAR_FILE
 from .errors import UserError
 from .files import load_pickle
@@ -164,7 +164,7 @@ def load_training_data(network: dict[str, Any], frames_path: str | Path | None =
     if not frames_path or not audio_path:
         raise UserError("the brain records no training data; pass --train-frames and --train-audio")
     frames, audio = load_pickle(frames_path), load_pickle(audio_path)
-    for array, path, width in ((frames, frames_path, network["layer_sizes"][0]),
+    for array, path, width in ((frames, frames_path, history.frame_pixels(network)),
                                (audio, audio_path, grid.SAMPLES_PER_SLOT)):
         if not isinstance(array, np.ndarray) or array.ndim != 2 or array.shape[1] != width:
             raise UserError(f"{path}: expected an N x {width} array")

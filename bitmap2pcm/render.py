@@ -16,6 +16,11 @@ brains (theanet.py --target stft) predict a magnitude spectrum per slot, which
 `spectral.Synthesizer` turns into continuous sound by overlap-add; "pcm-overlap" brains
 (--target ola) predict a windowed 1470-sample frame per slot, which `overlap.Synthesizer`
 overlap-adds. The raw and smooth joins do not apply to those two, and the mode is ignored.
+
+A brain trained with history (theanet.py --history K, `brain["input"]["history"]`) sees each
+frame with its K previous frame differences: `history.HistoryStream` builds those inputs batch
+by batch, carrying the last K frames across batches, so memory stays bounded; the video's first
+frame stands for the frames before it.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ import numpy as np
 import soundfile
 
 from . import brain as brains
-from . import cli, grid, join, overlap, spectral, video
+from . import cli, grid, history, join, overlap, spectral, video
 from .errors import UserError
 from .files import atomic_path, check_writable_dir
 
@@ -92,10 +97,18 @@ def load_brain(path: str | Path) -> dict[str, Any]:
             f"its {output['kind']!r} output convention needs per slot"
         )
     side = network["input"].get("side")
-    if not isinstance(side, int) or side * side != network["layer_sizes"][0]:
+    layout = network["input"].get("layout", "frame")
+    if layout not in ("frame", history.LAYOUT):
+        raise UserError(f"{path}: brain's input layout {layout!r} is unknown (render knows "
+                        f"'frame' and '{history.LAYOUT}')")
+    k = network["input"].get("history", 0) if layout == history.LAYOUT else 0
+    if not isinstance(k, int) or k < 0:
+        raise UserError(f"{path}: brain records history {k!r}, not a whole number of frames")
+    if not isinstance(side, int) or history.input_size(side * side, k) != network["layer_sizes"][0]:
         raise UserError(
             f"{path}: brain takes {network['layer_sizes'][0]} inputs per frame, which does not "
             f"fit its {side}x{side} picture convention"
+            + (f" with {k} frame differences" if k else "")
         )
     if network["input"].get("interpolation") not in video.INTERPOLATIONS:
         raise UserError(
@@ -113,17 +126,32 @@ def frame_stream(network: dict[str, Any], path: str | Path,
                              interpolation=convention["interpolation"], batch_slots=batch_slots)
 
 
-def predict_blocks(network: dict[str, Any], frames: np.ndarray) -> np.ndarray:
+def history_stream(network: dict[str, Any]) -> history.HistoryStream:
+    """The input builder for one video: the frame alone, or with the brain's K differences."""
+    return history.HistoryStream(history.history_of(network["input"]))
+
+
+def network_outputs(network: dict[str, Any], frames: np.ndarray,
+                    inputs: history.HistoryStream | None = None) -> np.ndarray:
+    """uint8 frames (n, side*side) through the brain. `inputs` carries the history of the
+    frames before these (a video's earlier batches); None takes `frames` as a whole video."""
+    builder = inputs if inputs is not None else history_stream(network)
+    return brains.forward(network, builder.push(video.frames_to_unit(frames)))
+
+
+def predict_blocks(network: dict[str, Any], frames: np.ndarray,
+                   inputs: history.HistoryStream | None = None) -> np.ndarray:
     """uint8 frames (n, side*side) to PCM blocks (n, 735): 2y - 1 of the brain's outputs,
     clamped to [-1, 1] (a linear output layer can overshoot), float32."""
-    outputs = brains.forward(network, video.frames_to_unit(frames))
+    outputs = network_outputs(network, frames, inputs)
     return np.clip(grid.unit_to_pcm(outputs), -1.0, 1.0, out=outputs)
 
 
-def predict_magnitudes(network: dict[str, Any], frames: np.ndarray) -> np.ndarray:
+def predict_magnitudes(network: dict[str, Any], frames: np.ndarray,
+                       inputs: history.HistoryStream | None = None) -> np.ndarray:
     """uint8 frames (n, side*side) to magnitude spectra (n, BINS) in PCM units, through the
     inverse of the brain's [0, 1] scaling (which clips overshooting outputs first)."""
-    return spectral.from_unit(brains.forward(network, video.frames_to_unit(frames)))
+    return spectral.from_unit(network_outputs(network, frames, inputs))
 
 
 def stream_spectra(spectra: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
@@ -135,10 +163,11 @@ def stream_spectra(spectra: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
     yield synthesizer.finish()
 
 
-def predict_frames(network: dict[str, Any], frames: np.ndarray) -> np.ndarray:
+def predict_frames(network: dict[str, Any], frames: np.ndarray,
+                   inputs: history.HistoryStream | None = None) -> np.ndarray:
     """uint8 frames (n, side*side) to windowed PCM frames (n, overlap.FRAME): 2y - 1 of the
     brain's outputs, clamped to [-1, 1]."""
-    return overlap.from_unit(brains.forward(network, video.frames_to_unit(frames)))
+    return overlap.from_unit(network_outputs(network, frames, inputs))
 
 
 def stream_frames(frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
@@ -154,12 +183,13 @@ def sound_stream(network: dict[str, Any], batches: Iterable[np.ndarray],
                  mode: str) -> Iterator[np.ndarray]:
     """Runs of samples for a stream of uint8 frame batches, by the brain's output kind: PCM
     blocks joined by `mode`, or magnitude spectra synthesized or windowed frames overlap-added
-    (no join, `mode` unused)."""
+    (no join, `mode` unused). The batches are one video: history inputs run across them."""
+    inputs = history_stream(network)
     if network["output"]["kind"] == spectral.KIND:
-        return stream_spectra(predict_magnitudes(network, batch) for batch in batches)
+        return stream_spectra(predict_magnitudes(network, batch, inputs) for batch in batches)
     if network["output"]["kind"] == overlap.KIND:
-        return stream_frames(predict_frames(network, batch) for batch in batches)
-    return stream_samples((predict_blocks(network, batch) for batch in batches), mode)
+        return stream_frames(predict_frames(network, batch, inputs) for batch in batches)
+    return stream_samples((predict_blocks(network, batch, inputs) for batch in batches), mode)
 
 
 def stream_samples(blocks: Iterable[np.ndarray], mode: str) -> Iterator[np.ndarray]:

@@ -28,6 +28,7 @@ import numpy as np
 from tqdm import tqdm
 
 from . import brain as brain_format
+from . import history as history_inputs
 from . import overlap, spectral
 from .errors import UserError
 from .trainset import (TrainingPairs, check_layers, clips_of, hold_out_tails, load_pairs,
@@ -83,6 +84,7 @@ class Settings:
     save_every: int = 10                 # checkpoint interval in epochs; 0 = only on Ctrl-C
     holdout_tail: float = 0.0            # last fraction of every clip kept out for evaluation
     target: str = "pcm"                  # one of TARGETS: what the output layer predicts
+    history: int = 0                     # frame differences after the frame (history.py)
 
     # These may change when a run is resumed: they do not alter the trajectory up to the stop.
     RESUMABLE_CHANGES = ("epochs", "save_every")
@@ -133,10 +135,12 @@ class Progress:
         return cls(**{key: value for key, value in record.items() if key in known})
 
 
-def preset_layers(name: str, target: str = "pcm") -> list[int]:
-    """A preset's layer sizes for `target`: the stft target swaps the 735 PCM outputs for
-    spectral.BINS magnitudes, the ola target for overlap.FRAME samples; the hidden layers stay."""
+def preset_layers(name: str, target: str = "pcm", history: int = 0) -> list[int]:
+    """A preset's layer sizes for `target` and `history`: the stft target swaps the 735 PCM
+    outputs for spectral.BINS magnitudes, the ola target for overlap.FRAME samples; history K
+    makes the input the frame and K differences, 4096 * (K + 1); the hidden layers stay."""
     sizes = list(PRESETS[name])
+    sizes[0] = history_inputs.input_size(sizes[0], history)
     sizes[-1] = OUTPUTS.get(target, sizes[-1])
     return sizes
 
@@ -164,6 +168,30 @@ def target_pairs(pairs: TrainingPairs, target: str) -> TrainingPairs:
         log.info("computing overlap-add PCM targets (%d samples per slot)", overlap.FRAME)
         audio = overlap.unit_targets(pairs.audio, segments)
     return TrainingPairs(pairs.frames, audio, pairs.frames_path, pairs.audio_path)
+
+
+def clip_starts(pairs: TrainingPairs) -> list[int]:
+    """Rows where a clip begins, for history inputs: each clip's first row (per pickler's
+    sidecar), and every row outside the clips (a silence anchor is a still picture of its own)."""
+    clips = clips_of(pairs)
+    inside = np.zeros(len(pairs), dtype=bool)
+    starts = []
+    for clip in clips:
+        inside[clip["first_row"]:clip["first_row"] + clip["slots"]] = True
+        starts.append(clip["first_row"])
+    return sorted(set(starts) | set(np.nonzero(~inside)[0].tolist()))
+
+
+def history_pairs(pairs: TrainingPairs, history: int) -> TrainingPairs:
+    """The same pairs with each frame row replaced by its history-`history` input row
+    (history.with_history: the frame and its differences, clip by clip); built once, float32."""
+    if history == 0:
+        return pairs
+    log.info("building history inputs: each frame and %d difference%s (%d inputs per slot)",
+             history, "" if history == 1 else "s",
+             history_inputs.input_size(pairs.frames.shape[1], history))
+    frames = history_inputs.with_history(pairs.frames, history, clip_starts(pairs))
+    return TrainingPairs(frames, pairs.audio, pairs.frames_path, pairs.audio_path)
 
 
 def rng_for(seed: int, phase: int, layer: int, epoch: int = 0, purpose: int = 0) -> np.random.Generator:
@@ -470,7 +498,7 @@ class Trainer:
         checkpoint = brain_format.make_brain(
             self.snapshot["weights"], self.snapshot["biases"], self.dbn.activations,
             self._training_record(progress), interpolation=self.interpolation,
-            output_spec=output_spec(self.settings.target))
+            input_spec=self._input_spec(), output_spec=output_spec(self.settings.target))
         checkpoint["resume"] = state
         path = self.checkpoint_dir / checkpoint_name(progress)
         brain_format.save(checkpoint, path)
@@ -495,6 +523,7 @@ class Trainer:
                        "finetune": len(progress.history["finetune_train"])},
             "losses": progress.history,
             "target": settings.target,
+            "history": settings.history,
             "silence_seconds": (provenance_of(self.pairs) or {}).get("silence_seconds", 0),
             "loss": ("mean squared error over rows and "
                      + {"stft": "magnitude bins, [0, 1] scale of spectral.to_unit",
@@ -520,7 +549,13 @@ class Trainer:
         return brain_format.make_brain(weights, biases, self.dbn.activations,
                                        self._training_record(progress),
                                        interpolation=self.interpolation,
+                                       input_spec=self._input_spec(),
                                        output_spec=output_spec(self.settings.target))
+
+    def _input_spec(self) -> dict[str, Any]:
+        """The brain's input convention: the picture's, with the history layout when K > 0."""
+        return history_inputs.convention(brain_format.input_convention(self.interpolation),
+                                         self.settings.history)
 
 
 def _loss(value: float) -> str:
@@ -537,8 +572,11 @@ def settings_for(layers: list[int] | None, options: dict[str, Any],
     """
     if options.get("target", "pcm") not in TARGETS:
         raise UserError(f"unknown target {options['target']!r} (choose {', '.join(TARGETS)})")
+    if options.get("history", 0) < 0:
+        raise UserError(f"--history must be 0 or more, not {options['history']}")
     if checkpoint is None:
-        return Settings(layer_sizes=list(layers or preset_layers("shallow", options.get("target", "pcm"))),
+        return Settings(layer_sizes=list(layers or preset_layers("shallow", options.get("target", "pcm"),
+                                                                 options.get("history", 0))),
                         **options)
     settings = Settings.from_record(checkpoint["resume"]["settings"])
     given = dict(options, **({"layer_sizes": list(layers)} if layers else {}))
@@ -579,7 +617,14 @@ def run_training(frames: str, audio: str, output: str, layers: list[int] | None,
     if settings.target == "ola" and settings.layer_sizes[-1] != overlap.FRAME:
         raise UserError(f"--target ola predicts a {overlap.FRAME}-sample frame per slot, so the "
                         f"output layer must have {overlap.FRAME} units, not {settings.layer_sizes[-1]}")
-    pairs = target_pairs(load_pairs(frames, audio), settings.target)
+    pairs = load_pairs(frames, audio)
+    pixels = pairs.frames.shape[1]
+    if settings.history and settings.layer_sizes[0] != history_inputs.input_size(pixels, settings.history):
+        raise UserError(f"--history {settings.history} feeds the network each {pixels}-pixel frame and "
+                        f"{settings.history} difference{'' if settings.history == 1 else 's'}, so the "
+                        f"input layer must have {history_inputs.input_size(pixels, settings.history)} "
+                        f"units, not {settings.layer_sizes[0]}")
+    pairs = history_pairs(target_pairs(pairs, settings.target), settings.history)
     trainer = Trainer(pairs, settings, checkpoint_dir=output_path.parent, resume=checkpoint,
                       quiet=quiet, backend=backend)
     try:
