@@ -33,9 +33,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
-from . import grid
+from . import framing, grid
 from .errors import UserError
 
 KIND = "pcm-overlap"
@@ -44,7 +43,6 @@ FRAME = 2 * HOP                # 1470 outputs per slot
 LEAD = (FRAME - HOP) // 2      # 367: samples of a frame before its slot starts
 HANN = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(FRAME) / FRAME)  # periodic; h[n] + h[n+HOP] = 1
 WINDOW = np.sqrt(HANN)         # analysis and synthesis window alike
-_TINY = 1e-12                  # window sums below this count as zero
 
 
 def output_convention() -> dict[str, Any]:
@@ -72,83 +70,12 @@ def check_convention(output: dict[str, Any], source: str) -> None:
                             f"version overlap-adds {expected[key]!r}")
 
 
-# --- framing, shared by any one-frame-per-slot analysis ----------------------------------------
-
-def frames_of(samples: np.ndarray, length: int = FRAME, lead: int = LEAD,
-              hop: int = HOP) -> np.ndarray:
-    """One frame of `length` samples per slot of `hop` (a view, no window), the frame of slot t
-    starting `lead` samples before it; zero beyond the ends of `samples`."""
-    samples = np.asarray(samples, dtype=np.float64).reshape(-1)
-    if samples.size % hop:
-        raise ValueError(f"{samples.size} samples are not a whole number of {hop}-sample slots")
-    if samples.size == 0:
-        return np.zeros((0, length))
-    padded = np.pad(samples, (lead, length - hop - lead))
-    return sliding_window_view(padded, length)[::hop]
-
-
-def clip_runs(n_rows: int, segments: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """The (first_row, stop_row) runs that are analysed each on its own: every segment (a
-    clip, from pickler's sidecar), then the rows outside all segments (silence anchors, or
-    data without a sidecar) in contiguous runs, in order."""
-    covered = np.zeros(n_rows, bool)
-    for first, stop in segments:
-        covered[first:stop] = True
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], (~covered).astype(np.int8), [0]])))
-    return [(first, stop) for first, stop in [*segments, *zip(edges[::2], edges[1::2])]
-            if stop > first]
-
-
-class OverlapAdd:
-    """Streaming weighted overlap-add of one frame per slot: push (n, length) frames in any
-    batches, get samples back; every push and `finish` together are exactly `hop` samples per
-    frame, frame t starting `lead` samples before sample t * hop.
-
-    Each frame is multiplied by `window` and added to a numerator, `weight` (the window sum
-    that a true frame carries) to a denominator; the output is their ratio. The last
-    `length - hop` samples of both are held back until the next frame has been added.
-    """
-
-    def __init__(self, window: np.ndarray, weight: np.ndarray, hop: int, lead: int) -> None:
-        self.window, self.weight, self.hop, self.lead = window, weight, hop, lead
-        self.length = len(window)
-        self._numerator = np.zeros(self.length - hop)
-        self._denominator = np.zeros(self.length - hop)
-        self._to_skip = lead  # the first frame starts `lead` samples before the sound does
-
-    def push(self, frames: np.ndarray) -> np.ndarray:
-        frames = np.asarray(frames, np.float64)
-        n, hop, length = len(frames), self.hop, self.length
-        if n == 0:
-            return np.zeros(0, np.float32)
-        numerator = np.zeros(n * hop + length - hop)
-        denominator = np.zeros_like(numerator)
-        numerator[:length - hop] = self._numerator
-        denominator[:length - hop] = self._denominator
-        windowed = frames * self.window
-        for t in range(n):
-            numerator[t * hop:t * hop + length] += windowed[t]
-            denominator[t * hop:t * hop + length] += self.weight
-        self._numerator, self._denominator = numerator[n * hop:], denominator[n * hop:]
-        final = numerator[:n * hop] / np.maximum(denominator[:n * hop], _TINY)
-        final, self._to_skip = final[self._to_skip:], 0
-        return _clamp(final)
-
-    def finish(self) -> np.ndarray:
-        """The last slot's end: the held-back overlap up to the end of the sound."""
-        if self._to_skip:  # nothing was pushed
-            return np.zeros(0, np.float32)
-        tail = self._numerator[:self.lead] / np.maximum(self._denominator[:self.lead], _TINY)
-        self._numerator[:] = self._denominator[:] = 0.0
-        return _clamp(tail)
-
-
 # --- analysis and synthesis of overlap-add PCM -------------------------------------------------
 
 def analyse(samples: np.ndarray) -> np.ndarray:
     """PCM samples in [-1, 1] (a whole number of slots) to one windowed frame per slot:
     (slots, FRAME) float64 in [-1, 1]."""
-    return frames_of(samples) * WINDOW
+    return framing.frames_of(samples, FRAME, LEAD, HOP) * WINDOW
 
 
 def unit_targets(audio_rows: np.ndarray, segments: list[tuple[int, int]]) -> np.ndarray:
@@ -156,7 +83,7 @@ def unit_targets(audio_rows: np.ndarray, segments: list[tuple[int, int]]) -> np.
     in [0, 1], each clip (segment) framed on its own so no frame mixes two clips."""
     rows = np.asarray(audio_rows)
     targets = np.empty((len(rows), FRAME), np.float32)
-    for first, stop in clip_runs(len(rows), segments):
+    for first, stop in framing.clip_runs(len(rows), segments):
         pcm = grid.unit_to_pcm(rows[first:stop].astype(np.float64)).reshape(-1)
         targets[first:stop] = grid.pcm_to_unit(analyse(pcm))
     return targets
@@ -167,18 +94,20 @@ def from_unit(values: np.ndarray) -> np.ndarray:
     return np.clip(grid.unit_to_pcm(np.asarray(values, np.float64)), -1.0, 1.0)
 
 
-class Synthesizer(OverlapAdd):
-    """Streaming synthesis of windowed PCM frames (n, FRAME), HOP samples per slot in all."""
+class Synthesizer:
+    """Streaming synthesis of windowed PCM frames (n, FRAME), HOP samples per slot in all,
+    float32 in [-1, 1]."""
 
     def __init__(self) -> None:
-        super().__init__(WINDOW, HANN, HOP, LEAD)
+        self._overlap_add = framing.OverlapAdd(WINDOW, HANN, HOP, LEAD)
+
+    def push(self, frames: np.ndarray) -> np.ndarray:
+        return framing.clamp(self._overlap_add.push(frames))
+
+    def finish(self) -> np.ndarray:
+        return framing.clamp(self._overlap_add.finish())
 
 
 def synthesize(frames: np.ndarray) -> np.ndarray:
     """Windowed PCM frames (n, FRAME) to n*HOP samples in [-1, 1] (float32), all at once."""
-    synthesizer = Synthesizer()
-    return np.concatenate([synthesizer.push(frames), synthesizer.finish()])
-
-
-def _clamp(samples: np.ndarray) -> np.ndarray:
-    return np.clip(samples, -1.0, 1.0).astype(np.float32)
+    return framing.clamp(framing.OverlapAdd(WINDOW, HANN, HOP, LEAD).whole(frames))

@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from . import grid
+from . import framing, grid
 from .errors import UserError
 
 KIND = "stft-magnitude"
@@ -54,7 +54,6 @@ REFERENCE = 0.01
 WINDOW = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(N_FFT) / N_FFT)  # periodic Hann
 FULL_SCALE = float(WINDOW.sum())  # 512.0
 _LOG_FULL_SCALE = float(np.log1p(FULL_SCALE / REFERENCE))
-_TINY = 1e-12  # magnitudes and window weights below this count as zero
 
 
 def output_convention() -> dict[str, Any]:
@@ -91,14 +90,7 @@ def check_convention(output: dict[str, Any], source: str) -> None:
 def magnitudes(samples: np.ndarray) -> np.ndarray:
     """PCM samples in [-1, 1] (a whole number of slots, HOP each) to one magnitude spectrum per
     slot: (slots, BINS) float32, in PCM units (see the module notes for the framing)."""
-    samples = np.asarray(samples, dtype=np.float64).reshape(-1)
-    if samples.size % HOP:
-        raise ValueError(f"{samples.size} samples are not a whole number of {HOP}-sample slots")
-    slots = samples.size // HOP
-    if slots == 0:
-        return np.zeros((0, BINS), np.float32)
-    padded = np.pad(samples, (LEAD, N_FFT - HOP - LEAD))
-    frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP]
+    frames = framing.frames_of(samples, N_FFT, LEAD, HOP)
     return np.abs(np.fft.rfft(frames * WINDOW, axis=1)).astype(np.float32)
 
 
@@ -119,18 +111,9 @@ def unit_targets(audio_rows: np.ndarray, segments: list[tuple[int, int]]) -> np.
     analysed as one more run each, in order."""
     rows = np.asarray(audio_rows)
     targets = np.empty((len(rows), BINS), np.float32)
-    covered = np.zeros(len(rows), bool)
-    runs = []
-    for first, stop in segments:
-        runs.append((first, stop))
-        covered[first:stop] = True
-    # leftover rows (silence anchors, or data without a matching sidecar) in contiguous runs
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], (~covered).astype(np.int8), [0]])))
-    runs += list(zip(edges[::2], edges[1::2]))
-    for first, stop in runs:
-        if stop > first:
-            pcm = grid.unit_to_pcm(rows[first:stop].astype(np.float64)).reshape(-1)
-            targets[first:stop] = to_unit(magnitudes(pcm))
+    for first, stop in framing.clip_runs(len(rows), segments):
+        pcm = grid.unit_to_pcm(rows[first:stop].astype(np.float64)).reshape(-1)
+        targets[first:stop] = to_unit(magnitudes(pcm))
     return targets
 
 
@@ -140,10 +123,10 @@ def _locked_phases(magnitude: np.ndarray, previous: np.ndarray) -> np.ndarray:
     """Phases for one frame of magnitudes (BINS,) given the previous frame's phases: each
     peak advances at its own interpolated frequency and its region follows it."""
     inner = magnitude[1:-1]
-    peaks = np.flatnonzero((inner > magnitude[:-2]) & (inner >= magnitude[2:]) & (inner > _TINY)) + 1
+    peaks = np.flatnonzero((inner > magnitude[:-2]) & (inner >= magnitude[2:]) & (inner > framing.TINY)) + 1
     if peaks.size == 0:
         return previous.copy()
-    log_mag = np.log(np.maximum(magnitude, _TINY))
+    log_mag = np.log(np.maximum(magnitude, framing.TINY))
     a, b, c = log_mag[peaks - 1], log_mag[peaks], log_mag[peaks + 1]
     curvature = a - 2 * b + c
     offset = np.where(curvature < 0, 0.5 * (a - c) / np.where(curvature < 0, curvature, -1.0), 0.0)
@@ -155,28 +138,22 @@ def _locked_phases(magnitude: np.ndarray, previous: np.ndarray) -> np.ndarray:
 
 
 def _frame_signals(magnitude: np.ndarray, phase: np.ndarray) -> np.ndarray:
-    """Windowed time-domain frames (n, N_FFT) from spectra taken zero-phase: the inverse FFT
-    puts a frame's centre at index 0, so it is rolled back to the middle."""
+    """Time-domain frames (n, N_FFT), not yet windowed, from spectra taken zero-phase: the
+    inverse FFT puts a frame's centre at index 0, so it is rolled back to the middle."""
     frames = np.fft.irfft(magnitude * np.exp(1j * phase), n=N_FFT, axis=-1)
-    return np.roll(frames, N_FFT // 2, axis=-1) * WINDOW
+    return np.roll(frames, N_FFT // 2, axis=-1)
 
 
-def _overlap_add(frames: np.ndarray) -> np.ndarray:
-    """Weighted overlap-add of a whole run of windowed frames (n, N_FFT) into n*HOP samples."""
-    n = len(frames)
-    numerator = np.zeros(n * HOP + N_FFT - HOP)
-    denominator = np.zeros_like(numerator)
-    for t in range(n):
-        numerator[t * HOP:t * HOP + N_FFT] += frames[t]
-        denominator[t * HOP:t * HOP + N_FFT] += WINDOW ** 2
-    return (numerator / np.maximum(denominator, _TINY))[LEAD:LEAD + n * HOP]
+def _overlap_adder() -> framing.OverlapAdd:
+    """Weighted overlap-add of frames under the synthesis window (the analysis window again),
+    divided by the sum of its squares."""
+    return framing.OverlapAdd(WINDOW, WINDOW ** 2, HOP, LEAD)
 
 
 def _zero_phase_spectra(samples: np.ndarray) -> np.ndarray:
     """Complex spectra of the frames of `samples`, centre at index 0 (the synthesis phases'
     reference), for Griffin-Lim."""
-    padded = np.pad(samples, (LEAD, N_FFT - HOP - LEAD))
-    frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP] * WINDOW
+    frames = framing.frames_of(samples, N_FFT, LEAD, HOP) * WINDOW
     return np.fft.rfft(np.roll(frames, -(N_FFT // 2), axis=1), axis=1)
 
 
@@ -190,38 +167,18 @@ class Synthesizer:
 
     def __init__(self) -> None:
         self._phase = np.zeros(BINS)
-        self._numerator = np.zeros(N_FFT - HOP)
-        self._denominator = np.zeros(N_FFT - HOP)
-        self._to_skip = LEAD  # the first frame starts LEAD samples before the sound does
+        self._overlap_add = _overlap_adder()
 
     def push(self, magnitude: np.ndarray) -> np.ndarray:
         magnitude = np.asarray(magnitude, np.float64)
-        n = len(magnitude)
-        if n == 0:
-            return np.zeros(0, np.float32)
-        phases = np.empty((n, BINS))
-        for t in range(n):
+        phases = np.empty((len(magnitude), BINS))
+        for t in range(len(magnitude)):
             self._phase = phases[t] = _locked_phases(magnitude[t], self._phase)
-        frames = _frame_signals(magnitude, phases)
-        numerator = np.zeros(n * HOP + N_FFT - HOP)
-        denominator = np.zeros_like(numerator)
-        numerator[:N_FFT - HOP] = self._numerator
-        denominator[:N_FFT - HOP] = self._denominator
-        for t in range(n):
-            numerator[t * HOP:t * HOP + N_FFT] += frames[t]
-            denominator[t * HOP:t * HOP + N_FFT] += WINDOW ** 2
-        self._numerator, self._denominator = numerator[n * HOP:], denominator[n * HOP:]
-        final = numerator[:n * HOP] / np.maximum(denominator[:n * HOP], _TINY)
-        final, self._to_skip = final[self._to_skip:], 0
-        return _clamp(final)
+        return framing.clamp(self._overlap_add.push(_frame_signals(magnitude, phases)))
 
     def finish(self) -> np.ndarray:
         """The last slot's end: the held-back overlap up to the end of the sound."""
-        if self._to_skip:  # nothing was pushed
-            return np.zeros(0, np.float32)
-        tail = self._numerator[:LEAD] / np.maximum(self._denominator[:LEAD], _TINY)
-        self._numerator[:] = self._denominator[:] = 0.0
-        return _clamp(tail)
+        return framing.clamp(self._overlap_add.finish())
 
 
 def synthesize(magnitude: np.ndarray, griffin_lim: int = 0) -> np.ndarray:
@@ -237,12 +194,9 @@ def synthesize(magnitude: np.ndarray, griffin_lim: int = 0) -> np.ndarray:
     previous = np.zeros(BINS)
     for t in range(len(magnitude)):
         previous = phase[t] = _locked_phases(magnitude[t], previous)
-    samples = _overlap_add(_frame_signals(magnitude, phase))
+    samples = _overlap_adder().whole(_frame_signals(magnitude, phase))
     for _ in range(griffin_lim):
         phase = np.angle(_zero_phase_spectra(samples))
-        samples = _overlap_add(_frame_signals(magnitude, phase))
-    return _clamp(samples)
+        samples = _overlap_adder().whole(_frame_signals(magnitude, phase))
+    return framing.clamp(samples)
 
-
-def _clamp(samples: np.ndarray) -> np.ndarray:
-    return np.clip(samples, -1.0, 1.0).astype(np.float32)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from bitmap2pcm import brain as brains
-from bitmap2pcm import grid, join, metrics, overlap, render, train
+from bitmap2pcm import framing, grid, join, metrics, overlap, render, train
 from bitmap2pcm.errors import UserError
 from render_helpers import brightness_video, render_brightness_both_modes, train_target_brain
 
@@ -34,7 +34,7 @@ def test_windows_sum_to_one_and_frames_are_centred():
     assert overlap.WINDOW[0] == 0.0 and overlap.WINDOW.max() == pytest.approx(1.0)
     # frame t holds slot t at positions [LEAD, LEAD + W)
     ramp = np.arange(4 * W, dtype=np.float64)
-    frames = overlap.frames_of(ramp)
+    frames = framing.frames_of(ramp, overlap.FRAME, overlap.LEAD, overlap.HOP)
     assert frames.shape == (4, overlap.FRAME)
     assert np.array_equal(frames[2, overlap.LEAD:overlap.LEAD + W], ramp[2 * W:3 * W])
     assert np.all(frames[0, :overlap.LEAD] == 0) and np.all(frames[3, overlap.LEAD + W:] == 0)
@@ -73,7 +73,7 @@ def test_targets_are_framed_clip_by_clip():
     split = overlap.unit_targets(rows, [(0, 10), (10, 20)])
     assert whole.shape == split.shape == (20, overlap.FRAME)
     assert np.abs(whole[10] - 0.5).max() > 0.01 and np.all(split[10] == 0.5)  # no leak
-    assert overlap.clip_runs(20, [(3, 8)]) == [(3, 8), (0, 3), (8, 20)]
+    assert framing.clip_runs(20, [(3, 8)]) == [(3, 8), (0, 3), (8, 20)]
 
 
 def test_imperfect_predictions_do_not_click():
