@@ -126,3 +126,29 @@ def render_brightness_both_modes(network_path: Path, folder: Path, seconds: floa
     loudness = np.sqrt((sound.astype(np.float64).reshape(slots, -1) ** 2).mean(axis=1))
     assert np.corrcoef(brightness, loudness)[0, 1] > 0.8
     return sound
+
+
+def assert_render_refuses(network_path: Path, folder: Path, section: str, changes: dict,
+                          message: str) -> None:
+    """A copy of the brain with `changes` in its `section` ("input" or "output") convention
+    is refused by render.load_brain with a UserError matching `message`."""
+    import pytest
+
+    from bitmap2pcm import brain, render
+    from bitmap2pcm.errors import UserError
+
+    network = brain.load(network_path)
+    network[section] = {**network[section], **changes}
+    path = folder / "other.pkl"
+    brain.save(network, path)
+    with pytest.raises(UserError, match=message):
+        render.load_brain(path)
+
+
+def scored_brain_rows(network_path: Path, folder: Path) -> list:
+    """evaluate.evaluate's brain rows for a brightness video with sound, in raw and smooth."""
+    from bitmap2pcm import evaluate
+
+    clip = brightness_video(folder / "swing.mp4", sound="sine=f=400")
+    result = evaluate.evaluate([clip], network_path, modes=("raw", "smooth"), with_baselines=False)
+    return [row for row in result.rows if row.kind == "brain"]

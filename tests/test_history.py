@@ -15,7 +15,7 @@ from bitmap2pcm import grid, history, render, train
 from bitmap2pcm.errors import UserError
 from bitmap2pcm.trainset import TrainingPairs
 from conftest import run_script
-from render_helpers import TONE_HZ, brightness_video
+from render_helpers import TONE_HZ, assert_render_refuses, brightness_video
 
 
 def test_with_history_rows_on_a_tiny_array():
@@ -131,9 +131,4 @@ def test_render_applies_the_history_from_the_brain(history_brain, tmp_path):
 
 
 def test_render_refuses_a_history_that_does_not_fit(history_brain, tmp_path):
-    network = brains.load(history_brain)
-    network["input"] = {**network["input"], "history": 2}
-    path = tmp_path / "other.pkl"
-    brains.save(network, path)
-    with pytest.raises(UserError, match="with 2 frame differences"):
-        render.load_brain(path)
+    assert_render_refuses(history_brain, tmp_path, "input", {"history": 2}, "with 2 frame differences")

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from bitmap2pcm import brain as brains
-from bitmap2pcm import framing, grid, join, metrics, overlap, render, train
+from bitmap2pcm import framing, grid, join, metrics, overlap, train
 from bitmap2pcm.errors import UserError
-from render_helpers import brightness_video, render_brightness_both_modes, train_target_brain
+from render_helpers import assert_render_refuses, render_brightness_both_modes, scored_brain_rows, train_target_brain
 
 W = grid.SAMPLES_PER_SLOT
 SLOTS = 90
@@ -120,20 +120,11 @@ def test_ola_brain_records_its_output_and_renders(ola_brain, tmp_path):
 
 
 def test_render_refuses_frames_it_cannot_overlap_add(ola_brain, tmp_path):
-    network = brains.load(ola_brain)
-    network["output"] = {**network["output"], "hop": 512}
-    path = tmp_path / "other.pkl"
-    brains.save(network, path)
-    with pytest.raises(UserError, match="hop 512"):
-        render.load_brain(path)
+    assert_render_refuses(ola_brain, tmp_path, "output", {"hop": 512}, "hop 512")
 
 
 @pytest.mark.slow
 def test_evaluate_scores_an_ola_brain_once_whatever_the_modes(ola_brain, tmp_path):
-    from bitmap2pcm import evaluate
-
-    clip = brightness_video(tmp_path / "swing.mp4", sound="sine=f=400")
-    result = evaluate.evaluate([clip], ola_brain, modes=("raw", "smooth"), with_baselines=False)
-    brain_rows = [row for row in result.rows if row.kind == "brain"]
+    brain_rows = scored_brain_rows(ola_brain, tmp_path)
     assert [row.model for row in brain_rows] == [f"ola ({overlap.KIND})"]
     assert brain_rows[0].mode is None

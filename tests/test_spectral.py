@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from bitmap2pcm import brain as brains
-from bitmap2pcm import grid, metrics, render, spectral, train
+from bitmap2pcm import grid, metrics, spectral, train
 from bitmap2pcm.errors import UserError
 from conftest import run_script
-from render_helpers import brightness_video, render_brightness_both_modes, train_target_brain
+from render_helpers import assert_render_refuses, render_brightness_both_modes, scored_brain_rows, train_target_brain
 
 W = grid.SAMPLES_PER_SLOT
 SLOTS = 90
@@ -115,19 +115,10 @@ def test_stft_brain_records_its_output_and_renders(stft_brain, tmp_path):
 
 
 def test_render_refuses_spectra_it_cannot_synthesize(stft_brain, tmp_path):
-    network = brains.load(stft_brain)
-    network["output"] = {**network["output"], "n_fft": 2048}
-    path = tmp_path / "other.pkl"
-    brains.save(network, path)
-    with pytest.raises(UserError, match="n_fft 2048"):
-        render.load_brain(path)
+    assert_render_refuses(stft_brain, tmp_path, "output", {"n_fft": 2048}, "n_fft 2048")
 
 
 def test_evaluate_scores_a_spectral_brain_once_whatever_the_modes(stft_brain, tmp_path):
-    from bitmap2pcm import evaluate
-
-    clip = brightness_video(tmp_path / "swing.mp4", sound="sine=f=400")
-    result = evaluate.evaluate([clip], stft_brain, modes=("raw", "smooth"), with_baselines=False)
-    brain_rows = [row for row in result.rows if row.kind == "brain"]
+    brain_rows = scored_brain_rows(stft_brain, tmp_path)
     assert [row.model for row in brain_rows] == [f"stft ({spectral.KIND})"]
     assert brain_rows[0].mode is None
