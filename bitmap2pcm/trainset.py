@@ -7,6 +7,7 @@ Contract (SPEC §3): frames are (N, pixels) and audio (N, 735) float32 arrays wi
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import zlib
@@ -40,6 +41,11 @@ class TrainingPairs:
 
     def __len__(self) -> int:
         return int(self.frames.shape[0])
+
+    @functools.cached_property
+    def provenance(self) -> dict | None:
+        """pickler's sidecar for these rows (see `provenance_of`)."""
+        return _read_provenance(self)
 
     def digest(self) -> int:
         """A CRC-32 of both arrays, so a resumed run can tell it is given the same data."""
@@ -143,8 +149,13 @@ def provenance_of(pairs: TrainingPairs) -> dict | None:
     """pickler's sidecar next to frames.pkl, when there is one that describes these rows.
 
     A sidecar with another row count (the pickles were replaced or edited) is ignored with a
-    warning, as is one that cannot be read.
+    warning, as is one that cannot be read. Read once per `pairs`: clips, hold-out, targets,
+    history and every checkpoint's record all ask, and the warning should be said once.
     """
+    return pairs.provenance
+
+
+def _read_provenance(pairs: TrainingPairs) -> dict | None:
     sidecar = sidecar_path(pairs)
     if sidecar is None:
         return None
