@@ -1,5 +1,5 @@
 """Sound in and out: decode a sound track onto the grid's 22050 Hz mono timeline, cut it
-into 735-sample slot rows, and write WAV files.
+into 735-sample slot rows, and read WAV files back.
 
 Sound is placed by timestamp like the pictures: `aresample`'s async mode pads a late start
 with silence (and fills gaps), so sample 735*i is heard at i/30 s even when the audio stream
@@ -16,7 +16,6 @@ import soundfile
 
 from . import grid
 from .errors import UserError
-from .files import atomic_path
 from .video import ffmpeg_input_args
 
 SOUND_FILTER = (
@@ -64,14 +63,6 @@ def to_slots(samples: np.ndarray, n_slots: int) -> np.ndarray:
 def from_slots(rows: np.ndarray) -> np.ndarray:
     """Join (n, 735) rows in [0, 1] back into one PCM signal in [-1, 1]."""
     return grid.unit_to_pcm(np.asarray(rows, dtype=np.float32)).reshape(-1)
-
-
-def write_wav(destination: str | Path, samples: np.ndarray, rate_hz: int = grid.RATE_HZ,
-              subtype: str = "FLOAT") -> None:
-    """Write a mono WAV atomically; samples are clamped to [-1, 1] (never over 0 dBFS)."""
-    clipped = np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0)
-    with atomic_path(destination, suffix=".wav") as temporary:
-        soundfile.write(temporary, clipped, rate_hz, subtype=subtype, format="WAV")
 
 
 def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
