@@ -107,7 +107,8 @@ def score(render_segments: Sequence[np.ndarray], truth_segments: Sequence[np.nda
     loudness in dB, and the 95th percentile of |r| under circular shifts); level_db (dB,
     render minus truth); lsd_db (dB, log-spectral distance in mel bands); onset_lag_ms (ms,
     positive = render late) and onset_peak (normalised cross-correlation); buzz_db (dB);
-    click_ratio and edge_dip (ratios, on the segments joined). See `metrics` for each.
+    click_ratio and edge_dip (ratios, on the segments joined); loudest_slot_dbfs (dBFS, the
+    loudest slot's level: at most 0 when samples stay in [-1, 1]). See `metrics` for each.
     """
     renders = [metrics.loudness_db(x) for x in render_segments]
     truths = [metrics.loudness_db(y) for y in truth_segments]
@@ -125,6 +126,8 @@ def score(render_segments: Sequence[np.ndarray], truth_segments: Sequence[np.nda
         "buzz_db": metrics.buzz_db(render_segments),
         "click_ratio": metrics.click_ratio(joined),
         "edge_dip": metrics.edge_dip(joined),
+        "loudest_slot_dbfs": float(max((r.max(initial=metrics.FLOOR_DB) for r in renders),
+                                         default=metrics.FLOOR_DB)),
     }
 
 

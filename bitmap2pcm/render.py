@@ -150,8 +150,10 @@ def predict_blocks(network: dict[str, Any], frames: np.ndarray,
 def predict_magnitudes(network: dict[str, Any], frames: np.ndarray,
                        inputs: history.HistoryStream | None = None) -> np.ndarray:
     """uint8 frames (n, side*side) to magnitude spectra (n, BINS) in PCM units, through the
-    inverse of the brain's [0, 1] scaling (which clips overshooting outputs first)."""
-    return spectral.from_unit(network_outputs(network, frames, inputs))
+    inverse of the brain's [0, 1] scaling (which clips overshooting outputs first) and its
+    level calibration (spectral.calibrated)."""
+    return spectral.calibrated(spectral.from_unit(network_outputs(network, frames, inputs)),
+                               network["output"])
 
 
 def stream_spectra(spectra: Iterable[np.ndarray]) -> Iterator[np.ndarray]:

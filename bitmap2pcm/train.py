@@ -546,11 +546,28 @@ class Trainer:
         progress = Progress.from_record(self.progress.to_record())
         progress.seconds = self._seconds()
         weights, biases = self.best
-        return brain_format.make_brain(weights, biases, self.dbn.activations,
-                                       self._training_record(progress),
-                                       interpolation=self.interpolation,
-                                       input_spec=self._input_spec(),
-                                       output_spec=output_spec(self.settings.target))
+        brain = brain_format.make_brain(weights, biases, self.dbn.activations,
+                                        self._training_record(progress),
+                                        interpolation=self.interpolation,
+                                        input_spec=self._input_spec(),
+                                        output_spec=output_spec(self.settings.target))
+        if self.settings.target == "stft":
+            brain["output"]["level_gain_db"] = self._level_gain_db(brain)
+        return brain
+
+    def _level_gain_db(self, brain: dict[str, Any]) -> float:
+        """The stft brain's level calibration (spectral.level_gain_db), measured on the
+        validation rows, which fine-tuning never fitted (on the training rows when there are
+        none), in batches so memory stays small."""
+        rows = self.validation_rows if len(self.validation_rows) else self.train_rows
+        predicted, target = [], []
+        for start in range(0, len(rows), EVALUATION_BATCH):
+            batch = np.sort(rows[start:start + EVALUATION_BATCH])
+            predicted.append(spectral.from_unit(brain_format.forward(brain, self.pairs.frames[batch])))
+            target.append(spectral.from_unit(self.pairs.audio[batch]))
+        gain_db = spectral.level_gain_db(np.concatenate(predicted), np.concatenate(target))
+        log.info("level calibration on %d validation rows: %+.1f dB", len(rows), gain_db)
+        return round(gain_db, 3)
 
     def _input_spec(self) -> dict[str, Any]:
         """The brain's input convention: the picture's, with the history layout when K > 0."""

@@ -107,11 +107,35 @@ def stft_brain(tmp_path_factory) -> Path:
 def test_stft_brain_records_its_output_and_renders(stft_brain, tmp_path):
     network = brains.load(stft_brain)
     assert network["output"]["kind"] == spectral.KIND
-    assert network["output"] == spectral.output_convention()
+    recorded = dict(network["output"])
+    gain_db = recorded.pop("level_gain_db")
+    assert recorded == spectral.output_convention()
+    assert np.isfinite(gain_db) and gain_db != 0.0  # measured, not a placeholder
     assert network["layer_sizes"][-1] == spectral.BINS != W  # the option really changed the net
     assert network["training"]["target"] == "stft"
     sound = render_brightness_both_modes(stft_brain, tmp_path)
     assert metrics.click_ratio(sound) < 1.3
+
+
+def test_level_gain_matches_total_power():
+    rng = np.random.default_rng(0)
+    target = rng.rayleigh(1.0, (40, spectral.BINS))
+    assert spectral.level_gain_db(0.5 * target, target) == pytest.approx(20 * np.log10(2), abs=1e-9)
+    assert spectral.level_gain_db(target, target) == pytest.approx(0.0, abs=1e-9)
+    assert spectral.level_gain_db(np.zeros_like(target), target) == 0.0  # nothing to scale
+    assert spectral.level_gain_db(target, np.zeros_like(target)) == 0.0
+
+
+def test_render_applies_the_recorded_level_gain(stft_brain):
+    from bitmap2pcm import render
+
+    network = render.load_brain(stft_brain)
+    frames = np.random.default_rng(1).integers(0, 256, (8, grid.PIXELS_PER_FRAME), dtype=np.uint8)
+    calibrated = render.predict_magnitudes(network, frames)
+    uncalibrated = render.predict_magnitudes(dict(network, output=dict(network["output"], level_gain_db=0.0)),
+                                             frames)
+    gain = 10 ** (network["output"]["level_gain_db"] / 20)
+    assert np.allclose(calibrated, uncalibrated * gain, rtol=1e-6)
 
 
 def test_render_refuses_spectra_it_cannot_synthesize(stft_brain, tmp_path):
