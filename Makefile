@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 DEBIAN_PACKAGES := ffmpeg csound libopenblas-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install debian demo test bench clean
+.PHONY: install debian demo brains test bench clean
 
 install: debian $(STAMP)
 
@@ -28,16 +28,29 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[test,plot]'
 	@touch $(STAMP)
 
-# The demo: the three steps of the README on the synthetic example, outputs in out/.
+# The demo: the shipped brains on the synthetic example, no training: the default brain (its
+# sound and the granular render of it), and the original's shallow shape in the faithful PCM
+# representation, raw (the 2015 sound) and smooth. Outputs in out/.
 DEMO_VIDEO := examples/synthetic.mkv
+DEMO_PCM_BRAIN := brains/shallow.pkl
 demo: install
-	@mkdir -p out
-	cd out && ../$(PY) ../pickler.py ../$(DEMO_VIDEO)
-	cd out && ../$(PY) ../theanet.py --save-every 0
-	cd out && ../render.sh --brain theanet.py.net.pkl --mode raw ../$(DEMO_VIDEO) -raw
-	cd out && ../render.sh --brain theanet.py.net.pkl --mode smooth ../$(DEMO_VIDEO) -smooth
-	@echo; echo "demo videos in out/ (play them with: ffplay FILE, or any player that reads MKV):"
-	@ls -1 out/*.mkv
+	@default=$$($(PY) -c 'from bitmap2pcm import shipped; print(shipped.DEFAULT)'); \
+	for brain in brains/$$default.pkl $(DEMO_PCM_BRAIN); do [ -f "$$brain" ] || { \
+	  echo "demo: $$brain is not there: run 'make brains' first (it trains the shipped brains)"; exit 1; }; done; \
+	mkdir -p out && cd out && \
+	echo "rendering $(DEMO_VIDEO) with the default brain, $$default: its sound, then a granular render of it" && \
+	../render.sh -q ../$(DEMO_VIDEO) && \
+	echo "rendering it with $(DEMO_PCM_BRAIN), raw and smooth (and the granular render of each)" && \
+	../render.sh -q --brain ../$(DEMO_PCM_BRAIN) --mode raw ../$(DEMO_VIDEO) -raw && \
+	../render.sh -q --brain ../$(DEMO_PCM_BRAIN) --mode smooth ../$(DEMO_VIDEO) -smooth && \
+	echo && echo "demo videos (pictures of $(DEMO_VIDEO), sound from the brains):" && \
+	ls -1 $$default-$(notdir $(DEMO_VIDEO))-*.mkv \
+	  $(basename $(notdir $(DEMO_PCM_BRAIN)))-$(notdir $(DEMO_VIDEO))-*.mkv | sed 's|^|  out/|' && \
+	echo "play one with: ffplay out/FILE  or  mpv out/FILE  (or any player that reads MKV)"
+
+# Retrain every shipped brain from the examples and rewrite its card (brains/retrain.py).
+brains: install
+	$(PY) brains/retrain.py
 
 test: install
 	$(PY) -m pytest -q

@@ -17,7 +17,7 @@ from bitmap2pcm import cli, granular, render  # noqa: E402
 from bitmap2pcm.files import atomic_open, check_writable_dir  # noqa: E402
 
 EXAMPLES = """
-  python render.py clip.mp4                             smooth render with brains/default.pkl
+  python render.py clip.mp4                             render with the default brain, brains/spectral.pkl
   python render.py clip.mp4 --brain theanet.py.net.pkl --mode raw -o clip.wav
   python render.py clip.mp4 --brain brain-1700000000.pkl      a checkpoint works too
   python render.py clip.mp4 --score grain.sco --seed 7  also write the granular score

@@ -21,7 +21,7 @@ Writes <brain>-<video>-deeplearn<SUFFIX>.mkv and <brain>-<video>-granular-deeple
 in the current folder (and .webm copies with --webm).
 
 options:
-  --brain PATH      brain or checkpoint file (default: brains/default.pkl)
+  --brain PATH      brain or checkpoint file (default: brains/spectral.pkl)
   --mode MODE       raw: the original's blocks end to end; smooth: crossfaded edges (default)
   --reading R       granular reading of the sound: ontime (default) or faithful (the original's)
   --seed N          seed of the granular score (default: 0): same seed, same granular sound

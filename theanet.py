@@ -93,9 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="what the network predicts per slot: pcm, the 735 samples (the "
                              "original); stft, the 513-bin log-magnitude spectrum of a 1024-sample "
                              "Hann frame centred on the slot, which render turns into sound with "
-                             "continuous phase; ola, the 1470 samples around the slot (367 before "
-                             "to 368 after) under a window, which render overlap-adds into sound "
-                             "without clicks. With stft (ola) a preset's last layer becomes 513 "
+                             "continuous phase, at a level calibrated on the validation rows; "
+                             "ola, the 1470 samples around the slot (367 before to 368 after) "
+                             "under a window, which render overlap-adds into sound without "
+                             "clicks. With stft (ola) a preset's last layer becomes 513 "
                              "(1470) and --layers must end in it (default pcm)")
     parser.add_argument("--history", type=_count(0), metavar="K",
                         help="also show the network K frame differences (f_t - f_t-1, ..., "

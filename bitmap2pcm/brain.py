@@ -124,6 +124,19 @@ def save(brain: dict[str, Any], path: str | Path) -> None:
     save_pickle(brain, path)
 
 
+def compact(brain: dict[str, Any]) -> dict[str, Any]:
+    """A copy of `brain` to ship: weights in float16, which halves the file (`load` upcasts
+    them to float32, so render computes as before); biases stay float32 (a few kB, and they
+    shift every unit at once); a checkpoint's resume state is dropped. A weight float16
+    cannot hold (|w| > 65504) is a UserError rather than a silent infinity."""
+    with np.errstate(over="ignore"):  # an overflow becomes inf, refused just below
+        weights = [np.ascontiguousarray(w, dtype=np.float16) for w in brain["weights"]]
+    if not all(np.isfinite(w).all() for w in weights):
+        raise UserError("brain has weights too large for float16; it cannot be made compact")
+    return {**{key: value for key, value in brain.items() if key != "resume"}, "weights": weights,
+            "biases": [np.ascontiguousarray(b, dtype=np.float32) for b in brain["biases"]]}
+
+
 def name_of(path: str | Path) -> str:
     """The short name render.sh puts in output file names: 'brains/shallow.pkl' -> 'shallow'."""
     name = Path(path).name

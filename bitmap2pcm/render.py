@@ -37,14 +37,14 @@ import numpy as np
 import soundfile
 
 from . import brain as brains
-from . import cli, grid, history, join, overlap, spectral, video
+from . import cli, grid, history, join, overlap, shipped, spectral, video
 from .errors import UserError
 from .files import atomic_path, check_writable_dir
 
 log = logging.getLogger("bitmap2pcm")
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_BRAIN = REPO / "brains" / "default.pkl"
+DEFAULT_BRAIN = shipped.brain_file(shipped.DEFAULT)  # brains/spectral.pkl
 MODES = tuple(join.JOINS)
 # Smooth is the default: same predictions, same timing, none of the edge clicks; "raw" gives
 # the 2015 sound bit for bit.
@@ -62,7 +62,7 @@ def resolve_brain(path: str | Path | None) -> Path:
     raise UserError(
         f"no brain given and the default brain {DEFAULT_BRAIN} is not there: pass "
         f"--brain FILE (a trained brain or a checkpoint, e.g. {brains.DEFAULT_BRAIN_FILE}), "
-        f"or train one with theanet.py"
+        f"or train one with theanet.py ('make brains' retrains the shipped brains)"
     )
 
 

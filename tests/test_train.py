@@ -229,9 +229,9 @@ def test_validation_split_is_contiguous_chunks_with_gaps() -> None:
     assert 0.09 < len(validation) / 18000 < 0.11
     assert not set(train_rows) & set(validation)
     breaks = np.nonzero(np.diff(validation) != 1)[0]
-    assert len(breaks) + 1 == 6                    # six 10 s chunks of 300 frames
+    assert len(breaks) + 1 == 20                   # twenty 3 s chunks of 90 frames
     for chunk in np.split(validation, breaks + 1):
-        assert len(chunk) == 300
+        assert len(chunk) == 90
         # no training frame within a second of a validation frame
         nearest = np.min(np.abs(train_rows[:, None] - chunk[[0, -1]][None, :]))
         assert nearest > 30
