@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import subprocess
 from pathlib import Path
 
 import numpy as np
 
-from bitmap2pcm import grid
-from conftest import make_video, run_script
+from bitmap2pcm import grid, video
+from conftest import REPO, make_video, run_script
 
+RENDER_SH = REPO / "render.sh"
+FRAME_S = 1 / 30  # seconds per slot: the duration tolerance of a rendered video
 TONE_HZ = 400.0  # 13.3 cycles per slot: a block's tone ends out of phase with the next block's
 
 
@@ -152,3 +155,25 @@ def scored_brain_rows(network_path: Path, folder: Path) -> list:
     clip = brightness_video(folder / "swing.mp4", sound="sine=f=400")
     result = evaluate.evaluate([clip], network_path, modes=("raw", "smooth"), with_baselines=False)
     return [row for row in result.rows if row.kind == "brain"]
+
+
+def render_sh(*args: str, cwd: Path, path: str | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ) if path is None else {**os.environ, "PATH": path}
+    return subprocess.run([str(RENDER_SH), *args], cwd=cwd, capture_output=True, text=True, env=env)
+
+
+def check_mkv(mkv: Path, source: Path, rate_hz: int) -> np.ndarray:
+    """One picture stream identical to the source's, one FLAC sound of the same length;
+    returns the sound."""
+    streams = ffprobe_streams(mkv)
+    pictures = [s for s in streams if s["codec_type"] == "video"]
+    sounds = [s for s in streams if s["codec_type"] == "audio"]
+    assert len(pictures) == 1 and len(sounds) == 1 and len(streams) == 2
+    original = [s for s in ffprobe_streams(source) if s["codec_type"] == "video"][0]
+    assert pictures[0]["codec_name"] == original["codec_name"]
+    assert pictures[0]["nb_read_packets"] == original["nb_read_packets"]
+    assert packet_hashes(mkv) == packet_hashes(source)  # copied bit for bit
+    assert sounds[0]["codec_name"] == "flac" and int(sounds[0]["sample_rate"]) == rate_hz
+    samples = decode_audio(mkv, rate_hz)
+    assert abs(samples.size / rate_hz - video.probe(source).duration_s) <= FRAME_S
+    return samples

@@ -5,19 +5,16 @@ from __future__ import annotations
 import os
 import pickle
 import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from bitmap2pcm import brain as brains
-from bitmap2pcm import grid, render, video
+from bitmap2pcm import grid, render
 from conftest import REPO, assert_one_line_error, make_video
-from render_helpers import brightness_video, decode_audio, ffprobe_streams, packet_hashes, trained_brain
+from render_helpers import brightness_video, check_mkv, ffprobe_streams, packet_hashes, render_sh, trained_brain
 
-SCRIPT = REPO / "render.sh"
-FRAME_S = 1 / 30
 pytestmark = pytest.mark.skipif(shutil.which("csound") is None, reason="csound not installed")
 
 
@@ -26,30 +23,8 @@ def tiny_brain(tmp_path_factory) -> Path:
     return trained_brain(tmp_path_factory)
 
 
-def render_sh(*args: str, cwd: Path, path: str | None = None) -> subprocess.CompletedProcess:
-    env = dict(os.environ) if path is None else {**os.environ, "PATH": path}
-    return subprocess.run([str(SCRIPT), *args], cwd=cwd, capture_output=True, text=True, env=env)
-
-
 def outputs(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir())
-
-
-def check_mkv(mkv: Path, source: Path, rate_hz: int) -> np.ndarray:
-    """One picture stream identical to the source's, one FLAC sound of the same length;
-    returns the sound."""
-    streams = ffprobe_streams(mkv)
-    pictures = [s for s in streams if s["codec_type"] == "video"]
-    sounds = [s for s in streams if s["codec_type"] == "audio"]
-    assert len(pictures) == 1 and len(sounds) == 1 and len(streams) == 2
-    original = [s for s in ffprobe_streams(source) if s["codec_type"] == "video"][0]
-    assert pictures[0]["codec_name"] == original["codec_name"]
-    assert pictures[0]["nb_read_packets"] == original["nb_read_packets"]
-    assert packet_hashes(mkv) == packet_hashes(source)  # copied bit for bit
-    assert sounds[0]["codec_name"] == "flac" and int(sounds[0]["sample_rate"]) == rate_hz
-    samples = decode_audio(mkv, rate_hz)
-    assert abs(samples.size / rate_hz - video.probe(source).duration_s) <= FRAME_S
-    return samples
 
 
 def test_both_mkvs_for_an_awkward_name_from_another_folder(tiny_brain, tmp_path):

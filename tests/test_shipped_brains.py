@@ -19,7 +19,7 @@ from bitmap2pcm import grid, render, shipped, synth
 from bitmap2pcm.errors import UserError
 from bitmap2pcm.files import load_pickle
 from conftest import REPO, make_video, run_script
-from test_render_sh import check_mkv, render_sh
+from render_helpers import check_mkv, render_sh
 
 MAX_TOTAL_BYTES = 80_000_000  # issue 7: all shipped brains together
 needs_shipped = pytest.mark.skipif(
