@@ -109,8 +109,33 @@ BRAINS = (
 DEFAULT = "spectral"
 
 # What a person heard, written after listening to each brain's demo renders (`make demo`);
-# `brains/retrain.py --cards` puts an edited note into the cards without retraining.
-LISTENING_NOTES: dict[str, str] = {}
+# `brains/retrain.py --cards` puts an edited note into the cards without retraining. The
+# brains were made on a machine without speakers, so until someone listens each note says
+# what the render's spectrogram and loudness curve show (`evaluate.py VIDEO --brain
+# brains/NAME.pkl --mode raw --plot F.png`, on the held-out end of examples/synthetic.mkv and
+# of examples/blupi/win129.mkv), and says that it was seen, not heard.
+_UNHEARD = "Not yet listened to by a person; seen in its spectrogram (evaluate.py --plot): "
+LISTENING_NOTES: dict[str, str] = {
+    "shallow": _UNHEARD + (
+        "the 2015 sound. On the synthetic example a steady wideband hum at about -30 dBFS "
+        "that swells by a few dB while a shape is on screen and never falls silent between "
+        "shapes; the tones' harmonics are not there. On a Planet Blupi cutscene a flat hum "
+        "that does not follow the sound's fade. The raw join buzzes at 30 Hz (24 dB); the "
+        "smooth join removes the clicks, not the buzz."),
+    "deeper": _UNHEARD + (
+        "like shallow, a little quieter (about -35 dBFS): a wideband hum that steps up while "
+        "a shape is on screen and stays on between shapes, with the 30 Hz buzz."),
+    "spectral": _UNHEARD + (
+        "on the synthetic example silence between the shapes and a steady tone while each "
+        "shape is on screen, on the right band for most shapes; some shapes get their tone "
+        "too quiet (-40 dBFS) and one gets a wideband tone up to 0 dBFS. Continuous, no buzz "
+        "or clicks. On a Planet Blupi cutscene a continuous low rumble with steps in "
+        "loudness where the picture changes, not the sound's own fade."),
+    "spectral-deeper": _UNHEARD + (
+        "like spectral on the synthetic example, with silence between shapes and tones that "
+        "start and stop with them; the low tones come out louder than the truth (up to "
+        "-2 dBFS) and a few shapes get a noisy band instead of their tone."),
+}
 NOT_LISTENED = "Not yet listened to."
 
 
