@@ -135,7 +135,7 @@ class DBN:
         """Activity of hidden layer `layers` (0 = the input itself), symbolic."""
         activity = x
         for W, b in zip(self.weights[:layers], self.biases[:layers]):
-            activity = pt.sigmoid(activity @ W + b)
+            activity = backend.sigmoid(activity @ W + b)
         return activity
 
     def output(self, x: Any) -> Any:

@@ -109,11 +109,11 @@ class RBM:
 
     def hidden_probabilities(self, visible: Any) -> Any:
         """p(h = 1 | v) for a batch of visible rows (symbolic)."""
-        return pt.sigmoid(visible @ self.W + self.hidden_bias)
+        return backend.sigmoid(visible @ self.W + self.hidden_bias)
 
     def visible_probabilities(self, hidden: Any) -> Any:
         """p(v = 1 | h) for a batch of hidden rows (symbolic)."""
-        return pt.sigmoid(hidden @ self.W.T + self.visible_bias)
+        return backend.sigmoid(hidden @ self.W.T + self.visible_bias)
 
     def free_energy(self, visible: Any) -> Any:
         """F(v) = -b'v - sum_j log(1 + exp(c_j + v'W_j)) per row; p(v) is proportional to exp(-F)."""
