@@ -558,15 +558,16 @@ class Trainer:
     def _level_gain_db(self, brain: dict[str, Any]) -> float:
         """The stft brain's level calibration (spectral.level_gain_db), measured on the
         validation rows, which fine-tuning never fitted (on the training rows when there are
-        none), in batches so memory stays small."""
+        none); forward passes in batches, like validation (the rows' spectra are a few MB)."""
+        which = "validation" if len(self.validation_rows) else "training"
         rows = self.validation_rows if len(self.validation_rows) else self.train_rows
         predicted, target = [], []
         for start in range(0, len(rows), EVALUATION_BATCH):
-            batch = np.sort(rows[start:start + EVALUATION_BATCH])
+            batch = rows[start:start + EVALUATION_BATCH]
             predicted.append(spectral.from_unit(brain_format.forward(brain, self.pairs.frames[batch])))
             target.append(spectral.from_unit(self.pairs.audio[batch]))
         gain_db = spectral.level_gain_db(np.concatenate(predicted), np.concatenate(target))
-        log.info("level calibration on %d validation rows: %+.1f dB", len(rows), gain_db)
+        log.info("level calibration on %d %s rows: %+.1f dB", len(rows), which, gain_db)
         return round(gain_db, 3)
 
     def _input_spec(self) -> dict[str, Any]:
