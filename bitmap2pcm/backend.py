@@ -34,7 +34,9 @@ import functools
 import importlib.util
 import logging
 import os
+import platform
 import warnings
+from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, Iterator, Sequence
 
@@ -147,6 +149,19 @@ def choose(requested: str = "auto") -> str:
 def name() -> str:
     """The backend now in use: "cpu" or "jax"."""
     return _selected["name"]
+
+
+def cpu_model() -> str:
+    """This machine's processor model (from /proc/cpuinfo where there is one), for records and
+    pages that report times measured on it."""
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return model
 
 
 def describe() -> dict[str, str]:

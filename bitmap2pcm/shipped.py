@@ -26,7 +26,6 @@ from __future__ import annotations
 import glob
 import json
 import logging
-import platform
 import shlex
 import subprocess
 import sys
@@ -35,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from . import backend
 from . import brain as brain_format
 from . import report
 from .errors import UserError
@@ -196,7 +196,7 @@ def _make(shipped: Shipped, data: Path, pickling: str, work: Path, destination: 
         "data": [{"pattern": s.pattern, "videos": [_relative(v) for v in s.videos()],
                   "what": s.what, "license": s.license} for s in shipped.data],
         "commands": {"pickler": pickling, "theanet": train},
-        "cpu": _cpu_model(),
+        "cpu": backend.cpu_model(),
     }
     compact_file, table_file = work / f"{shipped.name}.pkl", work / f"{shipped.name}.json"
     brain_format.save(network, compact_file)  # evaluate.py scores exactly the shipped weights
@@ -257,20 +257,6 @@ def _evaluation(table: dict[str, Any], command: str) -> dict[str, Any]:
                        "why": sorted({v["why"] for v in scored["videos"]})},
             "rows": [dict(row) for row in table["rows"]],
             "notes": list(table["notes"])}
-
-
-def _cpu_model() -> str:
-    """This machine's processor, for "training time on this machine" (the training record
-    already gives the core count and backend)."""
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return model
 
 
 # ---- cards ----------------------------------------------------------------------------------
