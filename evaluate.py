@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+import json
 import shlex
 import sys
 from pathlib import Path
 from typing import Sequence
 
 from bitmap2pcm import cli, evaluate, render, report
-from bitmap2pcm.files import check_writable_dir, save_json
+from bitmap2pcm.files import atomic_paths, check_writable_dir
 
 EXAMPLES = """
   python evaluate.py examples/synthetic.mkv --brain brains/synthetic.pkl     held-out part, smooth
@@ -73,15 +74,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                for brain in args.brain]
     tables = [result.table() for result in results]
     sys.stdout.write(report.text(tables))
-    if args.json:
-        save_json(tables, args.json)
-    if args.markdown:
-        command = "python evaluate.py " + shlex.join(argv if argv is not None else sys.argv[1:])
-        report.write_text(args.markdown, report.markdown(tables, command))
-    if args.plot:
-        result = results[0]
-        report.plot(args.plot, f"{result.name}: {result.rows[0].model}", result.truth_segments(),
-                    result.rows[0].segments, tables[0]["rows"][0])
+    reports = {"json": args.json, "md": args.markdown, "png": args.plot}
+    with atomic_paths({kind: path for kind, path in reports.items() if path}) as temporary:
+        if args.json:
+            temporary["json"].write_text(json.dumps(tables, indent=2, sort_keys=True) + "\n")
+        if args.markdown:
+            command = "python evaluate.py " + shlex.join(argv if argv is not None else sys.argv[1:])
+            temporary["md"].write_text(report.markdown(tables, command))
+        if args.plot:
+            result = results[0]
+            report.plot(temporary["png"], f"{result.name}: {result.rows[0].model}",
+                        result.truth_segments(), result.rows[0].segments, tables[0]["rows"][0])
     return 0
 
 

@@ -87,7 +87,13 @@ suffix=${2-}
 say() { ((quiet)) || echo "$*" >&2; }
 
 command -v ffmpeg >/dev/null 2>&1 || die "'ffmpeg' not found: install it with 'apt-get install -y ffmpeg'"
-[[ -w . && -x . ]] || die "$(pwd): output folder is not writable"
+# A real write, not the permission bits (which say nothing for root, a read-only mount or a
+# full disk); the reason is the last part of what mktemp or the write said.
+if ! reason=$( (probe=$(mktemp ./.render.sh.XXXXXXXX) || exit 1
+               trap 'rm -f -- "$probe"' EXIT
+               printf x >"$probe" && sync -- "$probe") 2>&1); then
+    die "$(pwd): output folder is not writable (${reason##*: })"
+fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/render.sh.XXXXXXXX")
 parts=()
@@ -104,10 +110,14 @@ trap 'exit 143' TERM
 "$PY" "$REPO/render.py" "${render_args[@]}" -o "$work/out.wav" --score "$work/grain.sco" \
     -- "$video" || exit 1
 
-# Output names: the brain's name as the package spells it, the video's file name.
-brain_name=$("$PY" -c 'import sys; sys.path.insert(0, sys.argv[1])
-from bitmap2pcm import brain, render
-print(brain.name_of(render.resolve_brain(sys.argv[2] or None)))' "$REPO" "$brain_path")
+# Output names: the brain's name as the package spells it, the video's file name; and the
+# grid's time zero in the video's own timestamps (the new sound's slot 0 plays then).
+{ read -r brain_name; read -r origin_s; } < <("$PY" -c 'import sys; sys.path.insert(0, sys.argv[1])
+from bitmap2pcm import brain, render, video
+print(brain.name_of(render.resolve_brain(sys.argv[2] or None)))
+print(f"{video.probe(sys.argv[3]).origin_s:.6f}")' "$REPO" "$brain_path" "$video") \
+    || die "could not read $video"
+[[ $origin_s == -* ]] && back_to_zero=${origin_s#-} || back_to_zero=-$origin_s
 video_name=$(basename -- "$video")
 raw_mkv="$brain_name-$video_name-deeplearn$suffix.mkv"
 granular_mkv="$brain_name-$video_name-granular-deeplearn$suffix.mkv"
@@ -120,8 +130,9 @@ publish() {
     part=$(mktemp --suffix=.part "./.${dest//\//_}.XXXXXXXX")
     parts+=("$part")
     log="$work/ffmpeg.log"
-    if ! "$@" "$part" 2>"$log"; then
-        die "could not write $dest ($(tail -n 1 "$log"))"
+    # ffmpeg 5 exits 0 when writing the end of its output fails: its log decides too.
+    if ! "$@" "$part" 2>"$log" || grep -q -E '^Error (writing|closing)' "$log"; then
+        die "could not write $dest ($(grep -m 1 -E '^Error (writing|closing)' "$log" || tail -n 1 "$log"))"
     fi
     chmod "$(printf '%o' $((0666 & ~$(umask))))" "$part"
     mv -f -- "$part" "$dest"
@@ -129,8 +140,12 @@ publish() {
 }
 
 # mux AUDIO PART: the video's first picture stream, copied, with AUDIO as its only sound.
+# The pictures keep their own timestamps (-copyts; +genpts fills those an MPEG program stream
+# leaves out, which Matroska needs), the sound starts at the grid's zero, and both move back
+# together so the file starts at zero: picture and sound stay as they were in the source.
 mux() {
-    ffmpeg -nostdin -hide_banner -loglevel error -i "file:$video" -i "file:$1" \
+    ffmpeg -nostdin -hide_banner -loglevel error -fflags +genpts -copyts -i "file:$video" \
+        -itsoffset "$origin_s" -i "file:$1" -output_ts_offset "$back_to_zero" \
         -map 0:V:0 -map 1:a:0 -c:v copy -c:a flac -sample_fmt s32 \
         -map_metadata 0 -map_chapters -1 -f matroska -y "file:$2"
 }

@@ -58,6 +58,10 @@ def run(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[str] 
     except MemoryError:
         print(f"{prog}: error: out of memory", file=sys.stderr)
         return 1
+    except OSError as error:  # a failing system (disk full, read-only, I/O error) is not a bug
+        where = f"{error.filename}: " if error.filename else ""
+        print(f"{prog}: error: {where}{error.strerror or error}", file=sys.stderr)
+        return 1
 
 
 def progress(batches: Iterable[Batch], total: int | None, enabled: bool, desc: str = "",

@@ -9,6 +9,7 @@ a temporary raw file beside the outputs.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -86,11 +87,12 @@ class ClipDecoder:
     """One ffmpeg pass over a video: pictures through a pipe, the sound track into a scratch
     file beside the outputs. `start` launches ffmpeg early; `close` always cleans up."""
 
-    def __init__(self, path: str | Path, interpolation: str, scratch_dir: str | Path | None):
+    def __init__(self, info: video.MediaInfo, interpolation: str, scratch_dir: str | Path | None):
         handle, self.raw_sound = tempfile.mkstemp(prefix=".sound.", suffix=".f32", dir=scratch_dir)
         os.close(handle)
-        self.stream = video.FrameStream(path, interpolation=interpolation,
-                                        extra_outputs=audio.sound_output_args(self.raw_sound))
+        self.stream = video.FrameStream(
+            info.path, interpolation=interpolation, origin_s=info.origin_s,
+            extra_outputs=audio.sound_output_args(self.raw_sound, info.origin_s))
 
     def start(self) -> "ClipDecoder":
         self.stream.start()
@@ -118,6 +120,7 @@ def decode_clip(info: video.MediaInfo, decoder: ClipDecoder, frames: RowBuffer, 
     finally:
         decoder.close()
 
+    _raise_if_scratch_failed(decoder)
     slots = frames.rows - first_row
     if slots == 0:
         raise UserError(f"{info.path}: no picture could be decoded")
@@ -133,6 +136,21 @@ def decode_clip(info: video.MediaInfo, decoder: ClipDecoder, frames: RowBuffer, 
         "audio": {"rate_hz": info.audio_rate_hz, "channels": info.audio_channels},
         "decode_seconds": round(time.perf_counter() - started, 2),
     }
+
+
+# What ffmpeg says when the system refuses a write, as the C library spells each reason.
+WRITE_FAILURES = [os.strerror(code) for code in
+                  (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EIO, errno.EFBIG)]
+
+
+def _raise_if_scratch_failed(decoder: ClipDecoder) -> None:
+    """A sound track that could not be written beside the outputs is a failing system, not a
+    damaged video: one error naming the folder, not warnings about a short sound track.
+    (ffmpeg 5 exits 0 when writing its last data fails, so its words decide, not its status.)"""
+    for reason in WRITE_FAILURES:
+        if reason in decoder.stream.stderr:
+            raise UserError(f"{Path(decoder.raw_sound).parent}: cannot write the decoded sound "
+                            f"track ({reason})")
 
 
 def _warn_about_shortfalls(info: video.MediaInfo, slots: int, samples: int, ffmpeg_log: str) -> None:
@@ -175,11 +193,13 @@ def make(video_paths: Sequence[str | Path], folder: str | Path = ".", silence_se
         raise UserError("no video given")
     if silence_seconds < 0:
         raise UserError(f"--silence must be zero or more seconds, not {silence_seconds}")
-    # The first ffmpeg starts while every file is checked: each ffmpeg or ffprobe call spends
-    # about 60 ms loading its libraries, which would otherwise come on top of the decoding.
-    first = ClipDecoder(video_paths[0], interpolation, folder).start()
+    # The first ffmpeg starts while the other files are checked: each ffmpeg or ffprobe call
+    # spends about 60 ms loading its libraries, which would otherwise come on top of the
+    # decoding. (It needs its own file's probe first: that gives the grid's time zero.)
+    infos = [inspect(video_paths[0])]
+    first = ClipDecoder(infos[0], interpolation, folder).start()
     try:
-        infos = [inspect(path) for path in video_paths]
+        infos += [inspect(path) for path in video_paths[1:]]
     except BaseException:
         first.close()
         raise
@@ -187,7 +207,7 @@ def make(video_paths: Sequence[str | Path], folder: str | Path = ".", silence_se
     capacity = sum(info.expected_slots + grid.SLOTS_PER_SECOND for info in infos) + anchor_slots
     frames = RowBuffer(grid.PIXELS_PER_FRAME, capacity)
     rows = RowBuffer(grid.SAMPLES_PER_SLOT, capacity)
-    decoders = [first] + [ClipDecoder(info.path, interpolation, folder) for info in infos[1:]]
+    decoders = [first] + [ClipDecoder(info, interpolation, folder) for info in infos[1:]]
     try:
         clips = [decode_clip(info, decoder, frames, rows, progress)
                  for info, decoder in zip(infos, decoders)]

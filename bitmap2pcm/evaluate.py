@@ -170,16 +170,15 @@ def load_part(video_path: Path, slots: int, network: dict[str, Any], start_s: fl
     return Part(video_path, slots, ranges, why, truth)
 
 
-def check_video(video_path: Path, network: dict[str, Any], start_s: float | None,
-                stop_s: float | None) -> None:
-    """Refuse, before any work, a video that cannot be evaluated: no pictures, no sound, or
-    slots to score that it does not have. The container's duration can be a slot off the
-    decoded length, so the slot check is repeated exactly once the video is decoded."""
+def check_video(video_path: Path) -> None:
+    """Refuse, before any work, a video that cannot be evaluated: no pictures or no sound.
+    Whether it has the slots to score is checked once it is decoded (`load_part`): slot
+    counts come from decoding only, never from the container's duration, which can
+    disagree (an MPEG stream that starts after zero reads several slots short)."""
     info = video.probe(video_path)
     video.require_video(info)
     if not info.has_audio:
         raise UserError(f"{video_path}: has no sound track, so there is no truth to compare with")
-    scored_ranges(network, video_path, info.expected_slots + 1, start_s, stop_s)
 
 
 def decode_frames(network: dict[str, Any], video_path: Path) -> np.ndarray:
@@ -207,13 +206,13 @@ def render_set(videos: Sequence[Path], brain_path: Path, network: dict[str, Any]
     rendered = {mode: 0.0 for mode in modes}
     taken = {mode: 0.0 for mode in modes}
     for path in videos:
-        log.info("evaluating %s on %s (%s)", brain_path, path, ", ".join(modes))
         part = None
         for mode in modes:
             samples, summary = render_samples(path, brain_path, mode, folder)
             if part is None:  # the decoded length decides the slots, as it does for render
                 part = load_part(path, summary.slots, network, start_s, stop_s)
                 parts.append(part)
+                log.info("evaluating %s on %s (%s)", brain_path, path, ", ".join(modes))
             renders[mode] += part.cut(samples)
             rendered[mode] += summary.seconds
             taken[mode] += summary.wall_seconds
@@ -240,7 +239,7 @@ def evaluate(videos: Sequence[str | Path], brain_path: str | Path,
             raise UserError(f"{brain_path}: records no held-out videos; name the videos to evaluate")
     videos = [Path(v) for v in videos]
     for path in videos:
-        check_video(path, network, start_s, stop_s)
+        check_video(path)
     # Join modes only apply to PCM blocks; a spectral brain renders one way, whatever the mode.
     joins_apply = network["output"]["kind"] == "pcm"
     brain_modes = list(modes) if joins_apply else list(modes[:1])

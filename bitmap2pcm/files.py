@@ -9,7 +9,6 @@ a pickle that names any other callable is refused before anything runs.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import pickle
 import tempfile
@@ -84,9 +83,11 @@ def check_writable_dir(directory: str | os.PathLike) -> Path:
         raise UserError(f"{directory}: output folder does not exist")
     if not directory.is_dir():
         raise UserError(f"{directory}: output path is not a folder")
-    try:  # a real attempt: permission bits say nothing for root or read-only mounts
-        with tempfile.TemporaryFile(dir=directory):
-            pass
+    try:  # a real attempt: permission bits say nothing for root, read-only mounts or full disks
+        with tempfile.TemporaryFile(dir=directory) as probe:
+            probe.write(b"\0")
+            probe.flush()
+            os.fsync(probe.fileno())
     except OSError as error:
         raise UserError(f"{directory}: output folder is not writable ({error.strerror})") from None
     return directory
@@ -97,8 +98,9 @@ def atomic_path(destination: str | os.PathLike, suffix: str = "") -> Iterator[Pa
     """Yield a temporary path beside `destination`; rename it into place on success.
 
     On any exception (KeyboardInterrupt included) the temporary file is removed and the
-    destination is left as it was. `suffix` keeps a file extension that tools such as
-    ffmpeg use to pick a format.
+    destination is left as it was; an operating-system failure (a full disk, a read-only or
+    failing device) becomes a UserError that names the destination and the reason. `suffix`
+    keeps a file extension that tools such as ffmpeg use to pick a format.
     """
     destination = Path(destination)
     folder = destination.parent if str(destination.parent) else Path(".")
@@ -114,10 +116,22 @@ def atomic_path(destination: str | os.PathLike, suffix: str = "") -> Iterator[Pa
         yield temporary_path
         os.chmod(temporary_path, 0o644)
         os.replace(temporary_path, destination)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(OSError):
             temporary_path.unlink()
+        if isinstance(error, OSError):
+            raise UserError(f"{destination}: cannot write ({error.strerror or error})") from None
         raise
+
+
+@contextlib.contextmanager
+def atomic_paths(destinations: dict[str, str | os.PathLike]) -> Iterator[dict[str, Path]]:
+    """Temporary paths for several outputs that appear together, keyed like `destinations`
+    (each key is also the file extension its temporary keeps): none is renamed into place
+    unless every one was written, so a failure leaves all of the old files as they were."""
+    with contextlib.ExitStack() as stack:
+        yield {key: stack.enter_context(atomic_path(path, suffix=f".{key}"))
+               for key, path in destinations.items()}
 
 
 @contextlib.contextmanager
@@ -134,11 +148,3 @@ def save_pickle(obj: Any, destination: str | os.PathLike) -> None:
     """Pickle `obj` (protocol 5: large arrays are written without an extra copy) atomically."""
     with atomic_open(destination, "wb") as stream:
         pickle.dump(obj, stream, protocol=5)
-
-
-def save_json(obj: Any, destination: str | os.PathLike) -> None:
-    """Write `obj` as indented JSON, atomically."""
-    with atomic_open(destination, "w") as stream:
-        json.dump(obj, stream, indent=2, sort_keys=True)
-        stream.write("\n")
-

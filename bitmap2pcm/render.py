@@ -34,10 +34,9 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 import numpy as np
-import soundfile
 
 from . import brain as brains
-from . import cli, grid, history, join, overlap, shipped, spectral, video
+from . import audio, cli, grid, history, join, overlap, shipped, spectral, video
 from .errors import UserError
 from .files import atomic_path, check_writable_dir
 
@@ -118,12 +117,14 @@ def load_brain(path: str | Path) -> dict[str, Any]:
     return network
 
 
-def frame_stream(network: dict[str, Any], path: str | Path,
-                 batch_slots: int = BATCH_SLOTS) -> video.FrameStream:
-    """The video's frames prepared the way `network` was trained (same side, interpolation)."""
+def frame_stream(network: dict[str, Any], path: str | Path, batch_slots: int = BATCH_SLOTS,
+                 origin_s: float | None = None) -> video.FrameStream:
+    """The video's frames prepared the way `network` was trained (same side, interpolation),
+    on the grid from time zero `origin_s` (probed when not given)."""
     convention = network["input"]
     return video.FrameStream(path, side=convention["side"],
-                             interpolation=convention["interpolation"], batch_slots=batch_slots)
+                             interpolation=convention["interpolation"], batch_slots=batch_slots,
+                             origin_s=origin_s)
 
 
 def history_stream(network: dict[str, Any]) -> history.HistoryStream:
@@ -224,7 +225,7 @@ def render(video_path: str | Path, out_path: str | Path, brain_path: str | Path 
     """Render `video_path` through a brain into the WAV `out_path` (see the module notes).
 
     Every check that can fail fast (mode, brain, output folder, video) runs before the first
-    frame is used; decoding starts while the video is being checked.
+    frame is used.
     """
     started = time.perf_counter()
     if mode not in join.JOINS:
@@ -233,10 +234,10 @@ def render(video_path: str | Path, out_path: str | Path, brain_path: str | Path 
     network = load_brain(brain_file)
     out_path = Path(out_path)
     check_writable_dir(out_path.parent)
-    frames = frame_stream(network, video_path, batch_slots)
-    with Prefetch(frames) as batches:  # ffmpeg decodes while the video is checked
-        info = video.probe(video_path)
-        video.require_video(info)
+    info = video.probe(video_path)  # first: it gives the grid's time zero
+    video.require_video(info)
+    frames = frame_stream(network, video_path, batch_slots, info.origin_s)
+    with Prefetch(frames) as batches:
         log.info("rendering %s with %s (%s)", video_path, brain_file,
                  {spectral.KIND: "spectral synthesis", overlap.KIND: "overlap-add"}.get(
                      network["output"]["kind"], f"{mode} join"))
@@ -253,13 +254,8 @@ def _write_wav(destination: Path, runs: Iterable[np.ndarray], if_empty: str) -> 
     """Stream runs of samples into a 22050 Hz mono float32 WAV that appears only when
     complete; returns the number of samples. No samples at all is a UserError (`if_empty`)
     and writes nothing."""
-    samples = 0
     with atomic_path(destination, suffix=".wav") as temporary:
-        with soundfile.SoundFile(temporary, "w", samplerate=grid.RATE_HZ, channels=1,
-                                 subtype="FLOAT", format="WAV") as sound:
-            for run in runs:
-                sound.write(run)
-                samples += run.size
+        samples = audio.write_wav_stream(temporary, runs)
         if samples == 0:
             raise UserError(if_empty)
     return samples

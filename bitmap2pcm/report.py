@@ -16,7 +16,6 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import grid, metrics
-from .files import atomic_path
 
 HEADERS = ["set", "model", "r within (vs chance)", "r pooled (vs chance)", "level dB", "LSD dB",
            "onset ms (peak)", "buzz dB", "click", "dip", "black/white dBFS", "speed xRT"]
@@ -100,17 +99,12 @@ def markdown(tables: Sequence[dict[str, Any]], command: str) -> str:
     return "\n".join(lines)
 
 
-def write_text(path: str | Path, content: str) -> None:
-    with atomic_path(path) as temporary:
-        temporary.write_text(content)
-
-
 def plot(path: str | Path, title: str, truth: Sequence[np.ndarray], render: Sequence[np.ndarray],
          row: dict[str, Any]) -> None:
-    """A PNG a person reads at a glance: the true and rendered mel spectrograms (the very
-    bands the log-spectral distance compares), one above the other on the same colour scale,
-    both loudness envelopes (dB per slot), segment boundaries as dashed lines, and the
-    metric values in the title."""
+    """A PNG a person reads at a glance, written to `path` (the caller makes it atomic): the
+    true and rendered mel spectrograms (the very bands the log-spectral distance compares),
+    one above the other on the same colour scale, both loudness envelopes (dB per slot),
+    segment boundaries as dashed lines, and the metric values in the title."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -138,9 +132,10 @@ def plot(path: str | Path, title: str, truth: Sequence[np.ndarray], render: Sequ
         for boundary in boundaries:
             axis.axvline(boundary, color="white" if axis is not axes[2] else "gray", ls="--", lw=0.8)
     figure.suptitle(f"{title}\n" + _metric_line(row), fontsize=10)
-    with atomic_path(path, suffix=".png") as temporary:
-        figure.savefig(temporary, dpi=100, format="png")
-    pyplot.close(figure)
+    try:
+        figure.savefig(path, dpi=100, format="png")
+    finally:
+        pyplot.close(figure)
 
 
 def _metric_line(row: dict[str, Any], per_line: int = 5) -> str:

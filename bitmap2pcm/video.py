@@ -1,10 +1,16 @@
 """Video in: probe a file and stream its pictures onto the 30 fps grid as 64x64 gray frames.
 
 ffmpeg does the heavy lifting in one pass: it decodes, places frames on the grid by their
-timestamps (the `fps` filter, rounding *up*, so slot i shows the last frame whose timestamp
-is <= i/30), and shrinks each picture to 64x64 luma with area averaging, so a 4K frame is
-averaged rather than sampled at a few pixels (no aliasing). Letting the decoder scale and
-convert is what makes this several times faster than decoding full frames into Python.
+timestamps (slot i shows the frame whose timestamp is nearest i/30, see `frame_filter`), and
+shrinks each picture to 64x64 luma with area averaging, so a 4K frame is averaged rather than
+sampled at a few pixels (no aliasing). Letting the decoder scale and convert is what makes
+this several times faster than decoding full frames into Python.
+
+Time zero is the start of the earlier of the two streams the project uses (the first picture
+stream and the first sound track), read by ffprobe and applied explicitly (`-copyts`, then
+the origin subtracted): ffmpeg's own zero depends on which streams a command maps (an MPEG
+program or transport stream decoded without its sound starts at its first picture), and
+pickler, render and evaluate must agree whichever they decode.
 """
 
 from __future__ import annotations
@@ -58,6 +64,8 @@ class MediaInfo:
     video_codec: str | None = None
     audio_rate_hz: int | None = None
     audio_channels: int | None = None
+    origin_s: float = 0.0  # time zero of the grid, in the file's own timestamps
+
 
     @property
     def expected_slots(self) -> int:
@@ -99,6 +107,7 @@ def probe(path: str | Path) -> MediaInfo:
     audios = [s for s in streams if s.get("codec_type") == "audio"]
     video = videos[0] if videos else {}
     audio = audios[0] if audios else {}
+    starts = [_float(s.get("start_time")) for s in (video, audio) if s]
     durations = [_float(info.get("format", {}).get("duration"))]
     durations += [_float(s.get("duration")) for s in (video, audio) if s]
     duration = max((d for d in durations if d is not None), default=0.0)
@@ -113,6 +122,7 @@ def probe(path: str | Path) -> MediaInfo:
         video_codec=video.get("codec_name"),
         audio_rate_hz=int(audio["sample_rate"]) if audio.get("sample_rate") else None,
         audio_channels=audio.get("channels"),
+        origin_s=min((t for t in starts if t is not None), default=0.0),
     )
 
 
@@ -135,20 +145,37 @@ def require_video(info: MediaInfo) -> None:
         raise UserError(f"{info.path}: has no video stream (is it an audio file?)")
 
 
-def frame_filter(side: int = grid.FRAME_SIDE, interpolation: str = DEFAULT_INTERPOLATION) -> str:
+def origin_shift(origin_s: float) -> str:
+    """An ffmpeg expression term that moves timestamps (in microseconds) to the grid's zero."""
+    return f"{-round(origin_s * 1e6):+d}"
+
+
+def frame_filter(side: int = grid.FRAME_SIDE, interpolation: str = DEFAULT_INTERPOLATION,
+                 origin_s: float = 0.0) -> str:
     """The ffmpeg filter chain that puts pictures on the grid as gray frames, side x side
-    (or at full size for the OpenCV resize, which happens in Python)."""
+    (or at full size for the OpenCV resize, which happens in Python).
+
+    Nearest frame: each frame's timestamp is moved back to the midpoint between it and the
+    previous frame, and the `fps` filter then shows in slot i the last frame whose moved
+    timestamp is <= i/30 -- which is exactly the frame nearest i/30, for any frame rate,
+    constant or variable. (`round=near` alone is not: it fills a slot between two frames
+    with the earlier one even when the later one is nearer.) Timestamps are first put in
+    microseconds so the midpoint is not rounded to a coarse container time base.
+    """
     if interpolation not in INTERPOLATIONS:
         raise UserError(f"unknown interpolation '{interpolation}' (choose {', '.join(INTERPOLATIONS)})")
-    on_grid = f"fps={grid.SLOTS_PER_SECOND}:start_time=0:round=up,"
+    midpoint = "if(isnan(PREV_INPTS),PTS,(PTS+PREV_INPTS)/2)"
+    on_grid = (f"settb=1/1000000,setpts='{midpoint}{origin_shift(origin_s)}',"
+               f"fps={grid.SLOTS_PER_SECOND}:start_time=0:round=up,")
     if INTERPOLATIONS[interpolation] is None:
         return on_grid + "format=gray"
     return on_grid + f"scale={side}:{side}:flags={INTERPOLATIONS[interpolation]},format=gray"
 
 
 def ffmpeg_input_args(path: Path) -> list[str]:
+    """ffmpeg reading `path` with the file's own timestamps (the filters apply the origin)."""
     return [require_tool("ffmpeg"), "-nostdin", "-hide_banner", "-loglevel", "error",
-            "-i", str(path)]
+            "-copyts", "-i", str(path)]
 
 
 class FrameStream:
@@ -156,13 +183,16 @@ class FrameStream:
 
     Iterating yields uint8 arrays of shape (n, side*side), n <= batch_slots; memory stays at
     one batch however long the video is. Extra ffmpeg outputs (such as the sound track) can
-    ride along in the same decoding pass through `extra_outputs`.
+    ride along in the same decoding pass through `extra_outputs`. `origin_s` is the grid's
+    time zero (`MediaInfo.origin_s`); without it the file is probed for it.
     """
 
     def __init__(self, path: str | Path, side: int = grid.FRAME_SIDE,
                  interpolation: str = DEFAULT_INTERPOLATION, batch_slots: int = 256,
-                 extra_outputs: list[str] | None = None):
+                 extra_outputs: list[str] | None = None, origin_s: float | None = None):
         self.path = Path(path)
+        if origin_s is None:
+            origin_s = probe(self.path).origin_s
         self.side = side
         self.batch_slots = batch_slots
         self.resize_in_python = INTERPOLATIONS.get(interpolation, "") is None
@@ -170,7 +200,7 @@ class FrameStream:
         # rotated phone video would otherwise swap behind our back); small ones as raw bytes.
         picture_format = ["-f", "image2pipe", "-c:v", "pgm"] if self.resize_in_python else ["-f", "rawvideo"]
         self.command = ffmpeg_input_args(self.path) + [
-            "-map", "0:V:0", "-vf", frame_filter(side, interpolation),
+            "-map", "0:V:0", "-vf", frame_filter(side, interpolation, origin_s),
             "-an", "-sn", "-dn", *picture_format, "pipe:1",
         ] + (extra_outputs or [])  # 0:V skips cover art
         self.slots_read = 0

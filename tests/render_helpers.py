@@ -36,7 +36,12 @@ def training_pairs(n_rows: int = 240, seed: int = 0) -> tuple[np.ndarray, np.nda
 def trained_brain(tmp_path_factory) -> Path:
     """A 4096-16-735 brain trained by theanet.py, once per test session (later calls, from
     any test module, reuse the file)."""
-    folder = tmp_path_factory.getbasetemp() / "tiny-brain"
+    return train_tiny_brain(tmp_path_factory.getbasetemp() / "tiny-brain")
+
+
+def train_tiny_brain(folder: Path) -> Path:
+    """`trained_brain` in `folder` (made if missing): the brain tiny.pkl beside its
+    frames.pkl and audio.pkl."""
     brain = folder / "tiny.pkl"
     if brain.exists():
         return brain
@@ -73,7 +78,8 @@ def packet_hashes(path: Path, stream: str = "v:0") -> list[str]:
     result = subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-i", str(path), "-map", f"0:{stream}",
                              "-c", "copy", "-f", "framemd5", "-"],
                             capture_output=True, text=True, check=True)
-    return [line.rsplit(",", 1)[1].strip() for line in result.stdout.splitlines()
+    # Each line: stream, dts, pts, duration, size, hash[, side data count, side data...]
+    return [line.split(",")[5].strip() for line in result.stdout.splitlines()
             if line and not line.startswith("#")]
 
 

@@ -13,6 +13,7 @@ import soundfile
 from scipy.signal import resample_poly
 
 from bitmap2pcm import grid
+from bitmap2pcm import video as video_module
 from bitmap2pcm.files import load_pickle
 from conftest import assert_one_line_error, ffmpeg, make_video, run_script
 
@@ -267,7 +268,9 @@ def test_opencv_bilinear_is_the_original_resize(tmp_path):
                        video_codec=("-c:v", "ffv1"), audio_codec=("-c:a", "flac"))
     frames, _ = pickle_video(video, tmp_path / "out", "--interpolation", "opencv-bilinear")
     full = tmp_path / "full.gray"
-    ffmpeg("-i", str(video), "-vf", "fps=30:start_time=0:round=up,format=gray", "-f", "rawvideo", str(full))
+    on_grid = video_module.frame_filter(interpolation="opencv-bilinear",
+                                        origin_s=video_module.probe(video).origin_s)
+    ffmpeg("-copyts", "-i", str(video), "-vf", on_grid, "-f", "rawvideo", str(full))
     pictures = np.fromfile(full, np.uint8).reshape(-1, 180, 320)
     expected = np.stack([cv2.resize(p, (64, 64), interpolation=cv2.INTER_LINEAR) for p in pictures])
     np.testing.assert_array_equal(np.round(frames * 255).astype(np.uint8), expected.reshape(len(expected), -1))
