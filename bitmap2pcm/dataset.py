@@ -9,7 +9,6 @@ a temporary raw file beside the outputs.
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import logging
 import os
@@ -138,19 +137,13 @@ def decode_clip(info: video.MediaInfo, decoder: ClipDecoder, frames: RowBuffer, 
     }
 
 
-# What ffmpeg says when the system refuses a write, as the C library spells each reason.
-WRITE_FAILURES = [os.strerror(code) for code in
-                  (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EIO, errno.EFBIG)]
-
-
 def _raise_if_scratch_failed(decoder: ClipDecoder) -> None:
     """A sound track that could not be written beside the outputs is a failing system, not a
-    damaged video: one error naming the folder, not warnings about a short sound track.
-    (ffmpeg 5 exits 0 when writing its last data fails, so its words decide, not its status.)"""
-    for reason in WRITE_FAILURES:
-        if reason in decoder.stream.stderr:
-            raise UserError(f"{Path(decoder.raw_sound).parent}: cannot write the decoded sound "
-                            f"track ({reason})")
+    damaged video: one error naming the folder, not warnings about a short sound track."""
+    reason = video.write_failure(decoder.stream.stderr)
+    if reason:
+        raise UserError(f"{Path(decoder.raw_sound).parent}: cannot write the decoded sound "
+                        f"track ({reason.rsplit(': ', 1)[-1]})")
 
 
 def _warn_about_shortfalls(info: video.MediaInfo, slots: int, samples: int, ffmpeg_log: str) -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import math
-import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -155,9 +154,7 @@ def silence_dbfs(brain_path: Path, mode: str, colour: str, folder: Path) -> floa
     command = [video.require_tool("ffmpeg"), "-nostdin", "-hide_banner", "-loglevel", "error",
                "-f", "lavfi", "-i", source,
                "-pix_fmt", "gray", "-c:v", "ffv1", "-y", str(still)]  # lossless: exactly 0 or 255
-    result = subprocess.run(command, capture_output=True, text=True)
-    if result.returncode != 0:
-        raise UserError(f"ffmpeg could not make a {colour} test picture ({result.stderr.strip()})")
+    video.run_ffmpeg_writing(command, still)
     samples, _ = render_samples(still, brain_path, mode, folder)
     return metrics.level_dbfs(samples)
 

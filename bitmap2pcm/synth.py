@@ -18,7 +18,6 @@ network that recognises the shape can predict the row exactly.
 
 from __future__ import annotations
 
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,7 @@ import soundfile
 
 from . import grid
 from .files import atomic_path
-from .video import require_tool
+from .video import require_tool, run_ffmpeg_writing
 
 SIDE_PX = 128
 SHAPES = ("disc", "square", "bar")
@@ -133,7 +132,7 @@ def write_video(destination: str | Path, seconds: float = 60.0, seed: int = 0) -
                 "-threads", "1", "-c:a", "flac", "-shortest", "-fflags", "+bitexact",
                 "-flags:v", "+bitexact", "-flags:a", "+bitexact", "-f", "matroska", str(temporary),
             ]
-            subprocess.run(command, input=pictures.tobytes(), check=True)
+            run_ffmpeg_writing(command, destination, stdin=pictures.tobytes())
     return destination
 
 

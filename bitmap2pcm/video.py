@@ -41,6 +41,31 @@ F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)  # Linux; Python < 3.10 lack
 PIPE_BYTES = 1 << 20  # 256 frames of 64x64: Linux's default limit for an unprivileged pipe
 
 
+# How ffmpeg reports a write the system refused. ffmpeg 5 exits 0 when writing the end of
+# its output fails ("Error writing trailer", "Error closing file"), so its words decide.
+_WRITE_FAILURE_MARKS = ("Error writing trailer", "Error closing file", "Error muxing",
+                        "av_interleaved_write_frame()", "Error opening output")
+
+
+def write_failure(ffmpeg_log: str) -> str | None:
+    """ffmpeg's line saying an output could not be written, if its log has one."""
+    for line in ffmpeg_log.splitlines():
+        if any(mark in line for mark in _WRITE_FAILURE_MARKS):
+            return line.strip()
+    return None
+
+
+def run_ffmpeg_writing(command: list[str], destination: str | Path, stdin: bytes | None = None) -> None:
+    """Run an ffmpeg `command` that writes `destination`; any failure, including the write
+    failures ffmpeg exits 0 on, is a UserError naming the destination and ffmpeg's reason."""
+    result = subprocess.run(command, input=stdin, capture_output=True)
+    log = result.stderr.decode(errors="replace")
+    reason = write_failure(log)
+    if result.returncode != 0 or reason:
+        reason = reason or (log.strip().splitlines() or ["unknown error"])[-1]
+        raise UserError(f"{destination}: ffmpeg could not write it ({reason})")
+
+
 def require_tool(name: str) -> str:
     """Path of an external program, or a UserError that names the Debian package."""
     path = shutil.which(name)
