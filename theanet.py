@@ -12,7 +12,8 @@ from typing import Sequence
 
 from bitmap2pcm import cli
 from bitmap2pcm.brain import DEFAULT_BRAIN_FILE
-from bitmap2pcm.train import PRESETS, TARGETS, Settings, preset_layers, run_training
+from bitmap2pcm.settings import PRESETS, TARGETS, Settings, preset_layers
+from bitmap2pcm.train import run_training
 
 EXAMPLES = """
   python theanet.py                                  # frames.pkl + audio.pkl -> theanet.py.net.pkl

@@ -12,6 +12,8 @@ import soundfile
 
 from bitmap2pcm import brain as brains
 from bitmap2pcm import grid, history, render, train
+from bitmap2pcm import pairs as learning_pairs
+from bitmap2pcm import settings as run_settings
 from bitmap2pcm.errors import UserError
 from bitmap2pcm.trainset import TrainingPairs
 from conftest import run_script
@@ -55,13 +57,13 @@ def test_clip_starts_include_clips_and_anchor_rows(tmp_path):
                                {"source": "b", "first_row": 4, "slots": 4}]}))
     pairs = TrainingPairs(frames, np.zeros((10, 3), np.float32), str(tmp_path / "frames.pkl"),
                           str(tmp_path / "audio.pkl"))
-    assert train.clip_starts(pairs) == [0, 4, 8, 9]  # rows 8, 9: silence anchors, each alone
+    assert learning_pairs.clip_starts(pairs) == [0, 4, 8, 9]  # rows 8, 9: silence anchors, each alone
 
 
 def test_presets_and_layers_follow_the_history(tmp_path, monkeypatch):
-    assert train.preset_layers("shallow", "pcm", 2) == [12288, 1000, 735]
-    assert train.preset_layers("deeper", "stft", 1)[0] == 8192
-    assert train.preset_layers("shallow") == [4096, 1000, 735]
+    assert run_settings.preset_layers("shallow", "pcm", 2) == [12288, 1000, 735]
+    assert run_settings.preset_layers("deeper", "stft", 1)[0] == 8192
+    assert run_settings.preset_layers("shallow") == [4096, 1000, 735]
     monkeypatch.chdir(tmp_path)
     for name, array in (("frames.pkl", np.zeros((40, 4096), np.float32)),
                         ("audio.pkl", np.zeros((40, 735), np.float32))):

@@ -10,6 +10,7 @@ import pytest
 
 from bitmap2pcm import brain as brains
 from bitmap2pcm import framing, grid, join, metrics, overlap, train
+from bitmap2pcm import settings as run_settings
 from bitmap2pcm.errors import UserError
 from render_helpers import assert_render_refuses, render_brightness_both_modes, scored_brain_rows, train_target_brain
 
@@ -94,8 +95,8 @@ def test_imperfect_predictions_do_not_click():
 
 
 def test_presets_and_layers_follow_the_target():
-    assert train.preset_layers("deeper", "ola") == [4096, 1000, 1000, 1000, overlap.FRAME]
-    assert train.settings_for(None, {"target": "ola"}, None, None).layer_sizes[-1] == overlap.FRAME
+    assert run_settings.preset_layers("deeper", "ola") == [4096, 1000, 1000, 1000, overlap.FRAME]
+    assert run_settings.settings_for(None, {"target": "ola"}, None, None).layer_sizes[-1] == overlap.FRAME
     with pytest.raises(UserError, match="1470 units, not 735"):
         train.run_training("frames.pkl", "audio.pkl", "x.pkl", [4096, 8, 735], {"target": "ola"})
 

@@ -10,6 +10,7 @@ import pytest
 
 from bitmap2pcm import brain as brains
 from bitmap2pcm import grid, metrics, spectral, train
+from bitmap2pcm import settings as run_settings
 from bitmap2pcm.errors import UserError
 from conftest import run_script
 from render_helpers import assert_render_refuses, render_brightness_both_modes, scored_brain_rows, train_target_brain
@@ -84,9 +85,9 @@ def test_targets_are_analysed_clip_by_clip():
 
 
 def test_presets_and_layers_follow_the_target():
-    assert train.preset_layers("deeper", "stft") == [4096, 1000, 1000, 1000, spectral.BINS]
-    assert train.preset_layers("deeper") == train.PRESETS["deeper"]
-    assert train.settings_for(None, {"target": "stft"}, None, None).layer_sizes[-1] == spectral.BINS
+    assert run_settings.preset_layers("deeper", "stft") == [4096, 1000, 1000, 1000, spectral.BINS]
+    assert run_settings.preset_layers("deeper") == run_settings.PRESETS["deeper"]
+    assert run_settings.settings_for(None, {"target": "stft"}, None, None).layer_sizes[-1] == spectral.BINS
     with pytest.raises(UserError, match="513 units, not 735"):
         train.run_training("frames.pkl", "audio.pkl", "x.pkl", [4096, 8, 735], {"target": "stft"})
 

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from bitmap2pcm import brain, train
+from bitmap2pcm import settings as run_settings
 from bitmap2pcm.errors import UserError
 from bitmap2pcm.files import save_pickle
 from bitmap2pcm.synth import shapes_dataset
@@ -252,18 +253,18 @@ def test_validation_split_of_a_single_frame() -> None:
 
 
 def test_presets_are_the_original_shapes() -> None:
-    assert train.PRESETS["shallow"] == [4096, 1000, 735]
-    assert train.PRESETS["kungfury"] == [4096, 2000, 1500, 1000, 735]
-    for sizes in train.PRESETS.values():
+    assert run_settings.PRESETS["shallow"] == [4096, 1000, 735]
+    assert run_settings.PRESETS["kungfury"] == [4096, 2000, 1500, 1000, 735]
+    for sizes in run_settings.PRESETS.values():
         assert sizes[0] == 4096 and sizes[-1] == 735
 
 
 def test_random_streams_depend_on_every_key() -> None:
-    draws = {tuple(key): train.rng_for(*key).integers(1 << 62)
+    draws = {tuple(key): run_settings.rng_for(*key).integers(1 << 62)
              for key in [(0, 1, 0, 0, 0), (1, 1, 0, 0, 0), (0, 2, 0, 0, 0), (0, 1, 1, 0, 0),
                          (0, 1, 0, 1, 0), (0, 1, 0, 0, 1)]}
     assert len(set(draws.values())) == len(draws)
-    assert train.rng_for(0, 1, 0, 0, 0).integers(1 << 62) == draws[(0, 1, 0, 0, 0)]
+    assert run_settings.rng_for(0, 1, 0, 0, 0).integers(1 << 62) == draws[(0, 1, 0, 0, 0)]
 
 
 def test_a_run_killed_while_writing_a_checkpoint_resumes_from_the_last_complete_one(tmp_path: Path) -> None:

@@ -1,0 +1,40 @@
+"""What a training run says while it runs: losses, and how long the rest will take.
+
+The time left is the remaining matrix work of the whole run (every pretraining epoch still
+to do, and fine-tuning to its cap) divided by the rate of the epoch just measured, so it is
+an upper bound when early stopping ends the run sooner.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .checkpoints import Progress
+from .dbn import finetune_flops_per_row
+from .rbm import cd_flops_per_row
+from .settings import Settings
+
+
+def duration_text(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def loss_text(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.6f}"
+
+
+def time_left(settings: Settings, progress: Progress, train_rows: int, flops_per_second: float) -> str:
+    """The rest of the run's matrix work (fine-tuning to its cap) at `flops_per_second`."""
+    sizes = settings.layer_sizes
+    remaining = 0.0
+    if progress.phase == "pretrain":
+        for layer in range(progress.layer, len(sizes) - 2):
+            epochs = settings.pretrain_epochs - (progress.epoch if layer == progress.layer else 0)
+            remaining += epochs * train_rows * cd_flops_per_row(sizes[layer], sizes[layer + 1],
+                                                                settings.cd_steps)
+        finetune_done = 0
+    else:
+        finetune_done = progress.epoch
+    remaining += (settings.epochs - finetune_done) * train_rows * finetune_flops_per_row(sizes)
+    return duration_text(remaining / max(flops_per_second, 1.0))
