@@ -1,5 +1,5 @@
 <CsoundSynthesizer>
-; Granular render of a bitmap2pcm sound track (the 2015 grain.orc, SPEC §1).
+; Granular render of a bitmap2pcm sound track (the 2015 grain.orc, docs/original.md).
 ;
 ; Run it in the folder that holds the rendered sound as out.wav and its score as grain.sco
 ; (render.sh does this in a temporary folder):

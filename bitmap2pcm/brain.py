@@ -1,4 +1,4 @@
-"""The brain file: a trained network as a plain dict of numpy arrays and builtins (SPEC §3).
+"""The brain file: a trained network as a plain dict of numpy arrays and builtins (README, File formats).
 
 A brain loads without PyTensor and without running code (through `files.load_pickle`), so
 render needs nothing but numpy. Layout, version 1:

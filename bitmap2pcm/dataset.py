@@ -1,4 +1,4 @@
-"""Training pairs: videos become frames.pkl + audio.pkl (SPEC §3) and a JSON sidecar.
+"""Training pairs: videos become frames.pkl + audio.pkl (README, File formats) and a JSON sidecar.
 
 Row i of frames.pkl is slot i's picture (4096 float32 values in [0, 1]); row i of audio.pkl
 is the 735 samples heard during that slot, stored as (s + 1) / 2. One ffmpeg pass decodes

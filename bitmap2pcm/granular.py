@@ -1,7 +1,7 @@
 """The granular score: the original's cloud of grains over out.wav, as a Csound score.
 
 `granular.csd` loads out.wav into a table and plays one instrument, "grain", for every line
-of this score; this module decides where the grains go (SPEC §1, after the 2015
+of this score; this module decides where the grains go (docs/original.md, after the 2015
 out-2-csound.py). For every 735-sample block of out.wav, starting at sample b:
 
 - 1 to 19 "parent" grains (the original's int(uniform(1, 20))); parent j starts at

@@ -1,6 +1,6 @@
-"""The 30 fps timeline every file of the project lives on (SPEC §3, "Timeline").
+"""The 30 fps timeline every file of the project lives on (the README's "File formats").
 
-Slot i covers [i/30, (i+1)/30) seconds. Its picture is the source frame on screen at i/30
+Slot i covers [i/30, (i+1)/30) seconds. Its picture is the source frame nearest i/30
 and its sound is samples [735*i, 735*(i+1)) of the sound track resampled to 22050 Hz mono.
 These constants are the contract; nothing else in the package spells the numbers out.
 """

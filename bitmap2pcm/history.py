@@ -1,4 +1,4 @@
-"""History inputs (issue 6, option 2): the network sees the current frame and its recent motion.
+"""History inputs (the author's suggestion): the network sees the frame and its recent motion.
 
 With history K the input row of slot t is the current frame followed by K frame differences,
 

@@ -1,7 +1,7 @@
 """Measures of a rendered sound track on the slot grid: pure functions over PCM arrays.
 
 Every function takes `samples`, a 1-D array of PCM in [-1, 1] at `grid.RATE_HZ`, where slot i
-is `samples[735*i : 735*(i+1)]` (the grid contract, SPEC §3). Nothing here reads files or
+is `samples[735*i : 735*(i+1)]` (the grid contract, README, File formats). Nothing here reads files or
 keeps state, so tests, benchmarks and later reports all measure the same way.
 
 Slot edges are where one predicted block meets the next; they are where the original render's
@@ -112,7 +112,7 @@ FLOOR_DB = -80.0
 distance. -80 dBFS is below the dither of 16-bit sound and below anything audible at a sane
 listening level, so flooring there changes nothing a listener could hear."""
 
-N_FFT = 1024  # 46 ms at 22050 Hz: the STFT of the follow-up experiment (SPEC §1)
+N_FFT = 1024  # 46 ms at 22050 Hz: the STFT of the follow-up experiment (docs/original.md)
 MEL_BANDS = 40
 ONSET_HOP = grid.SAMPLES_PER_SLOT // 3  # 245 samples, 11.1 ms: three onset frames per slot
 BUZZ_SEGMENT = 10 * grid.SAMPLES_PER_SLOT  # 7350 samples: Welch bins exactly 3 Hz apart

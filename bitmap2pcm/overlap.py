@@ -1,8 +1,8 @@
 """Overlap-add PCM targets: each slot predicts a windowed frame twice its length, and back.
 
-Issue 6, option 4 (the author's suggestion, SPEC §1): a PCM brain predicts each slot's 735
-samples on its own, so neighbouring blocks meet with a jump (a click 30 times a second). Here
-a brain instead predicts a longer frame that overlaps its neighbours and fades out at both
+The author's "window the output" suggestion (docs/original.md): a PCM brain predicts each
+slot's 735 samples on its own, so neighbouring blocks meet with a jump (a click 30 times a
+second). Here a brain instead predicts a longer frame that overlaps its neighbours and fades out at both
 ends; the sound is their overlap-add. A perfect prediction gives back the sound exactly, and
 an imperfect one cannot click, since every frame fades in and out under the synthesis window.
 

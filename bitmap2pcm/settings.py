@@ -16,7 +16,7 @@ from . import history as history_inputs
 from . import overlap, spectral
 from .errors import UserError
 
-PRESETS = {  # the original's network shapes (SPEC §1)
+PRESETS = {  # the original's network shapes (docs/original.md)
     "shallow": [4096, 1000, 735],
     "deeper": [4096, 1000, 1000, 1000, 735],
     "wide": [4096, 2048, 1000, 1000, 735],

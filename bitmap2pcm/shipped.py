@@ -76,7 +76,7 @@ EXAMPLES = (
 # Every shipped brain: the last 20% of every clip never trained on (evaluate.py scores it),
 # and a fixed seed (the same data and options give the same brain).
 HELD_OUT = ("--holdout-tail", "0.2", "--seed", "0")
-# The recommended "better sound" mode (issue 6): edit these two lines, then `make brains`.
+# The recommended "better sound" mode: edit these two lines, then `make brains`.
 RECOMMENDED_DATA = ("--silence", "30")
 RECOMMENDED_TRAINING = ("--target", "stft", "--lr", "1.0")
 

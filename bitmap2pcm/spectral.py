@@ -1,7 +1,7 @@
 """A frequency representation of the sound: one STFT magnitude spectrum per slot, and back.
 
-Issue 6, option 3 (the author's own suggestion, SPEC §1): instead of 735 PCM samples a brain
-can predict the magnitude spectrum of its slot, and render builds the waveform from those.
+The author's own suggestion (docs/original.md): instead of 735 PCM samples a brain can
+predict the magnitude spectrum of its slot, and render builds the waveform from those.
 A PCM prediction has to get every sample's sign right; a magnitude prediction only has to get
 the loudness per frequency right, and the phase is made up so that the sound runs on
 continuously across slots.

@@ -1,4 +1,4 @@
-"""Timing measures (issue 14): are the render's events where the truth's are, how far off is
+"""Timing measures: are the render's events where the truth's are, how far off is
 its loudness in time, does it move at all, and does it answer the picture?
 
 Pure functions over arrays on the slot grid (`grid`): PCM in [-1, 1] at `grid.RATE_HZ`,
@@ -8,7 +8,7 @@ scored segments, each contiguous in time), and never match, shift or correlate a
 segment's boundary. They reuse `metrics`' onset strength, loudness, Pearson r and
 circular-shift chance level rather than restating them.
 
-Argument order: these functions take the truth first (`truth, render`), as issue 14 names
+Argument order: these functions take the truth first (`truth, render`), as the measures are named
 them; most of `metrics` takes `render, truth`. Pass them by keyword when in doubt.
 
 Events are onsets on the slot grid, found by `onset_slots`:

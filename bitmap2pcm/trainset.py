@@ -1,6 +1,6 @@
 """Training pairs: load frames.pkl and audio.pkl, check them, and split off validation data.
 
-Contract (SPEC §3): frames are (N, pixels) and audio (N, 735) float32 arrays with values in
+Contract (README, File formats): frames are (N, pixels) and audio (N, 735) float32 arrays with values in
 [0, 1], row i of each belonging to the same 1/30 s slot. Every check here fails with a
 `UserError` naming the file and the problem, before any model is built.
 """

@@ -1,4 +1,4 @@
-"""History inputs (issue 6, option 2): theanet.py --history K, the frame and K differences."""
+"""History inputs: theanet.py --history K, the frame and K differences."""
 
 from __future__ import annotations
 

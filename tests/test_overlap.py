@@ -1,4 +1,4 @@
-"""Overlap-add PCM targets (issue 6, option 4): framing, exact reconstruction, no clicks, and
+"""Overlap-add PCM targets: framing, exact reconstruction, no clicks, and
 an overlap-add brain through theanet.py --target ola and render."""
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from bitmap2pcm.files import load_pickle
 from conftest import REPO, make_video, run_script
 from render_helpers import check_mkv, render_sh
 
-MAX_TOTAL_BYTES = 80_000_000  # issue 7: all shipped brains together
+MAX_TOTAL_BYTES = 80_000_000  # all shipped brains together: small enough to clone
 needs_shipped = pytest.mark.skipif(
     not any(shipped.BRAINS_DIR.glob("*.pkl")),
     reason="no shipped brains yet (brains/*.pkl): 'make brains' makes them, the lead commits them")

@@ -1,4 +1,4 @@
-"""The frequency representation (issue 6, option 3): analysis, synthesis, and a magnitude
+"""The frequency representation: analysis, synthesis, and a magnitude
 brain through theanet.py --target stft and render."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The timeline contract on real containers: every slot shows the source frame nearest its
 time, a 30 fps source maps one to one, and picture and sound share one time zero however
-late each stream starts (SPEC §3, bitmap2pcm/video.py)."""
+late each stream starts (README, File formats, bitmap2pcm/video.py)."""
 
 from __future__ import annotations
 

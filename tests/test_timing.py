@@ -1,4 +1,4 @@
-"""timing (issue 14): onsets, lag, spread and picture response on signals whose answer is known."""
+"""timing: onsets, lag, spread and picture response on signals whose answer is known."""
 
 from __future__ import annotations
 
