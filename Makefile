@@ -34,7 +34,7 @@ $(STAMP): pyproject.toml
 DEMO_VIDEO := examples/synthetic.mkv
 DEMO_PCM_BRAIN := brains/shallow.pkl
 demo: install
-	@default=$$($(PY) -c 'from bitmap2pcm import shipped; print(shipped.DEFAULT)'); \
+	@default=$$($(PY) -c 'from bitmap2pcm.shipped import catalog; print(catalog.DEFAULT)'); \
 	for brain in brains/$$default.pkl $(DEMO_PCM_BRAIN); do [ -f "$$brain" ] || { \
 	  echo "demo: $$brain is not there: run 'make brains' first (it trains the shipped brains)"; exit 1; }; done; \
 	mkdir -p out && cd out && \

@@ -9,8 +9,10 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from bitmap2pcm import cli, evaluate, render, report
-from bitmap2pcm.files import atomic_paths, check_writable_dir
+from bitmap2pcm.core import cli
+from bitmap2pcm.core.files import atomic_paths, check_writable_dir
+from bitmap2pcm.judge import evaluate, report
+from bitmap2pcm.render import stream as render
 
 EXAMPLES = """
   python evaluate.py examples/synthetic.mkv --brain brains/synthetic.pkl     held-out part, smooth

@@ -7,7 +7,9 @@ import logging
 import sys
 from typing import Sequence
 
-from bitmap2pcm import cli, dataset, grid, video
+from bitmap2pcm.core import cli, grid
+from bitmap2pcm.data import dataset
+from bitmap2pcm.media import video
 
 EXAMPLES = """
   python pickler.py examples/blupi.mkv              # frames.pkl + audio.pkl here

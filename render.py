@@ -13,8 +13,10 @@ from typing import Sequence
 # it (measured with bench/render: 0.70 -> 0.77 of decode-only speed). Set before numpy loads.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from bitmap2pcm import cli, granular, render  # noqa: E402
-from bitmap2pcm.files import atomic_open, check_writable_dir  # noqa: E402
+from bitmap2pcm.core import cli  # noqa: E402
+from bitmap2pcm.core.files import atomic_open, check_writable_dir  # noqa: E402
+from bitmap2pcm.render import stream as render  # noqa: E402
+from bitmap2pcm.sound import granular  # noqa: E402
 
 EXAMPLES = """
   python render.py clip.mp4                             render with the default brain, brains/spectral.pkl
@@ -34,7 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         EXAMPLES,
     )
     parser.add_argument("video", metavar="VIDEO", help="any video ffmpeg can read")
-    default_brain = render.DEFAULT_BRAIN.relative_to(render.REPO)
+    default_brain = render.DEFAULT_BRAIN.relative_to(render.BRAINS_DIR.parent)
     parser.add_argument("--brain", metavar="PATH",
                         help=f"brain or checkpoint file (default: {default_brain})")
     parser.add_argument("--mode", choices=render.MODES, default=render.DEFAULT_MODE,

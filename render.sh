@@ -113,7 +113,9 @@ trap 'exit 143' TERM
 # Output names: the brain's name as the package spells it, the video's file name; and the
 # grid's time zero in the video's own timestamps (the new sound's slot 0 plays then).
 { read -r brain_name; read -r origin_s; } < <("$PY" -c 'import sys; sys.path.insert(0, sys.argv[1])
-from bitmap2pcm import brain, render, video
+from bitmap2pcm.learn import brain
+from bitmap2pcm.media import video
+from bitmap2pcm.render import stream as render
 print(brain.name_of(render.resolve_brain(sys.argv[2] or None)))
 print(f"{video.probe(sys.argv[3]).origin_s:.6f}")' "$REPO" "$brain_path" "$video") \
     || die "could not read $video"

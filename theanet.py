@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """theanet.py: train a brain (a deep belief network from frames to PCM) from frames.pkl and audio.pkl.
 
-Only the command line lives here; the work is in bitmap2pcm.train.
+Only the command line lives here; the work is in bitmap2pcm/learn/.
 """
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import argparse
 import sys
 from typing import Sequence
 
-from bitmap2pcm import cli
-from bitmap2pcm.brain import DEFAULT_BRAIN_FILE
-from bitmap2pcm.settings import PRESETS, TARGETS, Settings, preset_layers
-from bitmap2pcm.train import run_training
+from bitmap2pcm.core import cli
+from bitmap2pcm.learn.brain import DEFAULT_BRAIN_FILE
+from bitmap2pcm.learn.settings import PRESETS, TARGETS, Settings, preset_layers
+from bitmap2pcm.learn.run import run_training
 
 EXAMPLES = """
   python theanet.py                                  # frames.pkl + audio.pkl -> theanet.py.net.pkl

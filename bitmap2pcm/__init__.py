@@ -3,6 +3,20 @@
 A rebuild of the 2015 "Deep Learning Bitmaps to PCM" experiment: each 1/30 s slot of a
 video pairs one 64x64 gray frame with the 735 PCM samples that play during it, a deep
 belief network learns the mapping, and new videos get a sound track from their pictures.
+
+The code sits in one folder per concern, in the order the pipeline uses them; a folder
+imports only from itself and the folders before it (tests/test_layout.py checks this):
+
+    core     the timeline, errors, atomic files, the command-line conventions
+    media    videos and sound tracks onto the grid (ffmpeg), WAV out
+    data     training pairs: pickler's data sets, loading and splitting, the held-out part
+    sound    what a brain can predict about sound, and how each becomes a waveform
+    learn    the network (RBM, DBN), training, checkpoints, the brain file
+    render   a video through a brain into a sound track
+    judge    metrics, baselines, evaluation against the true sound, tables and plots
+    shipped  the brains in brains/: which they are, retraining them, their cards
 """
+
+STAGES = ("core", "media", "data", "sound", "learn", "render", "judge", "shipped")
 
 __version__ = "0.1.0"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """brains/retrain.py: retrain the shipped brains from the example videos and rewrite their cards.
 
-Only the command line lives here; the brains and the work are in bitmap2pcm.shipped.
+Only the command line lives here; the brains and the work are in bitmap2pcm/shipped/.
 """
 
 from __future__ import annotations
@@ -13,15 +13,17 @@ from typing import Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from any folder
 
-from bitmap2pcm import cli, shipped  # noqa: E402  (after the path is set)
-from bitmap2pcm.errors import UserError  # noqa: E402
+from bitmap2pcm.core import cli  # noqa: E402
+from bitmap2pcm.core.errors import UserError  # noqa: E402
+from bitmap2pcm.shipped import cards, retrain  # noqa: E402  (after the path is set)
+from bitmap2pcm.shipped import catalog as shipped  # noqa: E402
 
 EXAMPLES = """
   python brains/retrain.py                          every shipped brain (make brains)
   python brains/retrain.py --only spectral,shallow  just these two
   python brains/retrain.py --work /tmp/ship -q      data sets and work files elsewhere, quietly
   python brains/retrain.py --cards                  rewrite the cards only (after editing
-                                                    LISTENING_NOTES in bitmap2pcm/shipped.py)
+                                                    LISTENING_NOTES in bitmap2pcm/shipped/catalog.py)
 """
 
 
@@ -55,9 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     chosen = args.only or list(shipped.BRAINS)
     if args.cards:
-        shipped.write_cards(chosen)
+        cards.write_cards(chosen)
     else:
-        shipped.retrain(chosen, Path(args.work))
+        retrain.retrain(chosen, Path(args.work))
     return 0
 
 

@@ -9,9 +9,10 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
-
-from bitmap2pcm import grid, video
 from conftest import REPO, make_video, run_script
+
+from bitmap2pcm.core import grid
+from bitmap2pcm.media import video
 
 RENDER_SH = REPO / "render.sh"
 FRAME_S = 1 / 30  # seconds per slot: the duration tolerance of a rendered video
@@ -96,8 +97,9 @@ def train_target_brain(folder: Path, target: str, outputs: int) -> Path:
     brightness pairs (a 400 Hz tone whose loudness follows the picture's brightness)."""
     import pickle
 
-    from bitmap2pcm import grid
     from conftest import run_script
+
+    from bitmap2pcm.core import grid
 
     frames, audio = training_pairs()
     for name, array in (("frames.pkl", frames), ("audio.pkl", audio)):
@@ -116,9 +118,9 @@ def render_brightness_both_modes(network_path: Path, folder: Path, seconds: floa
     and in smooth mode: both must give the same sound (join modes do not apply), exactly
     735 samples per slot, clamped, and louder when brighter. Returns the sound."""
     import soundfile
-
-    from bitmap2pcm import grid
     from conftest import run_script
+
+    from bitmap2pcm.core import grid
 
     clip = brightness_video(folder / "swing.mp4", seconds=seconds)
     for mode in ("raw", "smooth"):
@@ -143,8 +145,9 @@ def assert_render_refuses(network_path: Path, folder: Path, section: str, change
     is refused by render.load_brain with a UserError matching `message`."""
     import pytest
 
-    from bitmap2pcm import brain, render
-    from bitmap2pcm.errors import UserError
+    from bitmap2pcm.core.errors import UserError
+    from bitmap2pcm.learn import brain
+    from bitmap2pcm.render import stream as render
 
     network = brain.load(network_path)
     network[section] = {**network[section], **changes}
@@ -156,7 +159,7 @@ def assert_render_refuses(network_path: Path, folder: Path, section: str, change
 
 def scored_brain_rows(network_path: Path, folder: Path) -> list:
     """evaluate.evaluate's brain rows for a brightness video with sound, in raw and smooth."""
-    from bitmap2pcm import evaluate
+    from bitmap2pcm.judge import evaluate
 
     clip = brightness_video(folder / "swing.mp4", sound="sine=f=400")
     result = evaluate.evaluate([clip], network_path, modes=("raw", "smooth"), with_baselines=False)

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from bitmap2pcm import brain
-from bitmap2pcm.errors import UserError
-from bitmap2pcm.files import save_pickle
+from bitmap2pcm.core.errors import UserError
+from bitmap2pcm.core.files import save_pickle
+from bitmap2pcm.learn import brain
 
 
 def tiny_brain(seed=0):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bitmap2pcm import backend, brain
-from bitmap2pcm.dbn import DBN, finetune_flops_per_row, forward_flops_per_row
+from bitmap2pcm.learn import backend, brain
+from bitmap2pcm.learn.dbn import DBN, finetune_flops_per_row, forward_flops_per_row
 
 pytensor = backend.pytensor()
 pt = backend.tensor()

@@ -8,12 +8,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from bitmap2pcm import audio, baselines, grid, holdout, metrics, video
-from bitmap2pcm import brain as brains
-from bitmap2pcm import evaluate as evaluation
-from bitmap2pcm.errors import UserError
 from conftest import assert_one_line_error, make_video, run_script
+
+from bitmap2pcm.core import grid
+from bitmap2pcm.core.errors import UserError
+from bitmap2pcm.data import holdout
+from bitmap2pcm.judge import baselines, metrics
+from bitmap2pcm.judge import evaluate as evaluation
+from bitmap2pcm.learn import brain as brains
+from bitmap2pcm.media import audio, video
 
 W = grid.SAMPLES_PER_SLOT
 SECONDS = 6.0  # 180 or 181 slots (the AAC sound track may run a few ms longer)
@@ -271,7 +274,7 @@ def test_cli_help_has_examples():
 
 
 def test_an_anticorrelated_render_is_not_reported_above_chance():
-    from bitmap2pcm.report import _versus
+    from bitmap2pcm.judge.report import _versus
 
     assert _versus(0.5, 0.2) == "0.50 > 0.20"
     assert _versus(-0.5, 0.2) == "-0.50 <= 0.20"

@@ -22,10 +22,10 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from bitmap2pcm import grid
 from conftest import REPO, make_video
 from render_helpers import train_tiny_brain
+
+from bitmap2pcm.core import grid
 
 IS_ROOT = os.geteuid() == 0
 PR_CAPBSET_DROP = 24

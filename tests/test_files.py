@@ -6,8 +6,8 @@ import pickle
 import numpy as np
 import pytest
 
-from bitmap2pcm.errors import UserError
-from bitmap2pcm.files import atomic_open, load_pickle, save_pickle
+from bitmap2pcm.core.errors import UserError
+from bitmap2pcm.core.files import atomic_open, load_pickle, save_pickle
 
 
 @pytest.mark.parametrize("failure", [RuntimeError, KeyboardInterrupt])

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import soundfile
 
-from bitmap2pcm import granular, grid
+from bitmap2pcm.core import grid
+from bitmap2pcm.sound import granular
 
 W = grid.SAMPLES_PER_SLOT
 N = 40 * W  # 1.33 s of sound

@@ -1,6 +1,6 @@
 import numpy as np
 
-from bitmap2pcm import grid
+from bitmap2pcm.core import grid
 
 
 def test_contract_numbers():

@@ -9,15 +9,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
-
-from bitmap2pcm import brain as brains
-from bitmap2pcm import grid, history, render, train
-from bitmap2pcm import pairs as learning_pairs
-from bitmap2pcm import settings as run_settings
-from bitmap2pcm.errors import UserError
-from bitmap2pcm.trainset import TrainingPairs
 from conftest import run_script
 from render_helpers import TONE_HZ, assert_render_refuses, brightness_video
+
+from bitmap2pcm.core import grid
+from bitmap2pcm.core.errors import UserError
+from bitmap2pcm.data import history
+from bitmap2pcm.data.trainset import TrainingPairs
+from bitmap2pcm.learn import brain as brains
+from bitmap2pcm.learn import pairs as learning_pairs
+from bitmap2pcm.learn import settings as run_settings
+from bitmap2pcm.learn import run
+from bitmap2pcm.render import stream as render
 
 
 def test_with_history_rows_on_a_tiny_array():
@@ -69,7 +72,7 @@ def test_presets_and_layers_follow_the_history(tmp_path, monkeypatch):
                         ("audio.pkl", np.zeros((40, 735), np.float32))):
         (tmp_path / name).write_bytes(pickle.dumps(array))
     with pytest.raises(UserError, match="--history 1 .* must have 8192 units, not 4096"):
-        train.run_training("frames.pkl", "audio.pkl", "x.pkl", [4096, 8, 735], {"history": 1})
+        run.run_training("frames.pkl", "audio.pkl", "x.pkl", [4096, 8, 735], {"history": 1})
 
 
 def motion_pairs(n_rows: int = 480, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -8,11 +8,11 @@ import pickle
 
 import numpy as np
 import pytest
-
-from bitmap2pcm.errors import UserError
-from bitmap2pcm.files import load_pickle
-from bitmap2pcm.trainset import TrainingPairs, hold_out_tails
 from conftest import run_script
+
+from bitmap2pcm.core.errors import UserError
+from bitmap2pcm.core.files import load_pickle
+from bitmap2pcm.data.trainset import TrainingPairs, hold_out_tails
 
 
 def write_pairs(folder, rows=100, clips=((0, 60), (60, 30)), silence=10):

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from bitmap2pcm import backend, brain, train
-from bitmap2pcm.trainset import load_pairs, validation_split
 from conftest import write_shapes_pickles
+
+from bitmap2pcm.data.trainset import load_pairs, validation_split
+from bitmap2pcm.learn import backend, brain, run, train
 
 REPO = Path(__file__).resolve().parent.parent
 SIDE, SAMPLES = 16, 24
@@ -41,7 +41,7 @@ def shapes(tmp_path_factory) -> Path:
 def train_in(folder: Path, source: Path, backend_name: str, resume: str | None = None,
              **options) -> int:
     options = {"pretrain_epochs": 2, "epochs": 4, "batch": 16, "save_every": 1, **options}
-    return train.run_training(str(source / "frames.pkl"), str(source / "audio.pkl"),
+    return run.run_training(str(source / "frames.pkl"), str(source / "audio.pkl"),
                               str(folder / "theanet.py.net.pkl"), LAYERS, options, resume,
                               quiet=True, backend=backend_name)
 
@@ -103,7 +103,7 @@ def test_jax_brain_renders_with_numpy_only(jax_backend, shapes: Path, tmp_path: 
     _, validation = validation_split(len(pairs))
     np.save(tmp_path / "x.npy", pairs.frames[validation])
     np.save(tmp_path / "t.npy", pairs.audio[validation])
-    code = ("import sys, numpy as np; from bitmap2pcm import brain; "
+    code = ("import sys, numpy as np; from bitmap2pcm.learn import brain; "
             "b = brain.load(sys.argv[1] + '/theanet.py.net.pkl'); "
             "y = brain.forward(b, np.load(sys.argv[1] + '/x.npy')); "
             "assert 'jax' not in sys.modules and 'pytensor' not in sys.modules; "
@@ -152,7 +152,7 @@ def test_data_and_parameters_stay_on_the_device(jax_backend) -> None:
     import jax
 
     backend.choose("jax")
-    from bitmap2pcm.dbn import DBN
+    from bitmap2pcm.learn.dbn import DBN
 
     pt = backend.tensor()
     rng = np.random.default_rng(0)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from bitmap2pcm import metrics
+from bitmap2pcm.judge import metrics
 
 W = 735
 

@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from bitmap2pcm import grid, metrics
+from bitmap2pcm.core import grid
+from bitmap2pcm.judge import metrics
 
 W = grid.SAMPLES_PER_SLOT
 RATE = grid.RATE_HZ

@@ -7,12 +7,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from render_helpers import (
+    assert_render_refuses,
+    render_brightness_both_modes,
+    scored_brain_rows,
+    train_target_brain,
+)
 
-from bitmap2pcm import brain as brains
-from bitmap2pcm import framing, grid, join, metrics, overlap, train
-from bitmap2pcm import settings as run_settings
-from bitmap2pcm.errors import UserError
-from render_helpers import assert_render_refuses, render_brightness_both_modes, scored_brain_rows, train_target_brain
+from bitmap2pcm.core import grid
+from bitmap2pcm.core.errors import UserError
+from bitmap2pcm.judge import metrics
+from bitmap2pcm.learn import brain as brains
+from bitmap2pcm.learn import settings as run_settings
+from bitmap2pcm.learn import run
+from bitmap2pcm.sound import framing, join, overlap
 
 W = grid.SAMPLES_PER_SLOT
 SLOTS = 90
@@ -98,7 +106,7 @@ def test_presets_and_layers_follow_the_target():
     assert run_settings.preset_layers("deeper", "ola") == [4096, 1000, 1000, 1000, overlap.FRAME]
     assert run_settings.settings_for(None, {"target": "ola"}, None, None).layer_sizes[-1] == overlap.FRAME
     with pytest.raises(UserError, match="1470 units, not 735"):
-        train.run_training("frames.pkl", "audio.pkl", "x.pkl", [4096, 8, 735], {"target": "ola"})
+        run.run_training("frames.pkl", "audio.pkl", "x.pkl", [4096, 8, 735], {"target": "ola"})
 
 
 @pytest.fixture(scope="module")

@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
+from conftest import assert_one_line_error, ffmpeg, make_video, run_script
 from scipy.signal import resample_poly
 
-from bitmap2pcm import grid
-from bitmap2pcm import video as video_module
-from bitmap2pcm.files import load_pickle
-from conftest import assert_one_line_error, ffmpeg, make_video, run_script
+from bitmap2pcm.core import grid
+from bitmap2pcm.core.files import load_pickle
+from bitmap2pcm.media import video as video_module
 
 # Black on even seconds, white on odd ones; a tone plays only while white.
 FLASHING = "if(mod(floor(T),2),235,16)"

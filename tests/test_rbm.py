@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bitmap2pcm import backend
-from bitmap2pcm.rbm import RBM, cd_flops_per_row, visible_bias_from_mean
+from bitmap2pcm.learn import backend
+from bitmap2pcm.learn.rbm import RBM, cd_flops_per_row, visible_bias_from_mean
 
 pt = backend.tensor()
 

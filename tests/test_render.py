@@ -9,11 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
-
-from bitmap2pcm import brain as brains
-from bitmap2pcm import grid, join, metrics, render, video
-from conftest import assert_one_line_error, make_video, run_script
+from conftest import REPO, assert_one_line_error, make_video, run_script
 from render_helpers import TONE_HZ, brightness_video, trained_brain
+
+from bitmap2pcm.core import grid
+from bitmap2pcm.judge import metrics
+from bitmap2pcm.learn import brain as brains
+from bitmap2pcm.media import video
+from bitmap2pcm.render import stream as render
+from bitmap2pcm.sound import join
 
 W = grid.SAMPLES_PER_SLOT
 RNG = np.random.default_rng(0)
@@ -332,7 +336,7 @@ def run_script_with_path(script: str, *args: str, path: str):
     import subprocess
     import sys
 
-    return subprocess.run([sys.executable, str(render.REPO / script), *args], capture_output=True,
+    return subprocess.run([sys.executable, str(REPO / script), *args], capture_output=True,
                           text=True, env={**os.environ, "PATH": path})
 
 

@@ -9,11 +9,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from bitmap2pcm import brain as brains
-from bitmap2pcm import grid, render
 from conftest import REPO, assert_one_line_error, make_video
-from render_helpers import brightness_video, check_mkv, ffprobe_streams, packet_hashes, render_sh, trained_brain
+from render_helpers import (
+    brightness_video,
+    check_mkv,
+    ffprobe_streams,
+    packet_hashes,
+    render_sh,
+    trained_brain,
+)
+
+from bitmap2pcm.core import grid
+from bitmap2pcm.learn import brain as brains
+from bitmap2pcm.render import stream as render
 
 pytestmark = pytest.mark.skipif(shutil.which("csound") is None, reason="csound not installed")
 

@@ -13,13 +13,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from bitmap2pcm import brain as brains
-from bitmap2pcm import grid, render, shipped, synth
-from bitmap2pcm.errors import UserError
-from bitmap2pcm.files import load_pickle
 from conftest import REPO, make_video, run_script
 from render_helpers import check_mkv, render_sh
+
+from bitmap2pcm.core import grid
+from bitmap2pcm.core.errors import UserError
+from bitmap2pcm.core.files import load_pickle
+from bitmap2pcm.data import synth
+from bitmap2pcm.learn import brain as brains
+from bitmap2pcm.render import stream as render
+from bitmap2pcm.shipped import cards, retrain
+from bitmap2pcm.shipped import catalog as shipped
 
 MAX_TOTAL_BYTES = 80_000_000  # all shipped brains together: small enough to clone
 needs_shipped = pytest.mark.skipif(
@@ -136,7 +140,7 @@ def test_compact_halves_the_weights_and_load_upcasts_them(tmp_path):
 
 @pytest.fixture(scope="module")
 def tiny_shipped(tmp_path_factory) -> tuple[shipped.Shipped, Path]:
-    """A tiny brain made by shipped.retrain end to end (pickler.py with silence anchors,
+    """A tiny brain made by retrain.retrain end to end (pickler.py with silence anchors,
     theanet.py, float16, evaluate.py, brain and card) on a 4 s generated video."""
     folder = tmp_path_factory.mktemp("ship")
     video = synth.write_video(folder / "shapes.mkv", seconds=4.0, seed=1)
@@ -145,7 +149,7 @@ def tiny_shipped(tmp_path_factory) -> tuple[shipped.Shipped, Path]:
                            data=(shipped.Source(str(video), "a generated video", "CC0 (a test)"),))
     destination = folder / "brains"
     destination.mkdir()
-    assert shipped.retrain([tiny], folder / "work", destination) == [destination / "tiny.pkl"]
+    assert retrain.retrain([tiny], folder / "work", destination) == [destination / "tiny.pkl"]
     return tiny, destination
 
 
@@ -176,7 +180,7 @@ def test_cards_are_rewritten_from_the_record_alone(tiny_shipped, monkeypatch, tm
     tiny, destination = tiny_shipped
     shutil.copy(destination / "tiny.pkl", tmp_path / "tiny.pkl")
     monkeypatch.setitem(shipped.LISTENING_NOTES, "tiny", "Sounds like a kettle.")
-    shipped.write_cards([tiny], tmp_path)
+    cards.write_cards([tiny], tmp_path)
     text = (tmp_path / "tiny.md").read_text()
     assert "Sounds like a kettle." in text and shipped.NOT_LISTENED not in text
     check_card(text, brains.load(tmp_path / "tiny.pkl"))
@@ -185,14 +189,14 @@ def test_cards_are_rewritten_from_the_record_alone(tiny_shipped, monkeypatch, tm
     del network["shipped"]
     brains.save(network, tmp_path / "tiny.pkl")
     with pytest.raises(UserError, match="not made by brains/retrain.py"):
-        shipped.write_cards([tiny], tmp_path)
+        cards.write_cards([tiny], tmp_path)
 
 
 def test_retrain_refuses_missing_videos_before_any_work(tmp_path):
     nothing = shipped.Shipped("none", "No data.", (), ("--preset", "shallow"),
                               data=(shipped.Source(str(tmp_path / "*.mkv"), "nothing", "none"),))
     with pytest.raises(UserError, match="no video matches"):
-        shipped.retrain([nothing], tmp_path / "work", tmp_path)
+        retrain.retrain([nothing], tmp_path / "work", tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["work"]
     assert not any((tmp_path / "work").rglob("*.pkl"))
 

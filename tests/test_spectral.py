@@ -7,13 +7,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from bitmap2pcm import brain as brains
-from bitmap2pcm import grid, metrics, spectral, train
-from bitmap2pcm import settings as run_settings
-from bitmap2pcm.errors import UserError
 from conftest import run_script
-from render_helpers import assert_render_refuses, render_brightness_both_modes, scored_brain_rows, train_target_brain
+from render_helpers import (
+    assert_render_refuses,
+    render_brightness_both_modes,
+    scored_brain_rows,
+    train_target_brain,
+)
+
+from bitmap2pcm.core import grid
+from bitmap2pcm.core.errors import UserError
+from bitmap2pcm.judge import metrics
+from bitmap2pcm.learn import brain as brains
+from bitmap2pcm.learn import settings as run_settings
+from bitmap2pcm.learn import run
+from bitmap2pcm.sound import spectral
 
 W = grid.SAMPLES_PER_SLOT
 SLOTS = 90
@@ -89,7 +97,7 @@ def test_presets_and_layers_follow_the_target():
     assert run_settings.preset_layers("deeper") == run_settings.PRESETS["deeper"]
     assert run_settings.settings_for(None, {"target": "stft"}, None, None).layer_sizes[-1] == spectral.BINS
     with pytest.raises(UserError, match="513 units, not 735"):
-        train.run_training("frames.pkl", "audio.pkl", "x.pkl", [4096, 8, 735], {"target": "stft"})
+        run.run_training("frames.pkl", "audio.pkl", "x.pkl", [4096, 8, 735], {"target": "stft"})
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +136,7 @@ def test_level_gain_matches_total_power():
 
 
 def test_render_applies_the_recorded_level_gain(stft_brain):
-    from bitmap2pcm import render
+    from bitmap2pcm.render import stream as render
 
     network = render.load_brain(stft_brain)
     frames = np.random.default_rng(1).integers(0, 256, (8, grid.PIXELS_PER_FRAME), dtype=np.uint8)

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bitmap2pcm import brain
-from bitmap2pcm.files import save_pickle
-from bitmap2pcm.synth import shapes_dataset
+from bitmap2pcm.core.files import save_pickle
+from bitmap2pcm.data.synth import shapes_dataset
+from bitmap2pcm.learn import brain
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "theanet.py"

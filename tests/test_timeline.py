@@ -1,20 +1,23 @@
 """The timeline contract on real containers: every slot shows the source frame nearest its
 time, a 30 fps source maps one to one, and picture and sound share one time zero however
-late each stream starts (README, File formats, bitmap2pcm/video.py)."""
+late each stream starts (README, File formats, bitmap2pcm/media/video.py)."""
 
 from __future__ import annotations
 
 import json
 import shutil
 
+import numbered
 import numpy as np
 import pytest
-
-import numbered
-from bitmap2pcm import audio, grid, metrics, render, video
-from bitmap2pcm.files import load_pickle
 from conftest import run_script
 from render_helpers import decode_audio, packet_hashes, render_sh, trained_brain
+
+from bitmap2pcm.core import grid
+from bitmap2pcm.core.files import load_pickle
+from bitmap2pcm.judge import metrics
+from bitmap2pcm.media import audio, video
+from bitmap2pcm.render import stream as render
 
 RATES = ["24", "25", "30000/1001", "30", "50", "60"]
 CONTAINERS = ["mkv", "webm", "mp4", "ts", "avi"]

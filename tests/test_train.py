@@ -11,14 +11,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from bitmap2pcm import brain, train
-from bitmap2pcm import settings as run_settings
-from bitmap2pcm.errors import UserError
-from bitmap2pcm.files import save_pickle
-from bitmap2pcm.synth import shapes_dataset
-from bitmap2pcm.trainset import check_matrix, load_pairs, validation_split
 from conftest import write_shapes_pickles
+
+from bitmap2pcm.core.errors import UserError
+from bitmap2pcm.core.files import save_pickle
+from bitmap2pcm.data.synth import shapes_dataset
+from bitmap2pcm.data.trainset import check_matrix, load_pairs, validation_split
+from bitmap2pcm.learn import brain, run, train
+from bitmap2pcm.learn import settings as run_settings
 
 REPO = Path(__file__).resolve().parent.parent
 SIDE, SAMPLES = 16, 24           # 256-pixel frames, 24-sample rows: tiny but structured
@@ -34,7 +34,7 @@ def shapes(tmp_path_factory) -> Path:
 def train_in(folder: Path, source: Path, resume: str | None = None, **options) -> int:
     """Run the trainer as theanet.py would, with outputs in `folder`."""
     options = {"pretrain_epochs": 2, "epochs": 6, "batch": 16, "save_every": 1, **options}
-    return train.run_training(str(source / "frames.pkl"), str(source / "audio.pkl"),
+    return run.run_training(str(source / "frames.pkl"), str(source / "audio.pkl"),
                               str(folder / "theanet.py.net.pkl"), LAYERS, options, resume, quiet=True)
 
 
@@ -104,7 +104,7 @@ def test_checkpoints_are_brains_that_load_without_pytensor(uninterrupted: Path) 
     assert names == ["brain-0001.pkl", "brain-0002.pkl", "brain-0003.pkl", "brain-0004.pkl",
                      "brain-0005.pkl", "brain-0006.pkl", "brain-pretrain1-0001.pkl",
                      "brain-pretrain1-0002.pkl"]
-    code = ("import sys; from bitmap2pcm import brain; b = brain.load(sys.argv[1]); "
+    code = ("import sys; from bitmap2pcm.learn import brain; b = brain.load(sys.argv[1]); "
             "assert 'pytensor' not in sys.modules; assert b['resume']['progress']['epoch'] == 3")
     result = subprocess.run([sys.executable, "-c", code, str(uninterrupted / "brain-0003.pkl")],
                             cwd=REPO, capture_output=True, text=True)

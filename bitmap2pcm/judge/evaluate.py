@@ -1,0 +1,313 @@
+"""Evaluate: how close a brain's sound is to a video's true sound track, beside baselines.
+
+For a set of videos and one brain: each video is rendered by `render.render` (the very code
+render.py runs, so whatever a brain's options make render do, evaluate measures), its true
+sound track is decoded onto the same slot grid (`audio.read_sound`), and the slots to score
+are chosen (`holdout.scored_ranges`: the part the brain held out of that video by default).
+Every row of the result - the brain in each join mode, the baselines (`baselines`), and the
+truth itself as a reference - is scored by one function, `score`, on the same slots.
+
+The scored slots of all videos form one *set*: within-clip correlation averages over its
+segments, pooled correlation joins them, and so on (see `metrics`).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..core import grid
+from ..core.errors import UserError
+from ..data import history
+from ..data.holdout import SlotRange, TrainingData, held_out_videos, load_training_data, scored_ranges
+from ..learn import brain as brains
+from ..media import audio, video
+from ..render import stream as render
+from ..sound import join
+from . import baselines, metrics
+
+log = logging.getLogger("bitmap2pcm")
+
+SILENCE_SECONDS = 1.0  # length of the all-black and all-white videos rendered for "silence"
+BASELINE_SEED = 0
+
+
+@dataclass
+class Part:
+    """One video of a set: its true sound on the whole slot grid, and the slots scored."""
+
+    path: Path
+    slots: int
+    ranges: list[SlotRange]
+    why: str
+    truth: np.ndarray  # PCM, slots * 735 samples
+
+    def cut(self, samples: np.ndarray) -> list[np.ndarray]:
+        """The scored segments of a signal that covers this video's slots."""
+        w = grid.SAMPLES_PER_SLOT
+        return [samples[start * w: stop * w] for start, stop in self.ranges]
+
+
+@dataclass
+class Row:
+    """One line of the table: a name, its metrics, and the scored sound (for the plot)."""
+
+    model: str
+    kind: str  # "brain", "baseline" or "truth"
+    metrics: dict[str, float]
+    segments: list[np.ndarray] = field(repr=False)
+    mode: str | None = None
+
+
+@dataclass
+class SetResult:
+    """Everything evaluated for one brain on one set of videos."""
+
+    name: str
+    brain: Path
+    parts: list[Part]
+    rows: list[Row]
+    notes: list[str]
+    training_data: str | None
+
+    def truth_segments(self) -> list[np.ndarray]:
+        return [segment for part in self.parts for segment in part.cut(part.truth)]
+
+    def table(self) -> dict[str, Any]:
+        """The result as plain JSON-ready data (nan becomes None)."""
+        slots = sum(stop - start for part in self.parts for start, stop in part.ranges)
+        return {
+            "set": self.name,
+            "brain": str(self.brain),
+            "scored": {
+                "slots": slots,
+                "seconds": round(slots / grid.SLOTS_PER_SECOND, 3),
+                "videos": [{"path": str(p.path), "slots": p.slots,
+                            "ranges": [list(r) for r in p.ranges], "why": p.why}
+                           for p in self.parts],
+            },
+            "training_data": self.training_data,
+            "notes": list(self.notes),
+            "rows": [{"model": row.model, "kind": row.kind, "mode": row.mode,
+                      **{key: _plain(value) for key, value in row.metrics.items()}}
+                     for row in self.rows],
+        }
+
+
+def _plain(value: float) -> float | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+def score(render_segments: Sequence[np.ndarray], truth_segments: Sequence[np.ndarray]) -> dict[str, float]:
+    """Every comparison metric of a render against the truth on the same segments.
+
+    Keys (units): r_within, r_within_chance, r_pooled, r_pooled_chance (Pearson r of per-slot
+    loudness in dB, and the 95th percentile of |r| under circular shifts); level_db (dB,
+    render minus truth); lsd_db (dB, log-spectral distance in mel bands); onset_lag_ms (ms,
+    positive = render late) and onset_peak (normalised cross-correlation); buzz_db (dB);
+    click_ratio and edge_dip (ratios, on the segments joined); loudest_slot_dbfs (dBFS, the
+    loudest slot's level: at most 0 when samples stay in [-1, 1]). See `metrics` for each.
+    """
+    renders = [metrics.loudness_db(x) for x in render_segments]
+    truths = [metrics.loudness_db(y) for y in truth_segments]
+    lag_ms, peak = metrics.onset_sync(render_segments, truth_segments)
+    joined = np.concatenate(render_segments)
+    return {
+        "r_within": metrics.within_correlation(renders, truths),
+        "r_within_chance": metrics.chance_level(metrics.within_correlation, renders, truths),
+        "r_pooled": metrics.pooled_correlation(renders, truths),
+        "r_pooled_chance": metrics.chance_level(metrics.pooled_correlation, renders, truths),
+        "level_db": metrics.level_difference_db(render_segments, truth_segments),
+        "lsd_db": metrics.log_spectral_distance(render_segments, truth_segments),
+        "onset_lag_ms": lag_ms,
+        "onset_peak": peak,
+        "buzz_db": metrics.buzz_db(render_segments),
+        "click_ratio": metrics.click_ratio(joined),
+        "edge_dip": metrics.edge_dip(joined),
+        "loudest_slot_dbfs": float(max((r.max(initial=metrics.FLOOR_DB) for r in renders),
+                                         default=metrics.FLOOR_DB)),
+    }
+
+
+def render_samples(video_path: Path, brain_path: Path, mode: str,
+                   folder: Path) -> tuple[np.ndarray, render.RenderSummary]:
+    """Render through render.py's own code into a scratch WAV and read it back."""
+    wav = folder / "render.wav"
+    level = log.level
+    log.setLevel(max(level, logging.WARNING))  # one render per mode and picture: not news
+    try:
+        summary = render.render(video_path, wav, brain_path, mode)
+    finally:
+        log.setLevel(level)
+    samples, _ = audio.read_wav(wav)
+    return samples, summary
+
+
+def silence_dbfs(brain_path: Path, mode: str, colour: str, folder: Path) -> float:
+    """Level (dBFS, `metrics.level_dbfs`) of the render of one second of an all-`colour`
+    picture ("black" or "white"): does dark mean quiet? Rendered as a video through the
+    whole render path, so history inputs or other brain options see a steady picture."""
+    still = folder / f"{colour}.mkv"
+    size = f"{grid.FRAME_SIDE}x{grid.FRAME_SIDE}"  # render scales any size to the brain's side
+    source = f"color=c={colour}:s={size}:r={grid.SLOTS_PER_SECOND}:d={SILENCE_SECONDS}"
+    command = [video.require_tool("ffmpeg"), "-nostdin", "-hide_banner", "-loglevel", "error",
+               "-f", "lavfi", "-i", source,
+               "-pix_fmt", "gray", "-c:v", "ffv1", "-y", str(still)]  # lossless: exactly 0 or 255
+    video.run_ffmpeg_writing(command, still)
+    samples, _ = render_samples(still, brain_path, mode, folder)
+    return metrics.level_dbfs(samples)
+
+
+def load_part(video_path: Path, slots: int, network: dict[str, Any], start_s: float | None,
+              stop_s: float | None) -> Part:
+    """The true sound of a video on its `slots` slots and the ranges to score."""
+    ranges, why = scored_ranges(network, video_path, slots, start_s, stop_s)
+    truth = audio.from_slots(audio.to_slots(audio.read_sound(video_path), slots))
+    return Part(video_path, slots, ranges, why, truth)
+
+
+def check_video(video_path: Path) -> None:
+    """Refuse, before any work, a video that cannot be evaluated: no pictures or no sound.
+    Whether it has the slots to score is checked once it is decoded (`load_part`): slot
+    counts come from decoding only, never from the container's duration, which can
+    disagree (an MPEG stream that starts after zero reads several slots short)."""
+    info = video.probe(video_path)
+    video.require_video(info)
+    if not info.has_audio:
+        raise UserError(f"{video_path}: has no sound track, so there is no truth to compare with")
+
+
+def decode_frames(network: dict[str, Any], video_path: Path) -> np.ndarray:
+    """All of a video's frames as the brain sees them, uint8 (slots, pixels)."""
+    batches = list(render.frame_stream(network, video_path))
+    return np.concatenate(batches) if batches else np.zeros((0, history.frame_pixels(network)), np.uint8)
+
+
+def set_name(videos: Sequence[Path]) -> str:
+    """A short name for a set: the video's stem, or the folder several videos share."""
+    if len(videos) == 1:
+        return videos[0].stem
+    parents = {v.resolve().parent for v in videos}
+    return parents.pop().name if len(parents) == 1 else f"{len(videos)} videos"
+
+
+def render_set(videos: Sequence[Path], brain_path: Path, network: dict[str, Any],
+               modes: Sequence[str], start_s: float | None, stop_s: float | None,
+               folder: Path) -> tuple[list[Part], dict[str, list[np.ndarray]], dict[str, float]]:
+    """Render every video in every mode; returns the videos' parts, each mode's scored
+    segments (all videos, in order), and each mode's speed: seconds of video rendered per
+    second of render.py's wall time, start-up included (short clips make it look slower)."""
+    parts: list[Part] = []
+    renders: dict[str, list[np.ndarray]] = {mode: [] for mode in modes}
+    rendered = {mode: 0.0 for mode in modes}
+    taken = {mode: 0.0 for mode in modes}
+    for path in videos:
+        part = None
+        for mode in modes:
+            samples, summary = render_samples(path, brain_path, mode, folder)
+            if part is None:  # the decoded length decides the slots, as it does for render
+                part = load_part(path, summary.slots, network, start_s, stop_s)
+                parts.append(part)
+                log.info("evaluating %s on %s (%s)", brain_path, path, ", ".join(modes))
+            renders[mode] += part.cut(samples)
+            rendered[mode] += summary.seconds
+            taken[mode] += summary.wall_seconds
+    return parts, renders, {mode: rendered[mode] / max(taken[mode], 1e-9) for mode in modes}
+
+
+def evaluate(videos: Sequence[str | Path], brain_path: str | Path,
+             modes: Sequence[str] = (render.DEFAULT_MODE,),
+             start_s: float | None = None, stop_s: float | None = None,
+             train_frames: str | Path | None = None, train_audio: str | Path | None = None,
+             with_baselines: bool = True, name: str | None = None) -> SetResult:
+    """Score a brain's render of `videos` (default: the videos it held part of out) against
+    their true sound, in each join mode, beside the baselines, on the same slots.
+
+    Baselines need the brain's training rows (recorded paths or `train_frames` and
+    `train_audio`); when they cannot be had the result says why in its notes and has no
+    baseline rows. Block baselines (constant, retrieval) are joined like the first mode.
+    """
+    brain_path = Path(brain_path)
+    network = render.load_brain(brain_path)
+    if not videos:
+        videos = held_out_videos(network)
+        if not videos:
+            raise UserError(f"{brain_path}: records no held-out videos; name the videos to evaluate")
+    videos = [Path(v) for v in videos]
+    for path in videos:
+        check_video(path)
+    # Join modes only apply to PCM blocks; a spectral brain renders one way, whatever the mode.
+    joins_apply = network["output"]["kind"] == "pcm"
+    brain_modes = list(modes) if joins_apply else list(modes[:1])
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="evaluate.") as scratch:
+        folder = Path(scratch)
+        parts, renders, speeds = render_set(videos, brain_path, network, brain_modes, start_s, stop_s,
+                                            folder)
+        truth = [segment for part in parts for segment in part.cut(part.truth)]
+        for mode in brain_modes:
+            measured = score(renders[mode], truth)
+            measured["silence_black_dbfs"] = silence_dbfs(brain_path, mode, "black", folder)
+            measured["silence_white_dbfs"] = silence_dbfs(brain_path, mode, "white", folder)
+            measured["speed_x_realtime"] = speeds[mode]
+            label = mode if joins_apply else network["output"]["kind"]
+            rows.append(Row(f"{brains.name_of(brain_path)} ({label})", "brain", measured,
+                            renders[mode], mode if joins_apply else None))
+
+    notes: list[str] = []
+    origin = None
+    if with_baselines:
+        try:
+            data = load_training_data(network, train_frames, train_audio)
+        except UserError as reason:
+            notes.append(f"baselines unavailable: {reason}")
+            log.warning("baselines unavailable: %s", reason)
+        else:
+            origin = data.origin
+            rows += baseline_rows(network, data, parts, modes[0], notes)
+    rows.append(Row("truth", "truth", score(truth, truth), truth))
+    return SetResult(name or set_name(videos), brain_path, parts, rows, notes, origin)
+
+
+def baseline_rows(network: dict[str, Any], data: TrainingData, parts: Sequence[Part], mode: str,
+                  notes: list[str]) -> list[Row]:
+    """The three baselines on the scored slots of `parts`, from the training rows of `data`."""
+    trained = np.flatnonzero(data.trained)
+    if trained.size == 0:
+        notes.append("baselines unavailable: every training row is held out")
+        return []
+    rng = np.random.default_rng(BASELINE_SEED)
+    pixels = baselines.as_pixels(data.frames[trained])
+    truth: list[np.ndarray] = []
+    constant: list[np.ndarray] = []
+    spectrum: list[np.ndarray] = []
+    retrieval: list[np.ndarray] = []
+    for part in parts:
+        clip_rows = data.clip_rows(part.path)
+        if clip_rows is None or clip_rows.size == 0:
+            reason = "not a clip of the training set" if clip_rows is None else "all of its clip is held out"
+            clip_rows = trained
+            notes.append(f"{part.path.name}: {reason}; the clip-mean spectrum baseline uses the "
+                         "mean spectrum of all training rows")
+        elif part.why == "whole video":
+            notes.append(f"{part.path.name}: the brain trained on all of this video: its scores "
+                         "are on training data")
+        power = baselines.mean_spectrum(audio.from_slots(data.audio[clip_rows]))
+        frames = decode_frames(network, part.path)
+        for (start, stop), segment in zip(part.ranges, part.cut(part.truth)):
+            truth.append(segment)
+            slots = stop - start
+            constant.append(join.join_all(baselines.constant_blocks(data.audio[trained], slots), mode))
+            spectrum.append(baselines.spectrum_noise(power, slots * grid.SAMPLES_PER_SLOT, rng))
+            blocks = baselines.retrieval_blocks(pixels, data.audio[trained], frames[start:stop])
+            retrieval.append(join.join_all(blocks, mode))
+    return [Row(model, "baseline", score(segments, truth), segments, joined_by)
+            for model, segments, joined_by in (("constant", constant, mode),
+                                               ("clip-mean spectrum", spectrum, None),
+                                               ("retrieval", retrieval, mode))]

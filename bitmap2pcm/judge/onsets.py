@@ -1,0 +1,337 @@
+"""Event timing: are the render's events where the truth's are?
+
+Pure functions over arrays on the slot grid (`grid`): PCM in [-1, 1] at `grid.RATE_HZ`. Like
+`metrics`, functions that compare take either one 1-D array (one segment) or a sequence of
+them (the scored segments, each contiguous in time), and never match or shift across a
+segment's boundary. They reuse `metrics`' onset strength rather than restating it; the
+field's measures are CondFoleyGen's onset accuracy and onset AP.
+
+Argument order: these functions take the truth first (`truth, render`); most of `metrics`
+takes `render, truth`. Pass them by keyword when in doubt.
+
+Events are onsets on the slot grid, found by `onset_slots`:
+
+- strength (`onset_strength_slots`): `metrics.onset_strength` (half-wave-rectified spectral
+  flux of 40 mel bands in dB, three 245-sample hops per slot) summed over each slot's three
+  hops: how many dB the sound rose during the slot, averaged over bands;
+- peaks (`pick_peaks`): a slot is an onset when its strength is a local maximum, exceeds
+  ONSET_DELTA_DB, exceeds median + ONSET_MADS * MAD of the strengths within half
+  ONSET_WINDOW_SLOTS either side (about 1 s in all), and no stronger onset lies within
+  MIN_GAP_SLOTS - 1 slots.
+
+Because each 1024-sample STFT frame sees 512 samples ahead of its centre, an onset lands up
+to one slot before the slot its sound starts in. The truth and the render are measured the
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Sequence
+
+import numpy as np
+
+from ..core import grid
+from . import metrics
+
+TOLERANCE_SLOTS = 2  # an onset within 2 slots (67 ms) of a true one is on time
+ONSET_WINDOW_SLOTS = grid.SLOTS_PER_SECOND  # the adaptive threshold looks 1 s around a slot
+ONSET_MADS = 3.0  # threshold: local median + this many median absolute deviations
+ONSET_DELTA_DB = 1.0  # ... plus this: no rise smaller than 1 dB is an event (rounding noise isn't)
+MIN_GAP_SLOTS = 3  # onsets at least 3 slots (100 ms) apart; the stronger one stays
+MIN_SHIFT_S = 1.0  # event chance levels shift the render by at least this much
+HOPS_PER_SLOT = grid.SAMPLES_PER_SLOT // metrics.ONSET_HOP  # 3
+
+assert HOPS_PER_SLOT * metrics.ONSET_HOP == grid.SAMPLES_PER_SLOT
+
+
+# ---- events: finding onsets -----------------------------------------------------------------
+
+def onset_strength_slots(samples: np.ndarray) -> np.ndarray:
+    """Onset strength per slot, dB: `metrics.onset_strength` summed over each slot's hops.
+
+    A hop's strength is the mean over mel bands of how many dB each band rose since the hop
+    before (rises only; falls count 0); the sum is the slot's total rise. Slot 0's first hop
+    has nothing before it and counts 0, so a sound already playing when a segment starts is
+    no onset. A trailing partial slot is padded with silence to a whole slot (which also keeps
+    `metrics.onset_strength` from framing past the end of its padding, as it does when its
+    last hop holds fewer than half a hop of samples). Shape (whole or partial slots,), float64.
+    """
+    y = np.asarray(samples, dtype=np.float64).reshape(-1)
+    whole = np.zeros(-(-y.size // grid.SAMPLES_PER_SLOT) * grid.SAMPLES_PER_SLOT)
+    whole[: y.size] = y
+    return metrics.onset_strength(whole).reshape(-1, HOPS_PER_SLOT).sum(axis=1)  # 3 whole hops a slot
+
+
+def _local_maxima(strength: np.ndarray) -> np.ndarray:
+    """Slots whose strength rises from the slot before and does not fall to the slot after
+    (so a plateau counts once, at its first slot); the ends compare with one neighbour."""
+    s = np.asarray(strength, dtype=np.float64)
+    if s.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    left = np.concatenate([[-np.inf], s[:-1]])
+    right = np.concatenate([s[1:], [-np.inf]])
+    return np.flatnonzero((s > left) & (s >= right))
+
+
+def _enforce_gap(slots: np.ndarray, strength: np.ndarray, min_gap_slots: int) -> np.ndarray:
+    """Keep the strongest of `slots` first, then each next strongest at least `min_gap_slots`
+    from every kept one (ties: the earlier slot wins). Returns the kept slots, sorted."""
+    order = slots[np.argsort(-strength[slots], kind="stable")]
+    taken = np.zeros(strength.size, dtype=bool)  # slots within the gap of a kept onset
+    kept = []
+    for slot in order:
+        if not taken[slot]:
+            kept.append(slot)
+            taken[max(0, slot - min_gap_slots + 1): slot + min_gap_slots] = True
+    return np.sort(np.array(kept, dtype=np.int64))
+
+
+def candidate_slots(strength: np.ndarray, delta_db: float = ONSET_DELTA_DB,
+                    min_gap_slots: int = MIN_GAP_SLOTS) -> np.ndarray:
+    """Every slot that could be an onset, before the adaptive threshold: local maxima of
+    `strength` above `delta_db`, thinned to `min_gap_slots`. What average precision ranks."""
+    s = np.asarray(strength, dtype=np.float64).reshape(-1)
+    peaks = _local_maxima(s)
+    return _enforce_gap(peaks[s[peaks] > delta_db], s, min_gap_slots)
+
+
+def pick_peaks(strength: np.ndarray, window_slots: int = ONSET_WINDOW_SLOTS, mads: float = ONSET_MADS,
+               delta_db: float = ONSET_DELTA_DB, min_gap_slots: int = MIN_GAP_SLOTS) -> np.ndarray:
+    """Onset slots of a strength curve: local maxima above an adaptive threshold, thinned.
+
+    The threshold of slot i is median + `mads` * MAD + `delta_db` over the strengths of slots
+    i - window_slots/2 .. i + window_slots/2 (fewer at the ends). Median and MAD rather than
+    mean and standard deviation, so that the onsets themselves do not raise the bar: in a
+    second of silence with two clicks both stay far above it. Then `min_gap_slots` as in
+    `candidate_slots`. Returns sorted int64 slot indices.
+    """
+    s = np.asarray(strength, dtype=np.float64).reshape(-1)
+    peaks = _local_maxima(s)
+    peaks = peaks[s[peaks] > delta_db]
+    if peaks.size:
+        half = window_slots // 2
+        padded = np.concatenate([np.full(half, np.nan), s, np.full(half, np.nan)])
+        windows = padded[peaks[:, None] + np.arange(2 * half + 1)[None, :]]
+        median = np.nanmedian(windows, axis=1)
+        mad = np.nanmedian(np.abs(windows - median[:, None]), axis=1)
+        peaks = peaks[s[peaks] > median + mads * mad + delta_db]
+    return _enforce_gap(peaks, s, min_gap_slots)
+
+
+def onset_slots(samples: np.ndarray) -> np.ndarray:
+    """The slots where a segment's sound has an onset: `pick_peaks(onset_strength_slots(x))`
+    with the module's parameters (see the module notes). Sorted int64."""
+    return pick_peaks(onset_strength_slots(samples))
+
+
+# ---- events: comparing onsets ---------------------------------------------------------------
+
+def _match_count(true_slots: np.ndarray, rendered_slots: np.ndarray, tolerance_slots: int) -> int:
+    """Pairs of a one-to-one matching within `tolerance_slots`, greedy by distance: the
+    closest pair first (ties: earlier true, then earlier rendered), each onset used once."""
+    t = np.sort(np.asarray(true_slots, dtype=np.int64).reshape(-1))
+    r = np.sort(np.asarray(rendered_slots, dtype=np.int64).reshape(-1))
+    if t.size == 0 or r.size == 0:
+        return 0
+    # every pair within the tolerance, found by bisection: O(onsets), not O(true x rendered)
+    low = np.searchsorted(r, t - tolerance_slots, side="left")
+    high = np.searchsorted(r, t + tolerance_slots, side="right")
+    counts = high - low
+    ti = np.repeat(np.arange(t.size), counts)
+    ri = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts) + np.repeat(low, counts)
+    order = np.lexsort((ri, ti, np.abs(t[ti] - r[ri])))
+    used_t = np.zeros(t.size, dtype=bool)
+    used_r = np.zeros(r.size, dtype=bool)
+    count = 0
+    for i, j in zip(ti[order].tolist(), ri[order].tolist()):
+        if not used_t[i] and not used_r[j]:
+            used_t[i] = used_r[j] = True
+            count += 1
+    return count
+
+
+def _average_precision(true_slots: np.ndarray, ranked_slots: np.ndarray, tolerance_slots: int) -> float:
+    """Average precision of candidates `ranked_slots` (best first) at finding `true_slots`:
+    a candidate is a hit when a true onset not yet matched lies within `tolerance_slots`
+    (the nearest, the earlier of two as near, is then matched); sum of the precision at
+    each hit over the number of true onsets. nan without true onsets."""
+    t = np.sort(np.asarray(true_slots, dtype=np.int64).reshape(-1))
+    if t.size == 0:
+        return float("nan")
+    c = np.asarray(ranked_slots, dtype=np.int64).reshape(-1)
+    low = np.searchsorted(t, c - tolerance_slots, side="left")
+    high = np.searchsorted(t, c + tolerance_slots, side="right")
+    truths = t.tolist()
+    used = [False] * t.size
+    hits, total = 0, 0.0
+    for rank in np.flatnonzero(high > low).tolist():  # a candidate with no true onset near misses
+        slot = int(c[rank])
+        free = [j for j in range(int(low[rank]), int(high[rank])) if not used[j]]
+        if free:
+            used[min(free, key=lambda j: (abs(truths[j] - slot), j))] = True
+            hits += 1
+            total += hits / (rank + 1)
+    return float(total / t.size)
+
+
+def _prf(hits: int, n_true: int, n_rendered: int) -> tuple[float, float, float]:
+    """Precision, recall, F1 from counts. No true onsets: nothing to find, all nan. No
+    rendered onsets (but true ones): 0, 0, 0, as mir_eval counts it."""
+    if n_true == 0:
+        return float("nan"), float("nan"), float("nan")
+    precision = hits / n_rendered if n_rendered else 0.0
+    recall = hits / n_true
+    f1 = 2 * precision * recall / (precision + recall) if hits else 0.0
+    return float(precision), float(recall), float(f1)
+
+
+def onset_match(true_slots: np.ndarray, rendered_slots: np.ndarray,
+                tolerance_slots: int = TOLERANCE_SLOTS) -> tuple[float, float, float]:
+    """(precision, recall, F1) of the rendered onsets against the true ones, one segment.
+
+    A rendered onset is a hit when it is paired with a true onset at most `tolerance_slots`
+    away, in a one-to-one matching built greedily by distance, so one true onset cannot
+    excuse two rendered ones. Precision = hits / rendered, recall = hits / true. nan when
+    there are no true onsets; 0 for precision when there are no rendered ones.
+    """
+    hits = _match_count(true_slots, rendered_slots, tolerance_slots)
+    return _prf(hits, np.size(true_slots), np.size(rendered_slots))
+
+
+def onset_average_precision(true_slots: np.ndarray, strength_per_slot: np.ndarray,
+                            tolerance_slots: int = TOLERANCE_SLOTS) -> float:
+    """Average precision of the render's onset strengths at finding the true onsets.
+
+    Candidates are `candidate_slots(strength_per_slot)` (every peak `onset_slots` would
+    consider, before its adaptive threshold), ranked by strength, strongest first. Walking
+    down the ranking, a candidate is a hit when it matches a not yet matched true onset
+    within `tolerance_slots`; AP = sum of the precision at each hit / number of true onsets,
+    so a true onset no candidate reaches counts as never retrieved. 1 when every true onset
+    is found before any false one; independent of any threshold. nan without true onsets.
+    """
+    strength = np.asarray(strength_per_slot, dtype=np.float64).reshape(-1)
+    candidates = candidate_slots(strength)
+    ranked = candidates[np.argsort(-strength[candidates], kind="stable")]  # ties: earlier first
+    return _average_precision(true_slots, ranked, tolerance_slots)
+
+
+# ---- chance levels by circular shifts ------------------------------------------------------
+
+def _shift_sets(sizes: Sequence[int], min_shift_slots: int, draws: int, seed: int) -> np.ndarray:
+    """Circular shifts to try, one column per segment: every shift of at least
+    `min_shift_slots` each way (min..n-min) when there is one segment and at most `draws`
+    of them; otherwise `draws` rows of independent uniform shifts (seeded). A segment too
+    short for such shifts takes any shift 1..n-1 (0 if it has fewer than 2 slots)."""
+    ranges = []
+    for n in sizes:
+        low, high = (min_shift_slots, n - min_shift_slots) if n >= 2 * min_shift_slots else (1, n - 1)
+        ranges.append((low, high) if high >= low else (0, 0))
+    if len(sizes) == 1 and ranges[0][1] - ranges[0][0] + 1 <= draws:
+        return np.arange(ranges[0][0], ranges[0][1] + 1)[:, None]
+    rng = np.random.default_rng(seed)
+    return np.stack([rng.integers(low, high + 1, size=draws) for low, high in ranges], axis=1)
+
+
+def _quantiles(values: np.ndarray, quantile: float) -> np.ndarray:
+    """Column-wise quantile ignoring nan; nan for a column with no value."""
+    out = np.full(values.shape[1], np.nan)
+    for column in range(values.shape[1]):
+        v = values[:, column]
+        v = v[~np.isnan(v)]
+        if v.size:
+            out[column] = np.quantile(v, quantile)
+    return out
+
+
+# ---- events: the scores of a render -----------------------------------------------------------
+
+@dataclass(frozen=True)
+class EventScores:
+    """Onset scores of a render against the truth, each beside its chance level (the
+    `quantile` of the same score over renders circularly shifted by at least MIN_SHIFT_S
+    within their segments). Scores in [0, 1]; nan when the truth has no onsets."""
+
+    precision: float
+    recall: float
+    f1: float
+    ap: float
+    precision_chance: float
+    recall_chance: float
+    f1_chance: float
+    ap_chance: float
+    true_onsets: int
+    rendered_onsets: int
+
+    def as_dict(self) -> dict[str, float | int | None]:
+        """Plain JSON-ready values, nan as None."""
+        return {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in asdict(self).items()}
+
+
+def _event_values(truths: np.ndarray, picked: np.ndarray, ranked: np.ndarray,
+                  tolerance_slots: int) -> tuple[float, float, float, float]:
+    """Precision, recall, F1 and AP of onsets on the segments' joint axis (`_joint_axis`)."""
+    hits = _match_count(truths, picked, tolerance_slots)
+    precision, recall, f1 = _prf(hits, truths.size, picked.size)
+    return precision, recall, f1, _average_precision(truths, ranked, tolerance_slots)
+
+
+def _joint_axis(sizes: Sequence[int], tolerance_slots: int) -> np.ndarray:
+    """Where each segment starts on one axis holding them all, with more than the tolerance
+    (and at least one slot) of empty axis between neighbours, so that matching on that axis
+    never pairs onsets of different segments."""
+    gaps = np.asarray(sizes, dtype=np.int64) + max(tolerance_slots, 0) + 1
+    return np.concatenate([[0], np.cumsum(gaps)[:-1]]).astype(np.int64)
+
+
+def _flatten(per_segment: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """(segment index, slot) of every entry of per-segment slot arrays, segment by segment."""
+    segment = np.repeat(np.arange(len(per_segment)), [np.size(p) for p in per_segment])
+    slot = np.concatenate([np.asarray(p, dtype=np.int64).reshape(-1) for p in per_segment])
+    return segment.astype(np.int64), slot
+
+
+def event_scores(truth, render, tolerance_slots: int = TOLERANCE_SLOTS, min_shift_s: float = MIN_SHIFT_S,
+                 draws: int = metrics.CHANCE_DRAWS, quantile: float = metrics.CHANCE_QUANTILE,
+                 seed: int = 0) -> EventScores:
+    """Precision, recall, F1 and AP of the render's onsets against the truth's, with chance.
+
+    `truth` and `render` are PCM: one segment, or equally long sequences of segments. Onsets
+    are found in each segment on its own (`onset_slots`) and matched only within it; the
+    counts are then pooled (precision = all hits / all rendered onsets), and AP ranks every
+    segment's candidates together. Chance levels move the render's onsets and candidates
+    circularly within each segment by at least `min_shift_s` (shorter shifts would leave
+    onsets within the tolerance of where they were), every such shift when there is one
+    segment and at most `draws` of them, else `draws` seeded random ones, and take the
+    `quantile` of each score. A score above its chance level says the onsets' timing, not
+    merely their number, agrees with the truth.
+    """
+    renders, truths_pcm = metrics._paired_segments(render, truth)
+    if not renders:
+        raise ValueError("no segments to score")
+    strengths = [onset_strength_slots(x) for x in renders]
+    sizes = [s.size for s in strengths]
+    starts = _joint_axis(sizes, tolerance_slots)
+    true_segment, true_slot = _flatten([onset_slots(y) for y in truths_pcm])
+    true_onsets = starts[true_segment] + true_slot
+    picked_segment, picked_slot = _flatten([pick_peaks(s) for s in strengths])
+    candidates = [candidate_slots(s) for s in strengths]
+    segment_of, slot_of = _flatten(candidates)
+    strength_of = np.concatenate([s[c] for s, c in zip(strengths, candidates)])
+    # one ranking over every segment's candidates, strongest first (ties: earlier on the axis);
+    # a shift moves candidates, never their strengths, so the ranking holds for every shift
+    rank = np.lexsort((starts[segment_of] + slot_of, -strength_of))
+    segment_of, slot_of = segment_of[rank], slot_of[rank]
+    scores = _event_values(true_onsets, starts[picked_segment] + picked_slot,
+                           starts[segment_of] + slot_of, tolerance_slots)
+
+    min_shift_slots = max(1, int(round(min_shift_s * grid.SLOTS_PER_SECOND)))
+    size_of = np.maximum(np.asarray(sizes, dtype=np.int64), 1)
+    values = []
+    for shifts in _shift_sets(sizes, min_shift_slots, draws, seed):
+        shifts = np.asarray(shifts, dtype=np.int64)
+        moved = starts[picked_segment] + (picked_slot + shifts[picked_segment]) % size_of[picked_segment]
+        moved_ranked = starts[segment_of] + (slot_of + shifts[segment_of]) % size_of[segment_of]
+        values.append(_event_values(true_onsets, moved, moved_ranked, tolerance_slots))
+    chance = _quantiles(np.array(values, dtype=np.float64).reshape(-1, 4), quantile)
+    return EventScores(*scores, *(float(c) for c in chance),
+                       true_onsets=int(true_onsets.size), rendered_onsets=int(picked_slot.size))

@@ -1,0 +1,66 @@
+"""The rows a network learns from: each slot's target (PCM samples, STFT magnitudes or an
+overlap-add frame, on the [0, 1] scale) and its input (the frame, or the frame with its
+history of differences), and the output convention a brain of each target records."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+
+from ..data import history as history_inputs
+from ..data.trainset import TrainingPairs, clips_of
+from ..sound import overlap, spectral
+from . import brain as brain_format
+
+log = logging.getLogger("bitmap2pcm")
+
+
+def output_spec(target: str) -> dict[str, Any]:
+    """The brain's output convention for `target` (render dispatches on its kind)."""
+    if target == "stft":
+        return spectral.output_convention()
+    if target == "ola":
+        return overlap.output_convention()
+    return brain_format.output_convention()
+
+
+def target_pairs(pairs: TrainingPairs, target: str) -> TrainingPairs:
+    """The same pairs with each audio row replaced by its slot's target on the [0, 1] scale:
+    for stft its magnitude spectrum (spectral.unit_targets), for ola its windowed 1470-sample
+    frame (overlap.unit_targets), analysed clip by clip (per pickler's sidecar)."""
+    if target == "pcm":
+        return pairs
+    segments = [(clip["first_row"], clip["first_row"] + clip["slots"]) for clip in clips_of(pairs)]
+    if target == "stft":
+        log.info("computing STFT magnitude targets (%d bins per slot)", spectral.BINS)
+        audio = spectral.unit_targets(pairs.audio, segments)
+    else:
+        log.info("computing overlap-add PCM targets (%d samples per slot)", overlap.FRAME)
+        audio = overlap.unit_targets(pairs.audio, segments)
+    return TrainingPairs(pairs.frames, audio, pairs.frames_path, pairs.audio_path)
+
+
+def clip_starts(pairs: TrainingPairs) -> list[int]:
+    """Rows where a clip begins, for history inputs: each clip's first row (per pickler's
+    sidecar), and every row outside the clips (a silence anchor is a still picture of its own)."""
+    clips = clips_of(pairs)
+    inside = np.zeros(len(pairs), dtype=bool)
+    starts = []
+    for clip in clips:
+        inside[clip["first_row"]:clip["first_row"] + clip["slots"]] = True
+        starts.append(clip["first_row"])
+    return sorted(set(starts) | set(np.nonzero(~inside)[0].tolist()))
+
+
+def history_pairs(pairs: TrainingPairs, history: int) -> TrainingPairs:
+    """The same pairs with each frame row replaced by its history-`history` input row
+    (history.with_history: the frame and its differences, clip by clip); built once, float32."""
+    if history == 0:
+        return pairs
+    log.info("building history inputs: each frame and %d difference%s (%d inputs per slot)",
+             history, "" if history == 1 else "s",
+             history_inputs.input_size(pairs.frames.shape[1], history))
+    frames = history_inputs.with_history(pairs.frames, history, clip_starts(pairs))
+    return TrainingPairs(frames, pairs.audio, pairs.frames_path, pairs.audio_path)

@@ -1,0 +1,58 @@
+"""What theanet.py does: check the inputs before anything slow, train, write the brain."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from ..core.errors import UserError
+from ..core.files import check_writable_dir
+from ..data.trainset import load_pairs
+from . import backend as backend_module
+from . import brain as brain_format
+from .checkpoints import Interrupted
+from .pairs import history_pairs, target_pairs
+from .reporting import duration_text
+from .settings import check_inputs, check_outputs, settings_for
+from .train import Trainer
+
+log = logging.getLogger("bitmap2pcm")
+
+
+def run_training(frames: str, audio: str, output: str, layers: list[int] | None,
+                 options: dict[str, Any], resume: str | None = None, quiet: bool = False,
+                 backend: str = "auto") -> int:
+    """The whole of `theanet.py`: check inputs, train, write the brain; return an exit status.
+
+    Ctrl-C writes a checkpoint, says how to continue, and returns 1 (the project's code for a
+    run that did not finish; nothing is lost).
+    """
+    backend = backend_module.choose(backend)  # a missing JAX is said before any data is read
+    output_path = Path(output)
+    check_writable_dir(output_path.parent if str(output_path.parent) else ".")
+    checkpoint = None
+    if resume is not None:
+        checkpoint = brain_format.load(resume)
+        if not isinstance(checkpoint.get("resume"), dict):
+            raise UserError(f"{resume}: a finished brain, not a checkpoint (brain-EPOCH.pkl)")
+    settings = settings_for(layers, options, checkpoint, resume)
+    check_outputs(settings)
+    pairs = load_pairs(frames, audio)
+    check_inputs(settings, pairs.frames.shape[1])
+    pairs = history_pairs(target_pairs(pairs, settings.target), settings.history)
+    trainer = Trainer(pairs, settings, checkpoint_dir=output_path.parent, resume=checkpoint,
+                      quiet=quiet, backend=backend)
+    try:
+        finished = trainer.run()
+    except Interrupted as stop:
+        if stop.checkpoint is None:
+            log.warning("interrupted before the first epoch; nothing to save")
+        else:
+            log.warning("interrupted: continue with --resume %s", stop.checkpoint)
+        return 1
+    brain_format.save(finished, output_path)
+    record = finished["training"]
+    log.info("wrote %s (best epoch %d, validation %s, %s)", output_path, record["best_epoch"],
+             record["best_validation_loss"], duration_text(record["seconds"]))
+    return 0

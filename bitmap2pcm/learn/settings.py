@@ -1,0 +1,144 @@
+"""What decides a training run: the network's shape, what it predicts, and the settings a
+checkpoint carries (`Settings`), with the rule for which of them a resumed run may change.
+
+Reproducibility: every random choice of a run is drawn from `rng_for(seed, phase, layer,
+epoch, purpose)`, a numpy Generator keyed by where in the run it is used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import numpy as np
+
+from ..core.errors import UserError
+from ..data import history as history_inputs
+from ..sound import overlap, spectral
+
+PRESETS = {  # the original's network shapes (docs/original.md)
+    "shallow": [4096, 1000, 735],
+    "deeper": [4096, 1000, 1000, 1000, 735],
+    "wide": [4096, 2048, 1000, 1000, 735],
+    "kungfury": [4096, 2000, 1500, 1000, 735],
+}
+# What the output layer predicts (--target): the slot's PCM samples (the original), its
+# STFT magnitude spectrum (the frequency representation, see spectral.py), which needs BINS
+# outputs, or a windowed PCM frame twice the slot's length for overlap-add (see overlap.py).
+TARGETS = ("pcm", "stft", "ola")
+OUTPUTS = {"stft": spectral.BINS, "ola": overlap.FRAME}  # output units when not 735
+
+# Keys of the random streams: np.random.default_rng([seed, phase, layer, epoch, purpose]).
+INIT, PRETRAIN, FINETUNE = 0, 1, 2
+SHUFFLE, SAMPLES = 0, 1
+
+
+@dataclass
+class Settings:
+    """Everything that decides the trajectory of a run (stored in checkpoints and brains)."""
+
+    layer_sizes: list[int]
+    epochs: int = 200                    # cap on fine-tuning epochs (early stopping ends sooner)
+    pretrain_epochs: int = 10            # epochs of CD per hidden layer; 0 = plain MLP
+    # Batch 512 by measurement (bench/train, 2 cores): fine-tuning 4096-1000-735 ran at 0.69 of
+    # numpy's GEMM rate at 512, 0.59 at 256 and 0.3 at 64 (the original's 10..64), because every
+    # step also streams the whole weight matrix through the single-threaded elementwise update.
+    batch: int = 512                     # rows per minibatch, both phases
+    # The loss averages over the 735 outputs, so its gradients are 735x smaller than a per-frame
+    # sum of squares would give. Measured on the shapes fixture (6000 frames, 40 epochs) and on
+    # the Planet Blupi cutscenes: at batch 512, 3.0 reached the lowest validation loss (2.0 was
+    # unsteady); at batch 256, 2.0 learned and 5.0 diverged; 0.1..0.5 barely moved.
+    learning_rate: float = 3.0           # fine-tuning (Nesterov SGD), per unit of mean sq. error
+    momentum: float = 0.9                # fine-tuning momentum (the original's)
+    pretrain_learning_rate: float = 0.01         # guide §5: a small rate, here for mean gradients
+    pretrain_momentum: tuple[float, float] = (0.5, 0.9)  # guide §9: 0.5 while the weights settle,
+    momentum_switch_epoch: int = 5                       # then 0.9 from this epoch on
+    weight_decay: float = 1e-4           # guide §10: L2 cost on RBM weights
+    cd_steps: int = 1                    # k of CD-k
+    patience: int = 10                   # fine-tuning epochs without improvement before stopping
+    seed: int = 0
+    save_every: int = 10                 # checkpoint interval in epochs; 0 = only on Ctrl-C
+    holdout_tail: float = 0.0            # last fraction of every clip kept out for evaluation
+    target: str = "pcm"                  # one of TARGETS: what the output layer predicts
+    history: int = 0                     # frame differences after the frame (history.py)
+
+    # These may change when a run is resumed: they do not alter the trajectory up to the stop.
+    RESUMABLE_CHANGES = ("epochs", "save_every")
+
+    def to_record(self) -> dict[str, Any]:
+        record = asdict(self)
+        record["pretrain_momentum"] = list(self.pretrain_momentum)
+        return record
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> "Settings":
+        known = {f.name for f in fields(cls)}
+        values = {key: value for key, value in record.items() if key in known}
+        values["pretrain_momentum"] = tuple(values.get("pretrain_momentum", (0.5, 0.9)))
+        values["layer_sizes"] = [int(size) for size in values["layer_sizes"]]
+        return cls(**values)
+
+
+def preset_layers(name: str, target: str = "pcm", history: int = 0) -> list[int]:
+    """A preset's layer sizes for `target` and `history`: the stft target swaps the 735 PCM
+    outputs for spectral.BINS magnitudes, the ola target for overlap.FRAME samples; history K
+    makes the input the frame and K differences, 4096 * (K + 1); the hidden layers stay."""
+    sizes = list(PRESETS[name])
+    sizes[0] = history_inputs.input_size(sizes[0], history)
+    sizes[-1] = OUTPUTS.get(target, sizes[-1])
+    return sizes
+
+
+def rng_for(seed: int, phase: int, layer: int, epoch: int = 0, purpose: int = 0) -> np.random.Generator:
+    """The Generator for one (phase, layer, epoch, purpose) of a run with `seed`."""
+    return np.random.default_rng([seed, phase, layer, epoch, purpose])
+
+
+def settings_for(layers: list[int] | None, options: dict[str, Any],
+                 checkpoint: dict[str, Any] | None, checkpoint_path: str | None) -> Settings:
+    """Settings of a new run from `options`, or of a resumed run from its checkpoint.
+
+    `options` holds only what the user gave explicitly. On resume, options that would change
+    the trajectory must agree with the checkpoint (otherwise the run would not be the same
+    run); `epochs` and `save_every` may change.
+    """
+    if options.get("target", "pcm") not in TARGETS:
+        raise UserError(f"unknown target {options['target']!r} (choose {', '.join(TARGETS)})")
+    if options.get("history", 0) < 0:
+        raise UserError(f"--history must be 0 or more, not {options['history']}")
+    if checkpoint is None:
+        return Settings(layer_sizes=list(layers or preset_layers("shallow", options.get("target", "pcm"),
+                                                                 options.get("history", 0))),
+                        **options)
+    settings = Settings.from_record(checkpoint["resume"]["settings"])
+    given = dict(options, **({"layer_sizes": list(layers)} if layers else {}))
+    for key, value in given.items():
+        current = getattr(settings, key)
+        if key in Settings.RESUMABLE_CHANGES:
+            setattr(settings, key, value)
+        elif value != current:
+            flag = "--layers" if key == "layer_sizes" else "--" + key.replace("_", "-")
+            raise UserError(f"{checkpoint_path}: {flag} {value} differs from the checkpoint's "
+                            f"{current}; leave it out to resume, or start a new run")
+    return settings
+
+
+def check_outputs(settings: Settings) -> None:
+    """The output layer must fit the target: BINS magnitudes for stft, FRAME samples for ola."""
+    outputs = settings.layer_sizes[-1]
+    if settings.target == "stft" and outputs != spectral.BINS:
+        raise UserError(f"--target stft predicts {spectral.BINS} magnitude bins per slot, so the "
+                        f"output layer must have {spectral.BINS} units, not {outputs}")
+    if settings.target == "ola" and outputs != overlap.FRAME:
+        raise UserError(f"--target ola predicts a {overlap.FRAME}-sample frame per slot, so the "
+                        f"output layer must have {overlap.FRAME} units, not {outputs}")
+
+
+def check_inputs(settings: Settings, pixels: int) -> None:
+    """With history K the input layer must take each `pixels`-pixel frame and K differences."""
+    k = settings.history
+    wanted = history_inputs.input_size(pixels, k)
+    if k and settings.layer_sizes[0] != wanted:
+        raise UserError(f"--history {k} feeds the network each {pixels}-pixel frame and "
+                        f"{k} difference{'' if k == 1 else 's'}, so the "
+                        f"input layer must have {wanted} units, not {settings.layer_sizes[0]}")

@@ -1,0 +1,340 @@
+"""Training a brain: greedy RBM pretraining of the hidden layers, then fine-tuning the stack.
+
+The run is a sequence of epochs: `pretrain_epochs` for each hidden layer's RBM, then up to
+`epochs` of fine-tuning, stopped early when the validation loss has not improved for
+`patience` epochs; the brain kept is the one that did best on validation. Around this loop:
+what a run is made of (`settings`), what the network learns from (`pairs`), checkpoints,
+exact resume and the brain's record (`checkpoints`), and what it says as it goes (`reporting`).
+
+After every epoch the trainer takes a snapshot of its state (copies of the arrays, tens of MB
+for 4096-1000-735). It is written as `brain-EPOCH.pkl` every `save_every` epochs, and on Ctrl-C
+the last snapshot is written, so an interrupted epoch is simply redone on resume.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+from tqdm import tqdm
+
+from ..core.errors import UserError
+from ..data.trainset import (
+    TrainingPairs,
+    check_layers,
+    hold_out_tails,
+    picture_interpolation,
+    validation_split,
+)
+from . import brain as brain_format
+from .checkpoints import (
+    Interrupted,
+    Progress,
+    RunFacts,
+    brain_of,
+    checkpoint_name,
+    data_identity,
+    level_gain_db,
+    snapshot,
+)
+from .reporting import loss_text, time_left
+from .settings import (
+    FINETUNE,
+    INIT,
+    PRETRAIN,
+    SAMPLES,
+    SHUFFLE,
+    Settings,
+    rng_for,
+)
+
+log = logging.getLogger("bitmap2pcm")
+
+EVALUATION_BATCH = 1024          # rows per validation call: bigger is faster, memory is small
+MIN_IMPROVEMENT = 1e-3           # a validation loss counts as better when 0.1% below the best
+PROGRESS_BAR_DELAY_S = 2.0       # epochs shorter than this show no bar, only the epoch line
+
+
+def _batches(rows: int, batch: int) -> Iterator[int]:
+    """Minibatch numbers of an epoch over `rows` rows; the last batch may be short."""
+    return iter(range(-(-rows // batch)))
+
+
+def _column_mean(array: np.ndarray, rows: np.ndarray, chunk: int = 4096) -> np.ndarray:
+    """Mean of array[rows] over rows, in float64, without copying all the rows at once."""
+    total = np.zeros(array.shape[1], np.float64)
+    for start in range(0, len(rows), chunk):
+        total += array[rows[start:start + chunk]].sum(axis=0, dtype=np.float64)
+    return total / max(1, len(rows))
+
+
+class Trainer:
+    """One training run over `pairs`; `run()` returns the finished brain dict.
+
+    `resume` is a loaded checkpoint (a brain with a "resume" entry) to continue from.
+    Checkpoints go to `checkpoint_dir`. `backend` is "auto", "cpu" or "jax" (see backend.py):
+    the same graphs run on either, and the brain written is the same format.
+    """
+
+    def __init__(self, pairs: TrainingPairs, settings: Settings, checkpoint_dir: str | Path = ".",
+                 resume: dict[str, Any] | None = None, quiet: bool = False,
+                 backend: str = "auto") -> None:
+        check_layers(settings.layer_sizes, pairs)
+        self.pairs = pairs
+        self.settings = settings
+        self.checkpoint_dir = Path(checkpoint_dir)
+        self.quiet = quiet
+        usable, self.holdout = hold_out_tails(pairs, settings.holdout_tail)
+        self.interpolation = picture_interpolation(pairs)
+        train, validation = validation_split(len(usable))
+        self.train_rows, self.validation_rows = usable[train], usable[validation]
+        self.started = time.monotonic()
+        self.snapshot: dict[str, Any] | None = None
+        self.resume = resume
+        self.progress = (Progress.from_record(resume["resume"]["progress"]) if resume
+                         else Progress())
+        if resume and resume["resume"]["data"] != data_identity(pairs):
+            raise UserError("checkpoint was made with other training data "
+                            f"({resume['resume']['data']['frames']} frames); resume needs the same "
+                            "frames.pkl and audio.pkl")
+
+        # Imported here, not at the top: bad input is reported before PyTensor loads.
+        from . import backend as backend_module
+
+        backend_module.choose(backend)
+        from .dbn import DBN
+
+        self.backend = backend_module
+        self.pt = backend_module.tensor()
+        if resume:
+            self.dbn = DBN(resume["weights"], resume["biases"],
+                           resume["resume"].get("velocities", {}).get("weights"),
+                           resume["resume"].get("velocities", {}).get("biases"))
+        else:
+            target_mean = _column_mean(pairs.audio, self.train_rows)
+            self.dbn = DBN.create(settings.layer_sizes, rng_for(settings.seed, INIT, 0), target_mean)
+        # The data stay in place (C backend: borrowed, not copied; JAX: copied to the device
+        # once); each epoch only writes `order`.
+        self.frames = self.backend.shared(pairs.frames, "frames")
+        self.audio = self.backend.shared(pairs.audio, "audio")
+        self.order = self.backend.shared(self.train_rows.astype(np.int64), "order")
+        self.validation_order = self.backend.shared(self.validation_rows.astype(np.int64),
+                                                    "validation_order")
+
+    # --- the run ---------------------------------------------------------------------------
+
+    def run(self) -> dict[str, Any]:
+        """Pretrain and fine-tune (from wherever `resume` left off); return the best brain."""
+        settings = self.settings
+        log.info("training %s on %d frames (%d train, %d validation), batch %d, seed %d, "
+                 "backend %s%s", "-".join(map(str, settings.layer_sizes)), len(self.pairs),
+                 len(self.train_rows), len(self.validation_rows), settings.batch, settings.seed,
+                 self.backend.name(),
+                 f", resuming {self.progress.phase} after epoch {self.progress.epoch}"
+                 if self.resume else "")
+        try:
+            if self.progress.phase == "pretrain":
+                if settings.pretrain_epochs > 0:
+                    for layer in range(self.progress.layer, len(settings.layer_sizes) - 2):
+                        self._pretrain(layer)
+                else:
+                    log.info("pretraining skipped (--pretrain-epochs 0): a plain MLP")
+                self.progress = Progress(phase="finetune", seconds=self.progress.seconds,
+                                         history=self.progress.history)
+                self.resume = None
+            self._finetune()
+        except KeyboardInterrupt:
+            raise Interrupted(self._write_snapshot()) from None
+        return self._brain()
+
+    # --- pretraining -----------------------------------------------------------------------
+
+    def _pretrain(self, layer: int) -> None:
+        """Train the RBM of hidden layer `layer` on the layer below's activity; install it."""
+        from .rbm import RBM, cd_flops_per_row
+
+        settings, progress, pt = self.settings, self.progress, self.pt
+        n_visible, n_hidden = settings.layer_sizes[layer], settings.layer_sizes[layer + 1]
+        data = self.frames if layer == 0 else self._hidden_activity(layer)
+        if self.resume is not None and progress.layer == layer:
+            rbm = RBM.from_state(self.resume["resume"]["rbm"])
+            self.resume = None
+        else:
+            visible_mean = _column_mean(data.get_value(borrow=True), self.train_rows)
+            rbm = RBM.create(n_visible, n_hidden, rng_for(settings.seed, INIT, layer + 1), visible_mean)
+            progress.layer, progress.epoch = layer, 0
+            progress.history["pretrain_train"].append([])
+            progress.history["pretrain_validation"].append([])
+        visible = pt.matrix("visible")
+        generator = self.backend.shared(np.random.default_rng(0), "cd_generator")
+        momentum = self.backend.shared(np.float32(settings.pretrain_momentum[0]), "cd_momentum")
+        error, updates = rbm.contrastive_divergence(
+            visible, generator, settings.cd_steps, np.float32(settings.pretrain_learning_rate),
+            momentum, np.float32(settings.weight_decay))
+        step = self.backend.compile_minibatch_step([visible], [data], self.order, settings.batch,
+                                                   error, updates)
+        check = self.backend.compile_minibatch_step([visible], [data], self.validation_order,
+                                                    EVALUATION_BATCH, rbm.reconstruction_error(visible))
+        flops = cd_flops_per_row(n_visible, n_hidden, settings.cd_steps)
+        self._take_snapshot(rbm)
+        while progress.epoch < settings.pretrain_epochs:
+            epoch = progress.epoch
+            self.order.set_value(rng_for(settings.seed, PRETRAIN, layer, epoch, SHUFFLE)
+                                 .permutation(self.train_rows))
+            generator.set_value(rng_for(settings.seed, PRETRAIN, layer, epoch, SAMPLES))
+            momentum.set_value(np.float32(settings.pretrain_momentum[
+                0 if epoch < settings.momentum_switch_epoch else 1]))
+            train_error, rate = self._epoch(step, f"pretrain {layer + 1} epoch {epoch + 1}")
+            validation_error = self._evaluate(check)
+            progress.epoch += 1
+            progress.history["pretrain_train"][layer].append(train_error)
+            progress.history["pretrain_validation"][layer].append(validation_error)
+            log.info("pretrain layer %d/%d epoch %d/%d: reconstruction %.5f, validation %s, "
+                     "%s frames/s, %s left", layer + 1, len(settings.layer_sizes) - 2,
+                     progress.epoch, settings.pretrain_epochs, train_error,
+                     loss_text(validation_error), f"{rate:,.0f}", self._time_left(rate * flops))
+            self._take_snapshot(rbm)
+            self._maybe_save()
+        self._install(layer, rbm)
+
+    def _install(self, layer: int, rbm: Any) -> None:
+        state = rbm.state()
+        self.dbn.set_layer(layer, state["W"], state["hidden_bias"])
+
+    def _hidden_activity(self, layer: int) -> Any:
+        """A backend copy of every frame's activity at hidden layer `layer` (the next RBM's data)."""
+        x = self.pt.matrix("x")
+        everything = self.backend.shared(np.arange(len(self.pairs), dtype=np.int64), "all_rows")
+        up = self.backend.compile_minibatch_step([x], [self.frames], everything, EVALUATION_BATCH,
+                                                 self.dbn.hidden_activity(x, layer))
+        activity = np.empty((len(self.pairs), self.settings.layer_sizes[layer]), np.float32)
+        for index in _batches(len(self.pairs), EVALUATION_BATCH):
+            activity[index * EVALUATION_BATCH:(index + 1) * EVALUATION_BATCH] = up(index)
+        return self.backend.shared(activity, f"hidden{layer}")
+
+    # --- fine-tuning -----------------------------------------------------------------------
+
+    def _finetune(self) -> None:
+        """Nesterov SGD on the MSE with early stopping; the best parameters end in self.best."""
+        from .dbn import finetune_flops_per_row
+
+        settings, progress, pt = self.settings, self.progress, self.pt
+        if self.resume is not None:
+            best = self.resume["resume"]["best"]
+            self.best = (list(best["weights"]), list(best["biases"]))
+        else:
+            self.best = self.dbn.parameters()
+        x, targets = pt.matrix("x"), pt.matrix("targets")
+        loss = self.dbn.mean_squared_error(x, targets)
+        updates = self.dbn.nesterov_updates(loss, np.float32(settings.learning_rate),
+                                            np.float32(settings.momentum))
+        step = self.backend.compile_minibatch_step([x, targets], [self.frames, self.audio],
+                                                   self.order, settings.batch, loss, updates)
+        check = self.backend.compile_minibatch_step([x, targets], [self.frames, self.audio],
+                                                    self.validation_order, EVALUATION_BATCH, loss)
+        flops = finetune_flops_per_row(settings.layer_sizes)
+        self._take_snapshot()
+        while progress.epoch < settings.epochs and progress.waited < settings.patience:
+            epoch = progress.epoch
+            self.order.set_value(rng_for(settings.seed, FINETUNE, 0, epoch, SHUFFLE)
+                                 .permutation(self.train_rows))
+            train_loss, rate = self._epoch(step, f"finetune epoch {epoch + 1}")
+            validation_loss = self._evaluate(check)
+            # Without validation rows (tiny data) the training loss is the only guide.
+            monitored = train_loss if math.isnan(validation_loss) else validation_loss
+            progress.epoch += 1
+            progress.history["finetune_train"].append(train_loss)
+            progress.history["finetune_validation"].append(validation_loss)
+            improved = monitored < progress.best_loss * (1.0 - MIN_IMPROVEMENT)
+            if improved:
+                progress.best_loss, progress.best_epoch, progress.waited = monitored, progress.epoch, 0
+                self.best = self.dbn.parameters()
+            else:
+                progress.waited += 1
+            log.info("finetune epoch %d/%d: train %.6f, validation %s%s, %s frames/s, "
+                     "at most %s left", progress.epoch, settings.epochs, train_loss,
+                     loss_text(validation_loss), " (best)" if improved else "",
+                     f"{rate:,.0f}", self._time_left(rate * flops))
+            self._take_snapshot()
+            self._maybe_save()
+        if progress.waited >= settings.patience:
+            log.info("early stop: no improvement for %d epochs; keeping epoch %d (validation %.6f)",
+                     progress.waited, progress.best_epoch, progress.best_loss)
+
+    # --- epochs ----------------------------------------------------------------------------
+
+    def _epoch(self, step: Callable[[int], Any], label: str) -> tuple[float, float]:
+        """Run `step` over every minibatch of the current order; (mean loss, rows per second)."""
+        rows, batch = len(self.train_rows), self.settings.batch
+        losses, started = [], time.perf_counter()
+        with tqdm(total=rows, desc=label, unit="frame", leave=False, delay=PROGRESS_BAR_DELAY_S,
+                  disable=True if self.quiet else None) as bar:
+            for index in _batches(rows, batch):
+                size = min(batch, rows - index * batch)
+                # kept as the backend's arrays: converting each to a float would make a GPU
+                # wait for every step instead of queueing the next
+                losses.append((step(index), size))
+                bar.update(size)
+        total = sum(float(loss) * size for loss, size in losses)
+        seconds = time.perf_counter() - started
+        return total / rows, rows / max(seconds, 1e-9)
+
+    def _evaluate(self, check: Callable[[int], Any]) -> float:
+        """Mean of a per-minibatch mean over the validation rows (NaN when there are none)."""
+        rows = len(self.validation_rows)
+        if rows == 0:
+            return math.nan
+        total = 0.0
+        for index in _batches(rows, EVALUATION_BATCH):
+            total += float(check(index)) * min(EVALUATION_BATCH, rows - index * EVALUATION_BATCH)
+        return total / rows
+
+    def _time_left(self, flops_per_second: float) -> str:
+        return time_left(self.settings, self.progress, len(self.train_rows), flops_per_second)
+
+    # --- checkpoints and the brain ---------------------------------------------------------
+
+    def _take_snapshot(self, rbm: Any = None) -> None:
+        progress = Progress.from_record(self.progress.to_record())
+        progress.seconds = self._seconds()
+        best = self.best if rbm is None else None
+        self.snapshot = snapshot(self.settings, progress, self.pairs, self.dbn, best, rbm)
+
+    def _maybe_save(self) -> None:
+        every = self.settings.save_every
+        if every > 0 and self.progress.epoch % every == 0:
+            self._write_snapshot()
+
+    def _write_snapshot(self) -> Path | None:
+        if self.snapshot is None:
+            return None
+        state = self.snapshot["resume"]
+        progress = Progress.from_record(state["progress"])
+        checkpoint = brain_of(self._facts(), self.snapshot["weights"], self.snapshot["biases"],
+                              self.dbn.activations, progress)
+        checkpoint["resume"] = state
+        path = self.checkpoint_dir / checkpoint_name(progress)
+        brain_format.save(checkpoint, path)
+        log.info("checkpoint %s", path)
+        return path
+
+    def _seconds(self) -> float:
+        return self.progress.seconds + (time.monotonic() - self.started)
+
+    def _facts(self) -> RunFacts:
+        return RunFacts(self.pairs, self.settings, self.train_rows, self.validation_rows,
+                        self.holdout, self.interpolation, self.backend.describe())
+
+    def _brain(self) -> dict[str, Any]:
+        """The finished brain: the best fine-tuned parameters and the training record."""
+        progress = Progress.from_record(self.progress.to_record())
+        progress.seconds = self._seconds()
+        weights, biases = self.best
+        brain = brain_of(self._facts(), weights, biases, self.dbn.activations, progress)
+        if self.settings.target == "stft":
+            brain["output"]["level_gain_db"] = level_gain_db(self._facts(), brain, EVALUATION_BATCH)
+        return brain

@@ -1,0 +1,326 @@
+"""Render: a video's pictures through a brain into a sound track (out.wav).
+
+One streaming pass: ffmpeg puts the pictures on the 30 fps grid exactly as the brain's input
+convention says (side, interpolation), numpy runs the network on a batch of slots at a time,
+the chosen join (`join`) turns the blocks into samples and they go straight into the WAV.
+Frames are read in a thread a couple of batches ahead (`Prefetch`), so decoding and inference
+overlap. Memory stays at a few batches however long the video is, and PyTensor is never
+imported: a brain is plain numpy (`brain`).
+
+The WAV is 22050 Hz mono float32, exactly 735 samples per slot of the video, clamped to
+[-1, 1]; it appears under its name only when complete (`files.atomic_path`).
+
+What the blocks are depends on the brain's output convention (`brain["output"]["kind"]`):
+"pcm" brains predict 735 samples per slot, joined by the chosen join mode; "stft-magnitude"
+brains (theanet.py --target stft) predict a magnitude spectrum per slot, which
+`spectral.Synthesizer` turns into continuous sound by overlap-add; "pcm-overlap" brains
+(--target ola) predict a windowed 1470-sample frame per slot, which `overlap.Synthesizer`
+overlap-adds. The raw and smooth joins do not apply to those two, and the mode is ignored.
+
+A brain trained with history (theanet.py --history K, `brain["input"]["history"]`) sees each
+frame with its K previous frame differences: `history.HistoryStream` builds those inputs batch
+by batch, carrying the last K frames across batches, so memory stays bounded; the video's first
+frame stands for the frames before it.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+
+from ..core import cli, grid
+from ..core.errors import UserError
+from ..core.files import atomic_path, check_writable_dir
+from ..data import history
+from ..learn import brain as brains
+from ..media import audio, video
+from ..sound import join, overlap, spectral
+
+log = logging.getLogger("bitmap2pcm")
+
+BRAINS_DIR = Path(__file__).resolve().parents[2] / "brains"  # the shipped brains (shipped/)
+DEFAULT_BRAIN = BRAINS_DIR / "spectral.pkl"  # the one render uses when no brain is named
+MODES = tuple(join.JOINS)
+# Smooth is the default: same predictions, same timing, none of the edge clicks; "raw" gives
+# the 2015 sound bit for bit.
+DEFAULT_MODE = "smooth"
+BATCH_SLOTS = 256  # 8.5 s of video: a 4096x1000 product large enough for BLAS to run at speed
+
+
+def resolve_brain(path: str | Path | None) -> Path:
+    """The brain file to use: `path` if given, else the shipped default, else a UserError
+    that says how to get one."""
+    if path is not None:
+        return Path(path)
+    if DEFAULT_BRAIN.is_file():
+        return DEFAULT_BRAIN
+    raise UserError(
+        f"no brain given and the default brain {DEFAULT_BRAIN} is not there: pass "
+        f"--brain FILE (a trained brain or a checkpoint, e.g. {brains.DEFAULT_BRAIN_FILE}), "
+        f"or train one with theanet.py ('make brains' retrains the shipped brains)"
+    )
+
+
+def load_brain(path: str | Path) -> dict[str, Any]:
+    """Load a brain or checkpoint and check that render can use it on video frames.
+
+    Beyond the format checks of `brain.load` (which refuses pickles that would run code and
+    unknown format versions): the output must be PCM blocks of one slot, magnitude spectra
+    of one slot in the framing and scaling `spectral` synthesizes, or windowed PCM frames in
+    the framing `overlap` overlap-adds, and the input size must be what the brain's own
+    picture convention produces.
+    """
+    network = brains.load(path)
+    output = network["output"]
+    if output.get("kind") == spectral.KIND:
+        spectral.check_convention(output, str(path))
+        outputs = spectral.BINS
+    elif output.get("kind") == overlap.KIND:
+        overlap.check_convention(output, str(path))
+        outputs = overlap.FRAME
+    elif output.get("kind") == "pcm" and output.get("samples_per_slot") == grid.SAMPLES_PER_SLOT:
+        outputs = grid.SAMPLES_PER_SLOT
+    else:
+        raise UserError(
+            f"{path}: brain predicts {output.get('kind')!r} blocks of "
+            f"{output.get('samples_per_slot')} samples; render needs 'pcm' blocks of "
+            f"{grid.SAMPLES_PER_SLOT}, '{spectral.KIND}' spectra or '{overlap.KIND}' frames"
+        )
+    if network["layer_sizes"][-1] != outputs:
+        raise UserError(
+            f"{path}: brain has {network['layer_sizes'][-1]} outputs, not the {outputs} "
+            f"its {output['kind']!r} output convention needs per slot"
+        )
+    side = network["input"].get("side")
+    layout = network["input"].get("layout", "frame")
+    if layout not in ("frame", history.LAYOUT):
+        raise UserError(f"{path}: brain's input layout {layout!r} is unknown (render knows "
+                        f"'frame' and '{history.LAYOUT}')")
+    k = network["input"].get("history", 0) if layout == history.LAYOUT else 0
+    if not isinstance(k, int) or k < 0:
+        raise UserError(f"{path}: brain records history {k!r}, not a whole number of frames")
+    if not isinstance(side, int) or history.input_size(side * side, k) != network["layer_sizes"][0]:
+        raise UserError(
+            f"{path}: brain takes {network['layer_sizes'][0]} inputs per frame, which does not "
+            f"fit its {side}x{side} picture convention"
+            + (f" with {k} frame differences" if k else "")
+        )
+    if network["input"].get("interpolation") not in video.INTERPOLATIONS:
+        raise UserError(
+            f"{path}: brain was trained with unknown interpolation "
+            f"{network['input'].get('interpolation')!r}"
+        )
+    return network
+
+
+def frame_stream(network: dict[str, Any], path: str | Path, batch_slots: int = BATCH_SLOTS,
+                 origin_s: float | None = None) -> video.FrameStream:
+    """The video's frames prepared the way `network` was trained (same side, interpolation),
+    on the grid from time zero `origin_s` (probed when not given)."""
+    convention = network["input"]
+    return video.FrameStream(path, side=convention["side"],
+                             interpolation=convention["interpolation"], batch_slots=batch_slots,
+                             origin_s=origin_s)
+
+
+def history_stream(network: dict[str, Any]) -> history.HistoryStream:
+    """The input builder for one video: the frame alone, or with the brain's K differences."""
+    return history.HistoryStream(history.history_of(network["input"]))
+
+
+def network_outputs(network: dict[str, Any], frames: np.ndarray,
+                    inputs: history.HistoryStream | None = None) -> np.ndarray:
+    """uint8 frames (n, side*side) through the brain. `inputs` carries the history of the
+    frames before these (a video's earlier batches); None takes `frames` as a whole video."""
+    builder = inputs if inputs is not None else history_stream(network)
+    return brains.forward(network, builder.push(video.frames_to_unit(frames)))
+
+
+def predict_blocks(network: dict[str, Any], frames: np.ndarray,
+                   inputs: history.HistoryStream | None = None) -> np.ndarray:
+    """uint8 frames (n, side*side) to PCM blocks (n, 735): 2y - 1 of the brain's outputs,
+    clamped to [-1, 1] (a linear output layer can overshoot), float32."""
+    outputs = network_outputs(network, frames, inputs)
+    return np.clip(grid.unit_to_pcm(outputs), -1.0, 1.0, out=outputs)
+
+
+def predict_magnitudes(network: dict[str, Any], frames: np.ndarray,
+                       inputs: history.HistoryStream | None = None) -> np.ndarray:
+    """uint8 frames (n, side*side) to magnitude spectra (n, BINS) in PCM units, through the
+    inverse of the brain's [0, 1] scaling (which clips overshooting outputs first) and its
+    level calibration (spectral.calibrated)."""
+    return spectral.calibrated(spectral.from_unit(network_outputs(network, frames, inputs)),
+                               network["output"])
+
+
+def stream_spectra(spectra: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+    """Synthesize a stream of (n, BINS) magnitude batches; yields float32 runs of samples,
+    HOP per slot in all (see `spectral.Synthesizer`)."""
+    synthesizer = spectral.Synthesizer()
+    for batch in spectra:
+        yield synthesizer.push(batch)
+    yield synthesizer.finish()
+
+
+def predict_frames(network: dict[str, Any], frames: np.ndarray,
+                   inputs: history.HistoryStream | None = None) -> np.ndarray:
+    """uint8 frames (n, side*side) to windowed PCM frames (n, overlap.FRAME): 2y - 1 of the
+    brain's outputs, clamped to [-1, 1]."""
+    return overlap.from_unit(network_outputs(network, frames, inputs))
+
+
+def stream_frames(frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+    """Overlap-add a stream of (n, overlap.FRAME) windowed PCM batches; yields float32 runs of
+    samples, HOP per slot in all (see `overlap.Synthesizer`)."""
+    synthesizer = overlap.Synthesizer()
+    for batch in frames:
+        yield synthesizer.push(batch)
+    yield synthesizer.finish()
+
+
+def sound_stream(network: dict[str, Any], batches: Iterable[np.ndarray],
+                 mode: str) -> Iterator[np.ndarray]:
+    """Runs of samples for a stream of uint8 frame batches, by the brain's output kind: PCM
+    blocks joined by `mode`, or magnitude spectra synthesized or windowed frames overlap-added
+    (no join, `mode` unused). The batches are one video: history inputs run across them."""
+    inputs = history_stream(network)
+    if network["output"]["kind"] == spectral.KIND:
+        return stream_spectra(predict_magnitudes(network, batch, inputs) for batch in batches)
+    if network["output"]["kind"] == overlap.KIND:
+        return stream_frames(predict_frames(network, batch, inputs) for batch in batches)
+    return stream_samples((predict_blocks(network, batch, inputs) for batch in batches), mode)
+
+
+def stream_samples(blocks: Iterable[np.ndarray], mode: str) -> Iterator[np.ndarray]:
+    """Join a stream of (n, 735) PCM batches with the named join; yields float32 runs of
+    samples whose concatenation is `join.join_all` of all blocks."""
+    if mode not in join.JOINS:
+        raise UserError(f"unknown mode '{mode}' (choose {', '.join(MODES)})")
+    joiner = join.JOINS[mode]()
+    for batch in blocks:
+        yield joiner.push(batch)
+    yield joiner.finish()
+
+
+@dataclass(frozen=True)
+class RenderSummary:
+    """What a render produced: slots covered, samples written, and how long it took."""
+
+    slots: int
+    samples: int
+    wall_seconds: float
+
+    @property
+    def seconds(self) -> float:
+        return self.samples / grid.RATE_HZ
+
+
+def render(video_path: str | Path, out_path: str | Path, brain_path: str | Path | None = None,
+           mode: str = DEFAULT_MODE, batch_slots: int = BATCH_SLOTS,
+           progress: bool = False) -> RenderSummary:
+    """Render `video_path` through a brain into the WAV `out_path` (see the module notes).
+
+    Every check that can fail fast (mode, brain, output folder, video) runs before the first
+    frame is used.
+    """
+    started = time.perf_counter()
+    if mode not in join.JOINS:
+        raise UserError(f"unknown mode '{mode}' (choose {', '.join(MODES)})")
+    brain_file = resolve_brain(brain_path)
+    network = load_brain(brain_file)
+    out_path = Path(out_path)
+    check_writable_dir(out_path.parent)
+    info = video.probe(video_path)  # first: it gives the grid's time zero
+    video.require_video(info)
+    frames = frame_stream(network, video_path, batch_slots, info.origin_s)
+    with Prefetch(frames) as batches:
+        log.info("rendering %s with %s (%s)", video_path, brain_file,
+                 {spectral.KIND: "spectral synthesis", overlap.KIND: "overlap-add"}.get(
+                     network["output"]["kind"], f"{mode} join"))
+        runs = sound_stream(network, cli.progress(batches, info.expected_slots, progress), mode)
+        samples = _write_wav(out_path, runs,
+                             if_empty=f"{video_path}: no frames could be decoded")
+    summary = RenderSummary(frames.slots_read, samples, time.perf_counter() - started)
+    log.info("wrote %s: %d slots, %.2f s of sound in %.1f s", out_path, summary.slots,
+             summary.seconds, summary.wall_seconds)
+    return summary
+
+
+def _write_wav(destination: Path, runs: Iterable[np.ndarray], if_empty: str) -> int:
+    """Stream runs of samples into a 22050 Hz mono float32 WAV that appears only when
+    complete; returns the number of samples. No samples at all is a UserError (`if_empty`)
+    and writes nothing."""
+    with atomic_path(destination, suffix=".wav") as temporary:
+        samples = audio.write_wav_stream(temporary, runs)
+        if samples == 0:
+            raise UserError(if_empty)
+    return samples
+
+
+class Prefetch:
+    """Iterate `items` in a background thread, up to `depth` items ahead.
+
+    Without it ffmpeg stalls while numpy works: the pipe holds only 64 KiB (16 frames), so
+    decoding and inference would take turns. Reading a pipe and BLAS products both release
+    the GIL, so in a thread they overlap. The thread starts at once, so work done before the
+    first item is taken (checking the video) overlaps decoding too. Exceptions from `items`
+    are raised to the consumer; `close` (or leaving the `with` block) stops the thread and
+    closes `items`, which ends ffmpeg.
+    """
+
+    _FINISHED = object()
+
+    def __init__(self, items: Iterable[Any], depth: int = 2):
+        self._handoff: queue.Queue = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._work, args=(items,), name="prefetch",
+                                        daemon=True)
+        self._thread.start()
+
+    def _offer(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._handoff.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _work(self, items: Iterable[Any]) -> None:
+        source = iter(items)
+        try:
+            for item in source:
+                if not self._offer(item):
+                    return
+            self._offer(self._FINISHED)
+        except BaseException as error:  # handed over; the consumer re-raises it
+            self._offer(error)
+        finally:
+            getattr(source, "close", lambda: None)()
+
+    def __iter__(self) -> Iterator[Any]:
+        while True:
+            item = self._handoff.get()
+            if item is self._FINISHED:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def __enter__(self) -> "Prefetch":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
