@@ -9,7 +9,8 @@ from typing import Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bitmap2pcm import cli, events  # noqa: E402
+from bitmap2pcm.core import cli  # noqa: E402
+from bitmap2pcm.data import events  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 

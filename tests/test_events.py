@@ -17,8 +17,10 @@ import numpy as np
 import pytest
 import soundfile
 
-from bitmap2pcm import events, grid, metrics, timing
-from bitmap2pcm.errors import UserError
+from bitmap2pcm.core import grid
+from bitmap2pcm.core.errors import UserError
+from bitmap2pcm.data import events
+from bitmap2pcm.judge import metrics, onsets
 
 REPO = Path(__file__).resolve().parent.parent
 SOUNDS = REPO / "examples" / "sounds"
@@ -90,8 +92,8 @@ def test_a_dropped_object_lands_at_the_exact_sample():
 def test_every_impact_is_an_onset_and_nothing_else_is(benchmark):
     for name, scene, _, sound in benchmark:
         true_slots = np.array([impact.slot for impact in scene.impacts])
-        found = timing.onset_slots(sound)
-        precision, recall, f1 = timing.onset_match(true_slots, found, tolerance_slots=timing.TOLERANCE_SLOTS)
+        found = onsets.onset_slots(sound)
+        precision, recall, f1 = onsets.onset_match(true_slots, found, tolerance_slots=onsets.TOLERANCE_SLOTS)
         assert (precision, recall, f1) == (1.0, 1.0, 1.0), (name, true_slots, found)
 
 

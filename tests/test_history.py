@@ -18,8 +18,8 @@ from bitmap2pcm.data import history
 from bitmap2pcm.data.trainset import TrainingPairs
 from bitmap2pcm.learn import brain as brains
 from bitmap2pcm.learn import pairs as learning_pairs
-from bitmap2pcm.learn import settings as run_settings
 from bitmap2pcm.learn import run
+from bitmap2pcm.learn import settings as run_settings
 from bitmap2pcm.render import stream as render
 
 

@@ -18,8 +18,8 @@ from bitmap2pcm.core import grid
 from bitmap2pcm.core.errors import UserError
 from bitmap2pcm.judge import metrics
 from bitmap2pcm.learn import brain as brains
-from bitmap2pcm.learn import settings as run_settings
 from bitmap2pcm.learn import run
+from bitmap2pcm.learn import settings as run_settings
 from bitmap2pcm.sound import framing, join, overlap
 
 W = grid.SAMPLES_PER_SLOT

@@ -25,8 +25,9 @@ import soundfile
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))
 
-from bitmap2pcm import cli, grid  # noqa: E402
 from bitmap2pcm.files import atomic_path  # noqa: E402
+
+from bitmap2pcm import cli, grid  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 

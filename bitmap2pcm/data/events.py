@@ -42,10 +42,10 @@ from typing import Any, Iterator, Mapping, Sequence
 import numpy as np
 import soundfile
 
-from . import grid
-from .errors import UserError
-from .files import atomic_path
-from .video import require_tool, run_ffmpeg_writing
+from ..core import grid
+from ..core.errors import UserError
+from ..core.files import atomic_path
+from ..media.video import require_tool, run_ffmpeg_writing
 
 # ---- settings --------------------------------------------------------------------------------
 
