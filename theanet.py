@@ -12,8 +12,8 @@ from typing import Sequence
 
 from bitmap2pcm.core import cli
 from bitmap2pcm.learn.brain import DEFAULT_BRAIN_FILE
-from bitmap2pcm.learn.settings import PRESETS, TARGETS, Settings, preset_layers
 from bitmap2pcm.learn.run import run_training
+from bitmap2pcm.learn.settings import PRESETS, TARGETS, Settings, preset_layers
 
 EXAMPLES = """
   python theanet.py                                  # frames.pkl + audio.pkl -> theanet.py.net.pkl
