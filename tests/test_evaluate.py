@@ -185,7 +185,7 @@ def test_evaluation_scores_the_held_out_slots_of_every_row(data_set, result):
     assert table["scored"]["slots"] == stop - start
     models = [row["model"] for row in table["rows"]]
     assert models == ["swing (raw)", "swing (smooth)", "constant", "clip-mean spectrum",
-                      "retrieval", "truth"]
+                      "retrieval", "motion", "truth"]
     for row in result.rows:
         assert [s.size for s in row.segments] == [(stop - start) * W]
     json.dumps(table, allow_nan=False)  # nan became null: plain JSON
@@ -200,6 +200,42 @@ def test_a_brain_that_hears_brightness_follows_the_truth(result):
     assert truth["r_within"] == pytest.approx(1.0) and truth["lsd_db"] == 0.0
     assert truth["level_db"] == 0.0 and truth["onset_lag_ms"] == 0.0
     assert np.isnan(rows["constant"]["r_within"])  # one block repeated: no envelope at all
+    assert rows["constant"]["flat"] and not raw["flat"]  # so it is called flat, not given an r
+    # Without the truth: its loudness answers the picture's brightness (that is all it hears).
+    assert raw["response_brightness_r"] > 0.9
+    assert raw["response_brightness_r"] > raw["response_brightness_chance"]
+    # Its sigmoid swings from 2% to 98% where the true tone swings from 0.05 to 0.35: the
+    # render's loudness spreads wider than the truth's, which spreads exactly like itself.
+    assert truth["spread_ratio"] == pytest.approx(1.0) and raw["spread_ratio"] > 1.5
+
+
+# A grating whose drift speeds up and slows down (phase 9 (T + sin 2T / 2): speed 9 (1 + cos 2T)),
+# and a tone whose amplitude follows that speed: the true loudness follows the motion.
+DRIFTING = "lum:128+100*sin(X/3-9*(T+sin(2*T)/2))"
+DRIFT_SOUND = "aevalsrc=(0.01+0.1*(1+cos(2*t)))*sin(2*PI*440*t)"
+
+
+def test_the_motion_baseline_follows_loudness_that_follows_motion(tmp_path):
+    clip = make_video(tmp_path / "drift.mkv", seconds=12.0, size="64x48", picture=DRIFTING,
+                      sound=DRIFT_SOUND, video_codec=("-c:v", "ffv1"), audio_codec=("-c:a", "flac"))
+    frames = np.concatenate(list(video.FrameStream(clip)))
+    slots = len(frames)
+    rows = audio.to_slots(audio.read_sound(clip), slots)
+    (tmp_path / "frames.pkl").write_bytes(pickle.dumps(video.frames_to_unit(frames)))
+    (tmp_path / "audio.pkl").write_bytes(pickle.dumps(rows))
+    (tmp_path / "dataset.json").write_text(json.dumps(
+        {"clips": [{"source": str(clip.resolve()), "first_row": 0, "slots": slots}]}))
+    training = {"data": {k: str((tmp_path / f"{k}.pkl").resolve()) for k in ("frames", "audio")},
+                "holdout": {"fraction": 0.3, "clips": [{"source": str(clip.resolve()),
+                                                        "from_slot": int(0.7 * slots), "to_slot": slots}]}}
+    training["data"]["sidecar"] = str((tmp_path / "dataset.json").resolve())
+    brains.save(brightness_brain(training), tmp_path / "b.pkl")
+    rows = {row.model: row.metrics for row in evaluation.evaluate([clip], tmp_path / "b.pkl").rows}
+    motion = rows["motion"]
+    assert motion["r_within"] > 0.8 and motion["r_within"] > motion["r_within_chance"]
+    assert motion["response_motion_r"] > 0.8  # it answers the picture's motion, by construction
+    spectrum = rows["clip-mean spectrum"]
+    assert spectrum["r_within"] <= spectrum["r_within_chance"] or spectrum["flat"]
 
 
 def test_silence_is_the_level_of_a_black_and_a_white_picture(result):

@@ -43,6 +43,18 @@ def convention(base: dict[str, Any], k: int) -> dict[str, Any]:
                 difference_mapping="(d + 1) / 2, d = f_t - f_(t-1); clip start repeats its first frame")
 
 
+def clip_starts_of(count: int, clips: Iterable[tuple[int, int]]) -> list[int]:
+    """Rows where a clip begins among `count` rows, given each clip as (first row, slots):
+    each clip's first row, and every row outside the clips (a silence anchor is a still
+    picture of its own)."""
+    inside = np.zeros(count, dtype=bool)
+    starts = []
+    for first_row, slots in clips:
+        inside[first_row:first_row + slots] = True
+        starts.append(first_row)
+    return sorted(set(starts) | set(np.nonzero(~inside)[0].tolist()))
+
+
 def previous_rows(count: int, clip_starts: Iterable[int]) -> np.ndarray:
     """For each row the row before it in its clip, or itself at a clip's start (row 0 always
     starts one)."""

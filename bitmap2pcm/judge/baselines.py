@@ -64,6 +64,18 @@ def spectrum_noise(power: np.ndarray, n_samples: int, rng: np.random.Generator) 
     return np.clip(coloured, -1.0, 1.0).astype(np.float32)
 
 
+def shaped_to_loudness(samples: np.ndarray, loudness_db: np.ndarray) -> np.ndarray:
+    """`samples` scaled so that slot i's loudness (`metrics.loudness_db`) is `loudness_db[i]`;
+    the gain moves linearly between slot centres, so the shaping itself makes no clicks.
+    Returns float32 PCM clipped to [-1, 1]."""
+    if samples.size == 0:
+        return samples.astype(np.float32)
+    gain_db = np.asarray(loudness_db, np.float64) - metrics.loudness_db(samples)
+    centres = (np.arange(gain_db.size) + 0.5) * grid.SAMPLES_PER_SLOT
+    gain = 10.0 ** (np.interp(np.arange(samples.size), centres, gain_db) / 20.0)
+    return np.clip(samples * gain, -1.0, 1.0).astype(np.float32)
+
+
 def as_pixels(frames: np.ndarray) -> np.ndarray:
     """Frames as uint8 pixel values: uint8 passes through; floats in [0, 1] (frames.pkl,
     which holds uint8 / 255 by contract) are mapped back with rounding, which recovers every

@@ -30,7 +30,7 @@ from ..learn import brain as brains
 from ..media import audio, video
 from ..render import stream as render
 from ..sound import join
-from . import baselines, metrics
+from . import baselines, loudness, metrics, onsets
 
 log = logging.getLogger("bitmap2pcm")
 
@@ -47,6 +47,7 @@ class Part:
     ranges: list[SlotRange]
     why: str
     truth: np.ndarray  # PCM, slots * 735 samples
+    pictures: list[np.ndarray] = field(repr=False)  # uint8 frames of each scored segment
 
     def cut(self, samples: np.ndarray) -> list[np.ndarray]:
         """The scored segments of a signal that covers this video's slots."""
@@ -108,21 +109,38 @@ def score(render_segments: Sequence[np.ndarray], truth_segments: Sequence[np.nda
     """Every comparison metric of a render against the truth on the same segments.
 
     Keys (units): r_within, r_within_chance, r_pooled, r_pooled_chance (Pearson r of per-slot
-    loudness in dB, and the 95th percentile of |r| under circular shifts); level_db (dB,
+    loudness in dB, and the 95th percentile of |r| under circular shifts; None for a flat
+    render, whose r would correlate rounding noise); flat (the render's loudness spreads
+    less than `loudness.FLAT_SPREAD_DB`); spread_ratio (the render's loudness spread over
+    the truth's); best_lag_s and best_lag_r (the shift within +-2 s that maximises the
+    loudness r, + = render late); onset_precision, onset_recall, onset_f1, onset_ap and each
+    one's _chance, onset_true_onsets and onset_rendered_onsets (counts) (onsets matched
+    within +-2 slots, `onsets.event_scores`); level_db (dB,
     render minus truth); lsd_db (dB, log-spectral distance in mel bands); onset_lag_ms (ms,
-    positive = render late) and onset_peak (normalised cross-correlation); buzz_db (dB);
-    click_ratio and edge_dip (ratios, on the segments joined); loudest_slot_dbfs (dBFS, the
-    loudest slot's level: at most 0 when samples stay in [-1, 1]). See `metrics` for each.
+    positive = render late) and onset_peak (normalised cross-correlation of onset strength);
+    buzz_db (dB); click_ratio and edge_dip (ratios, on the segments joined);
+    loudest_slot_dbfs (dBFS: at most 0 when samples stay in [-1, 1]).
     """
     renders = [metrics.loudness_db(x) for x in render_segments]
     truths = [metrics.loudness_db(y) for y in truth_segments]
     lag_ms, peak = metrics.onset_sync(render_segments, truth_segments)
     joined = np.concatenate(render_segments)
+    flat = loudness.is_flat(list(render_segments))
+    lag_s, lag_r = loudness.best_lag_s(truths, renders)
+    events = onsets.event_scores(list(truth_segments), list(render_segments)).as_dict()
+    nothing = float("nan")
     return {
-        "r_within": metrics.within_correlation(renders, truths),
-        "r_within_chance": metrics.chance_level(metrics.within_correlation, renders, truths),
-        "r_pooled": metrics.pooled_correlation(renders, truths),
-        "r_pooled_chance": metrics.chance_level(metrics.pooled_correlation, renders, truths),
+        "r_within": nothing if flat else metrics.within_correlation(renders, truths),
+        "r_within_chance": nothing if flat else metrics.chance_level(metrics.within_correlation,
+                                                                     renders, truths),
+        "r_pooled": nothing if flat else metrics.pooled_correlation(renders, truths),
+        "r_pooled_chance": nothing if flat else metrics.chance_level(metrics.pooled_correlation,
+                                                                     renders, truths),
+        "flat": flat,
+        "spread_ratio": loudness.loudness_spread_ratio(list(truth_segments), list(render_segments)),
+        "best_lag_s": lag_s,
+        "best_lag_r": lag_r,
+        **{f"onset_{key}": value for key, value in events.items()},
         "level_db": metrics.level_difference_db(render_segments, truth_segments),
         "lsd_db": metrics.log_spectral_distance(render_segments, truth_segments),
         "onset_lag_ms": lag_ms,
@@ -133,6 +151,17 @@ def score(render_segments: Sequence[np.ndarray], truth_segments: Sequence[np.nda
         "loudest_slot_dbfs": float(max((r.max(initial=metrics.FLOOR_DB) for r in renders),
                                          default=metrics.FLOOR_DB)),
     }
+
+
+def response(render_segments: Sequence[np.ndarray], pictures: Sequence[np.ndarray]) -> dict[str, Any]:
+    """What a render does with the picture, without the truth: r of its per-slot loudness
+    with the pictures' motion energy and with their brightness, each beside its chance
+    level (None for a flat render), keys response_motion_r, response_motion_chance,
+    response_brightness_r, response_brightness_chance."""
+    answer = loudness.picture_response([metrics.loudness_db(x) for x in render_segments],
+                                       list(pictures)).as_dict()
+    return {f"response_{key}": answer[key] for key in
+            ("motion_r", "motion_chance", "brightness_r", "brightness_chance")}
 
 
 def render_samples(video_path: Path, brain_path: Path, mode: str,
@@ -169,7 +198,8 @@ def load_part(video_path: Path, slots: int, network: dict[str, Any], start_s: fl
     """The true sound of a video on its `slots` slots and the ranges to score."""
     ranges, why = scored_ranges(network, video_path, slots, start_s, stop_s)
     truth = audio.from_slots(audio.to_slots(audio.read_sound(video_path), slots))
-    return Part(video_path, slots, ranges, why, truth)
+    frames = decode_frames(network, video_path)
+    return Part(video_path, slots, ranges, why, truth, [frames[a:b] for a, b in ranges])
 
 
 def check_video(video_path: Path) -> None:
@@ -256,6 +286,7 @@ def evaluate(videos: Sequence[str | Path], brain_path: str | Path,
             measured["silence_black_dbfs"] = silence_dbfs(brain_path, mode, "black", folder)
             measured["silence_white_dbfs"] = silence_dbfs(brain_path, mode, "white", folder)
             measured["speed_x_realtime"] = speeds[mode]
+            measured.update(response(renders[mode], [p for part in parts for p in part.pictures]))
             label = mode if joins_apply else network["output"]["kind"]
             rows.append(Row(f"{brains.name_of(brain_path)} ({label})", "brain", measured,
                             renders[mode], mode if joins_apply else None))
@@ -271,23 +302,30 @@ def evaluate(videos: Sequence[str | Path], brain_path: str | Path,
         else:
             origin = data.origin
             rows += baseline_rows(network, data, parts, modes[0], notes)
-    rows.append(Row("truth", "truth", score(truth, truth), truth))
+    rows.append(Row("truth", "truth", {**score(truth, truth),
+                                       **response(truth, [p for part in parts for p in part.pictures])},
+                    truth))
     return SetResult(name or set_name(videos), brain_path, parts, rows, notes, origin)
 
 
 def baseline_rows(network: dict[str, Any], data: TrainingData, parts: Sequence[Part], mode: str,
                   notes: list[str]) -> list[Row]:
-    """The three baselines on the scored slots of `parts`, from the training rows of `data`."""
+    """The baselines on the scored slots of `parts`, from the training rows of `data`:
+    constant, clip-mean spectrum, retrieval, and motion (the clip-mean spectrum with a
+    loudness predicted from the pictures' motion energy by an affine fit on the training
+    rows: the zero-learning reference a model that follows the action must beat)."""
     trained = np.flatnonzero(data.trained)
     if trained.size == 0:
         notes.append("baselines unavailable: every training row is held out")
         return []
     rng = np.random.default_rng(BASELINE_SEED)
     pixels = baselines.as_pixels(data.frames[trained])
+    slope, intercept = motion_line(data, trained)
     truth: list[np.ndarray] = []
     constant: list[np.ndarray] = []
     spectrum: list[np.ndarray] = []
     retrieval: list[np.ndarray] = []
+    motion: list[np.ndarray] = []
     for part in parts:
         clip_rows = data.clip_rows(part.path)
         if clip_rows is None or clip_rows.size == 0:
@@ -299,15 +337,30 @@ def baseline_rows(network: dict[str, Any], data: TrainingData, parts: Sequence[P
             notes.append(f"{part.path.name}: the brain trained on all of this video: its scores "
                          "are on training data")
         power = baselines.mean_spectrum(audio.from_slots(data.audio[clip_rows]))
-        frames = decode_frames(network, part.path)
-        for (start, stop), segment in zip(part.ranges, part.cut(part.truth)):
+        for (start, stop), segment, pictures in zip(part.ranges, part.cut(part.truth), part.pictures):
             truth.append(segment)
             slots = stop - start
             constant.append(join.join_all(baselines.constant_blocks(data.audio[trained], slots), mode))
             spectrum.append(baselines.spectrum_noise(power, slots * grid.SAMPLES_PER_SLOT, rng))
-            blocks = baselines.retrieval_blocks(pixels, data.audio[trained], frames[start:stop])
+            blocks = baselines.retrieval_blocks(pixels, data.audio[trained], pictures)
             retrieval.append(join.join_all(blocks, mode))
-    return [Row(model, "baseline", score(segments, truth), segments, joined_by)
+            predicted_db = loudness.predict_motion_loudness(loudness.motion_energy(pictures),
+                                                            slope, intercept)
+            noise = baselines.spectrum_noise(power, slots * grid.SAMPLES_PER_SLOT, rng)
+            motion.append(baselines.shaped_to_loudness(noise, predicted_db))
+    pictures = [p for part in parts for p in part.pictures]
+    return [Row(model, "baseline", {**score(segments, truth), **response(segments, pictures)},
+                segments, joined_by)
             for model, segments, joined_by in (("constant", constant, mode),
                                                ("clip-mean spectrum", spectrum, None),
-                                               ("retrieval", retrieval, mode))]
+                                               ("retrieval", retrieval, mode),
+                                               ("motion", motion, None))]
+
+
+def motion_line(data: TrainingData, trained: np.ndarray) -> tuple[float, float]:
+    """The motion baseline's fit: slot loudness (dB) against log motion energy, on the
+    training rows (motion energy never reaches across a clip's start or a silence anchor)."""
+    starts = history.clip_starts_of(len(data.frames), [(c.first_row, c.slots) for c in data.clips])
+    energy = loudness.motion_energy(data.frames, starts)
+    level = metrics.loudness_db(audio.from_slots(data.audio))
+    return loudness.fit_motion_loudness(energy[trained], level[trained])

@@ -1,7 +1,9 @@
 """Reports of `evaluate` results: a text table, the same as Markdown, and a PNG to look at.
 
 Columns (units): r within and r pooled, each beside its chance level (a value not above the
-chance level reads "<="); level (dB, render minus truth); LSD (dB, log-spectral distance in
+chance level reads "<="; a flat render reads "flat"); onset F1 and AP beside their chance
+levels; best lag (s) with its r; loudness spread ratio; motion and brightness r (the render
+against its pictures, no truth needed); level (dB, render minus truth); LSD (dB, log-spectral distance in
 mel bands); onset lag (ms, positive = late) with the cross-correlation peak; buzz (dB at
 multiples of 30 Hz over their neighbours); click ratio and edge dip; silence (dBFS of an
 all-black / all-white picture); speed (multiple of real time).
@@ -18,21 +20,33 @@ import numpy as np
 from ..core import grid
 from . import metrics
 
-HEADERS = ["set", "model", "r within (vs chance)", "r pooled (vs chance)", "level dB", "LSD dB",
-           "onset ms (peak)", "buzz dB", "click", "dip", "black/white dBFS", "speed xRT"]
+HEADERS = ["set", "model", "r within (vs chance)", "r pooled (vs chance)", "onset F1 (vs chance)",
+           "onset AP (vs chance)", "best lag s (r)", "spread", "motion r (vs chance)",
+           "brightness r (vs chance)", "level dB", "LSD dB", "onset ms (peak)", "buzz dB", "click",
+           "dip", "black/white dBFS", "speed xRT"]
 
 LEGEND = """\
 r within: Pearson r of per-slot loudness (dB) inside each scored segment, length-weighted mean;
 r pooled: the same over all segments joined. Each beside its chance level, the 95th percentile
 of |r| when the render is circularly shifted within its segments ("<=" marks a value not above
-it). level: render minus truth, dB. LSD: log-spectral distance, 40 mel bands of a 1024-sample
-STFT per slot, dB. onset: lag (ms, + = render late) maximising the onset-strength
+it); "flat": the render's loudness spreads less than 1 dB, so it gets no r. onset F1 / AP:
+onsets (half-wave-rectified spectral flux, peak-picked) of render and truth matched within
++-2 slots; F1 of the matches, AP = average precision over the render's onset strengths (a
+missed true onset is never retrieved); each beside its chance level from circular shifts of
+the render. best lag: the shift within +-2 s (+ = render late) that maximises the loudness r,
+with that r. spread: the render's per-slot loudness spread (std, dB) over the truth's. motion
+r / brightness r: r of the render's loudness with the pictures' motion energy (log mean
+absolute frame difference) / brightness, beside chance: what the render does with the
+picture, no truth needed. level: render minus truth, dB. LSD: log-spectral distance, 40 mel
+bands of a 1024-sample STFT per slot, dB. onset: lag (ms, + = render late) maximising the onset-strength
 cross-correlation, and its peak. buzz: power at multiples of 30 Hz over neighbouring
 frequencies, dB (median over harmonics). click: edge step / inner step; dip: edge / centre
 loudness. black/white: render level of an all-black / all-white picture, dBFS. speed:
 seconds of video rendered per second. Baselines: constant = mean training row; clip-mean
 spectrum = noise with the clip's mean training spectrum; retrieval = audio row of the nearest
-training frame. truth: the true sound scored against itself (reference values)."""
+training frame; motion = the clip-mean spectrum at a loudness predicted from the pictures'
+motion energy (an affine fit on the training rows). truth: the true sound scored against
+itself (reference values)."""
 
 
 def _number(value: Any, digits: int) -> str:
@@ -58,10 +72,20 @@ def cells(table: dict[str, Any], row: dict[str, Any]) -> list[str]:
     onset = "-"
     if row.get("onset_lag_ms") is not None:
         onset = f"{row['onset_lag_ms']:+.0f} ({_number(row.get('onset_peak'), 2)})"
+    flat = bool(row.get("flat"))
+    lag = "-"
+    if row.get("best_lag_s") is not None:
+        lag = f"{row['best_lag_s']:+.2f} ({_number(row.get('best_lag_r'), 2)})"
     return [
         table["set"], row["model"],
-        _versus(row.get("r_within"), row.get("r_within_chance")),
-        _versus(row.get("r_pooled"), row.get("r_pooled_chance")),
+        "flat" if flat else _versus(row.get("r_within"), row.get("r_within_chance")),
+        "flat" if flat else _versus(row.get("r_pooled"), row.get("r_pooled_chance")),
+        _versus(row.get("onset_f1"), row.get("onset_f1_chance")),
+        _versus(row.get("onset_ap"), row.get("onset_ap_chance")),
+        "flat" if flat else lag, _number(row.get("spread_ratio"), 2),
+        "flat" if flat else _versus(row.get("response_motion_r"), row.get("response_motion_chance")),
+        "flat" if flat else _versus(row.get("response_brightness_r"),
+                                    row.get("response_brightness_chance")),
         _number(row.get("level_db"), 1), _number(row.get("lsd_db"), 1), onset,
         _number(row.get("buzz_db"), 1), _number(row.get("click_ratio"), 2),
         _number(row.get("edge_dip"), 2), silence,

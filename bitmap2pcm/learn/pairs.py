@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import numpy as np
 
 from ..data import history as history_inputs
 from ..data.trainset import TrainingPairs, clips_of
@@ -43,15 +42,10 @@ def target_pairs(pairs: TrainingPairs, target: str) -> TrainingPairs:
 
 
 def clip_starts(pairs: TrainingPairs) -> list[int]:
-    """Rows where a clip begins, for history inputs: each clip's first row (per pickler's
-    sidecar), and every row outside the clips (a silence anchor is a still picture of its own)."""
-    clips = clips_of(pairs)
-    inside = np.zeros(len(pairs), dtype=bool)
-    starts = []
-    for clip in clips:
-        inside[clip["first_row"]:clip["first_row"] + clip["slots"]] = True
-        starts.append(clip["first_row"])
-    return sorted(set(starts) | set(np.nonzero(~inside)[0].tolist()))
+    """Rows where a clip begins, for history inputs (`history.clip_starts_of`, from
+    pickler's sidecar)."""
+    return history_inputs.clip_starts_of(
+        len(pairs), [(clip["first_row"], clip["slots"]) for clip in clips_of(pairs)])
 
 
 def history_pairs(pairs: TrainingPairs, history: int) -> TrainingPairs:
