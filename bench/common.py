@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import statistics
 import subprocess
 import sys
@@ -11,6 +12,22 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+
+def run(*command: str) -> float:
+    """Run a project script with this Python from the repository root; its wall seconds."""
+    print("+", " ".join(shlex.quote(c) for c in command), flush=True)
+    started = time.perf_counter()
+    subprocess.run([sys.executable, *command], cwd=REPO, check=True)
+    return time.perf_counter() - started
+
+
+def relative(path: Path) -> str:
+    """`path` relative to the repository when it is inside it (as commands are printed)."""
+    try:
+        return str(Path(path).resolve().relative_to(REPO))
+    except ValueError:
+        return str(path)
 
 
 def timed(command: list[str], **kwargs) -> tuple[float, float]:

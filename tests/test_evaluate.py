@@ -209,6 +209,20 @@ def test_a_brain_that_hears_brightness_follows_the_truth(result):
     assert truth["spread_ratio"] == pytest.approx(1.0) and raw["spread_ratio"] > 1.5
 
 
+def test_a_video_without_sound_gets_the_response_to_its_pictures(data_set, tmp_path):
+    mute = make_video(tmp_path / "mute.mkv", seconds=SECONDS, size="64x48", picture=PICTURE,
+                      sound=None)
+    result = evaluation.evaluate([mute], data_set["bare"], modes=["raw"])
+    assert [row.model for row in result.rows] == ["bare (raw)"]  # no baselines, no truth
+    measured = result.rows[0].metrics
+    assert measured["response_brightness_r"] > 0.9  # it hears brightness, all of it
+    assert measured["response_brightness_r"] > measured["response_brightness_chance"]
+    assert "r_within" not in measured and measured["silence_black_dbfs"] < measured["silence_white_dbfs"]
+    shown = run_script("evaluate.py", str(mute), "--brain", str(data_set["bare"]), "-q")
+    assert shown.returncode == 0, shown.stderr
+    assert "no sound track: only the response to the picture is scored" in shown.stdout
+
+
 # A grating whose drift speeds up and slows down (phase 9 (T + sin 2T / 2): speed 9 (1 + cos 2T)),
 # and a tone whose amplitude follows that speed: the true loudness follows the motion.
 DRIFTING = "lum:128+100*sin(X/3-9*(T+sin(2*T)/2))"
@@ -283,8 +297,10 @@ def test_cli_without_videos_takes_the_held_out_ones_and_says_when_baselines_are_
 def test_cli_bad_inputs_get_one_line_errors(data_set, tmp_path):
     brain, clip = str(data_set["brain"]), str(data_set["video"])
     mute = make_video(tmp_path / "mute.mkv", seconds=1.0, sound=None)
-    assert_one_line_error(run_script("evaluate.py", str(mute), "--brain", brain),
-                          1, "mute.mkv", "no sound track")
+    assert_one_line_error(run_script("evaluate.py", str(mute), clip, "--brain", brain),
+                          1, "mute.mkv", "no sound track", "separately")
+    assert_one_line_error(run_script("evaluate.py", str(mute), "--brain", brain, "-q", "--plot",
+                                     str(tmp_path / "p.png")), 1, "no true sound to show")
     (tmp_path / "cut").mkdir()  # same name, another cut: shorter than the held-out slots
     shorter = make_video(tmp_path / "cut" / data_set["video"].name, seconds=2.0, size="64x48",
                          picture=PICTURE, sound=SOUND)

@@ -46,7 +46,7 @@ class Part:
     slots: int
     ranges: list[SlotRange]
     why: str
-    truth: np.ndarray  # PCM, slots * 735 samples
+    truth: np.ndarray | None  # PCM, slots * 735 samples; None without a sound track
     pictures: list[np.ndarray] = field(repr=False)  # uint8 frames of each scored segment
 
     def cut(self, samples: np.ndarray) -> list[np.ndarray]:
@@ -78,6 +78,8 @@ class SetResult:
     training_data: str | None
 
     def truth_segments(self) -> list[np.ndarray]:
+        if any(part.truth is None for part in self.parts):
+            raise UserError(f"{self.name}: no sound track, so no true sound to show")
         return [segment for part in self.parts for segment in part.cut(part.truth)]
 
     def table(self) -> dict[str, Any]:
@@ -194,23 +196,32 @@ def silence_dbfs(brain_path: Path, mode: str, colour: str, folder: Path) -> floa
 
 
 def load_part(video_path: Path, slots: int, network: dict[str, Any], start_s: float | None,
-              stop_s: float | None) -> Part:
-    """The true sound of a video on its `slots` slots and the ranges to score."""
+              stop_s: float | None, with_truth: bool = True) -> Part:
+    """The ranges of a video's `slots` slots to score, their pictures, and the true sound
+    (None for a video without a sound track)."""
     ranges, why = scored_ranges(network, video_path, slots, start_s, stop_s)
-    truth = audio.from_slots(audio.to_slots(audio.read_sound(video_path), slots))
+    truth = (audio.from_slots(audio.to_slots(audio.read_sound(video_path), slots))
+             if with_truth else None)
     frames = decode_frames(network, video_path)
     return Part(video_path, slots, ranges, why, truth, [frames[a:b] for a, b in ranges])
 
 
-def check_video(video_path: Path) -> None:
-    """Refuse, before any work, a video that cannot be evaluated: no pictures or no sound.
-    Whether it has the slots to score is checked once it is decoded (`load_part`): slot
-    counts come from decoding only, never from the container's duration, which can
-    disagree (an MPEG stream that starts after zero reads several slots short)."""
-    info = video.probe(video_path)
-    video.require_video(info)
-    if not info.has_audio:
-        raise UserError(f"{video_path}: has no sound track, so there is no truth to compare with")
+def has_truth(videos: Sequence[Path]) -> bool:
+    """Whether the videos have sound tracks to compare with (then every metric is scored)
+    or none has (then only the response to the picture is). Refuses, before any work, a
+    video without pictures and a set that mixes the two. Whether a video has the slots to
+    score is checked once it is decoded (`load_part`): slot counts come from decoding only,
+    never from the container's duration, which can disagree."""
+    sounding = []
+    for path in videos:
+        info = video.probe(path)
+        video.require_video(info)
+        sounding.append(info.has_audio)
+    if any(sounding) and not all(sounding):
+        mute = videos[sounding.index(False)]
+        raise UserError(f"{mute}: has no sound track while the other videos have one; "
+                        "evaluate videos with sound and videos without separately")
+    return all(sounding)
 
 
 def decode_frames(network: dict[str, Any], video_path: Path) -> np.ndarray:
@@ -229,7 +240,8 @@ def set_name(videos: Sequence[Path]) -> str:
 
 def render_set(videos: Sequence[Path], brain_path: Path, network: dict[str, Any],
                modes: Sequence[str], start_s: float | None, stop_s: float | None,
-               folder: Path) -> tuple[list[Part], dict[str, list[np.ndarray]], dict[str, float]]:
+               folder: Path, with_truth: bool = True
+               ) -> tuple[list[Part], dict[str, list[np.ndarray]], dict[str, float]]:
     """Render every video in every mode; returns the videos' parts, each mode's scored
     segments (all videos, in order), and each mode's speed: seconds of video rendered per
     second of render.py's wall time, start-up included (short clips make it look slower)."""
@@ -242,7 +254,7 @@ def render_set(videos: Sequence[Path], brain_path: Path, network: dict[str, Any]
         for mode in modes:
             samples, summary = render_samples(path, brain_path, mode, folder)
             if part is None:  # the decoded length decides the slots, as it does for render
-                part = load_part(path, summary.slots, network, start_s, stop_s)
+                part = load_part(path, summary.slots, network, start_s, stop_s, with_truth)
                 parts.append(part)
                 log.info("evaluating %s on %s (%s)", brain_path, path, ", ".join(modes))
             renders[mode] += part.cut(samples)
@@ -257,7 +269,9 @@ def evaluate(videos: Sequence[str | Path], brain_path: str | Path,
              train_frames: str | Path | None = None, train_audio: str | Path | None = None,
              with_baselines: bool = True, name: str | None = None) -> SetResult:
     """Score a brain's render of `videos` (default: the videos it held part of out) against
-    their true sound, in each join mode, beside the baselines, on the same slots.
+    their true sound, in each join mode, beside the baselines, on the same slots. Videos
+    without a sound track get the one score that needs no truth: the render's response to
+    the picture (`response`), and no baselines.
 
     Baselines need the brain's training rows (recorded paths or `train_frames` and
     `train_audio`); when they cannot be had the result says why in its notes and has no
@@ -270,8 +284,7 @@ def evaluate(videos: Sequence[str | Path], brain_path: str | Path,
         if not videos:
             raise UserError(f"{brain_path}: records no held-out videos; name the videos to evaluate")
     videos = [Path(v) for v in videos]
-    for path in videos:
-        check_video(path)
+    with_truth = has_truth(videos)
     # Join modes only apply to PCM blocks; a spectral brain renders one way, whatever the mode.
     joins_apply = network["output"]["kind"] == "pcm"
     brain_modes = list(modes) if joins_apply else list(modes[:1])
@@ -279,10 +292,10 @@ def evaluate(videos: Sequence[str | Path], brain_path: str | Path,
     with tempfile.TemporaryDirectory(prefix="evaluate.") as scratch:
         folder = Path(scratch)
         parts, renders, speeds = render_set(videos, brain_path, network, brain_modes, start_s, stop_s,
-                                            folder)
-        truth = [segment for part in parts for segment in part.cut(part.truth)]
+                                            folder, with_truth)
+        truth = [segment for part in parts for segment in part.cut(part.truth)] if with_truth else []
         for mode in brain_modes:
-            measured = score(renders[mode], truth)
+            measured = score(renders[mode], truth) if with_truth else {}
             measured["silence_black_dbfs"] = silence_dbfs(brain_path, mode, "black", folder)
             measured["silence_white_dbfs"] = silence_dbfs(brain_path, mode, "white", folder)
             measured["speed_x_realtime"] = speeds[mode]
@@ -293,6 +306,9 @@ def evaluate(videos: Sequence[str | Path], brain_path: str | Path,
 
     notes: list[str] = []
     origin = None
+    if not with_truth:  # nothing to compare with: what the brain does with the picture
+        notes.append("no sound track: only the response to the picture is scored")
+        return SetResult(name or set_name(videos), brain_path, parts, rows, notes, origin)
     if with_baselines:
         try:
             data = load_training_data(network, train_frames, train_audio)

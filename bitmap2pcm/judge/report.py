@@ -18,7 +18,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..core import grid
-from . import metrics
+from . import metrics, onsets
 
 HEADERS = ["set", "model", "r within (vs chance)", "r pooled (vs chance)", "onset F1 (vs chance)",
            "onset AP (vs chance)", "best lag s (r)", "spread", "motion r (vs chance)",
@@ -150,7 +150,15 @@ def plot(path: str | Path, title: str, truth: Sequence[np.ndarray], render: Sequ
     slot_times = (np.arange(metrics.loudness_db(truth_signal).size) + 0.5) / grid.SLOTS_PER_SECOND
     axes[2].plot(slot_times, metrics.loudness_db(truth_signal), label="true", color="black", lw=1)
     axes[2].plot(slot_times, metrics.loudness_db(render_signal), label="rendered", color="tab:red", lw=1)
-    axes[2].set_ylabel("loudness\ndBFS per slot")
+    # Onsets (`onsets.onset_slots`, per segment) as ticks along the top of the loudness axis.
+    offsets = np.concatenate([[0], np.cumsum([x.size for x in truth])])[:-1]
+    for signal_segments, colour, height in ((truth, "black", 0.97), (render, "tab:red", 0.92)):
+        times = [(offset + slot * grid.SAMPLES_PER_SLOT) / grid.RATE_HZ
+                 for offset, segment in zip(offsets, signal_segments)
+                 for slot in onsets.onset_slots(segment)]
+        axes[2].plot(times, [height] * len(times), "|", color=colour, markersize=8,
+                     transform=axes[2].get_xaxis_transform())
+    axes[2].set_ylabel("loudness\ndBFS per slot\n| onsets")
     axes[2].set_xlabel("scored time, s (segments joined)")
     axes[2].legend(loc="lower right", fontsize=8)
     for axis in axes:
