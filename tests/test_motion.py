@@ -1,0 +1,73 @@
+"""Spacetime inputs: the frame with the motion into and out of its slot, for training and for
+streaming render alike."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bitmap2pcm.data import motion
+
+SIDE = 64
+PIXELS = SIDE * SIDE
+
+
+def square_path(positions: list[int]) -> np.ndarray:
+    """Frames of an 8 x 8 white square on black at the given x positions (row 28)."""
+    frames = np.zeros((len(positions), SIDE, SIDE), np.float32)
+    for t, x in enumerate(positions):
+        frames[t, 28:36, x:x + 8] = 1.0
+    return frames.reshape(len(positions), PIXELS)
+
+
+def test_rows_on_a_square_that_moves_then_stops():
+    positions = [0, 4, 8, 12, 16, 16, 16, 16]  # moves 4 px a slot, stops at slot 4
+    rows = motion.spacetime_rows(square_path(positions))
+    assert rows.shape == (8, motion.input_size(PIXELS)) and rows.dtype == np.float32
+    np.testing.assert_array_equal(rows[:, :PIXELS], square_path(positions))
+    into, out_of, drop = rows[:, -3], rows[:, -2], rows[:, -1]
+    assert into[0] == 0.0 and out_of[-1] == 0.0            # clip ends: no motion beyond them
+    assert out_of[4] == 0.0 and into[4] > 0.5             # slot 4: motion comes in, none goes out
+    assert drop[4] == pytest.approx((into[4] + 1) / 2) and drop[4] == drop.max()  # the stop
+    assert drop[2] == pytest.approx(0.5)                   # steady motion: no drop
+    maps = motion.COARSE_SIDE ** 2
+    still = rows[6, PIXELS:PIXELS + 2 * maps]
+    assert np.all(still == 0.5)                            # no motion reads 0.5 in the maps
+    moving = rows[2, PIXELS:PIXELS + maps]
+    assert moving.min() < 0.5 < moving.max()               # a moving edge: signs both ways
+
+
+def test_streaming_in_any_batches_equals_the_whole_array():
+    rng = np.random.default_rng(3)
+    frames = rng.random((50, PIXELS), dtype=np.float32)
+    whole = motion.spacetime_rows(frames)
+    for sizes in ([50], [1] * 50, [7, 1, 13, 29], [2, 48]):
+        stream = motion.SpacetimeStream()
+        parts, start = [], 0
+        for size in sizes:
+            parts.append(stream.push(frames[start:start + size]))
+            start += size
+        parts.append(stream.finish())
+        np.testing.assert_array_equal(np.concatenate(parts), whole)
+
+
+def test_only_the_next_frame_changes_the_rows_after_it_is_known():
+    rng = np.random.default_rng(4)
+    frames = rng.random((6, PIXELS), dtype=np.float32)
+    changed = frames.copy()
+    changed[4] = rng.random(PIXELS, dtype=np.float32)
+    a, b = motion.spacetime_rows(frames), motion.spacetime_rows(changed)
+    assert not np.array_equal(a[3], b[3])      # slot 3 sees the frame after it
+    np.testing.assert_array_equal(a[:3], b[:3])
+
+
+def test_no_difference_crosses_a_clip_start():
+    frames = square_path([0, 4, 30, 34])     # two clips: [0, 2) and [2, 4)
+    rows = motion.spacetime_rows(frames, clip_starts=[0, 2])
+    assert rows[1, -2] == 0.0 and rows[2, -3] == 0.0  # clip 1's end, clip 2's start: still
+    assert rows[0, -2] > 0 and rows[3, -3] > 0
+
+
+def test_frames_that_do_not_fit_the_blocks_are_refused():
+    with pytest.raises(ValueError, match="blocks"):
+        motion.spacetime_rows(np.zeros((3, 50), np.float32))
