@@ -71,3 +71,42 @@ def test_no_difference_crosses_a_clip_start():
 def test_frames_that_do_not_fit_the_blocks_are_refused():
     with pytest.raises(ValueError, match="blocks"):
         motion.spacetime_rows(np.zeros((3, 50), np.float32))
+
+
+def test_a_spacetime_brain_records_its_layout_and_hears_the_next_frame(tmp_path):
+    from bitmap2pcm.core.files import save_pickle
+    from bitmap2pcm.learn import brain, run
+    from bitmap2pcm.learn import settings as run_settings
+
+    rng = np.random.default_rng(5)
+    positions = np.repeat(rng.integers(0, 56, 200), 2).tolist()  # still, jump, still, jump...
+    frames = square_path(positions)
+    # the sound of a slot is loud when the square jumps *after* it: only the next frame tells
+    jump = (np.diff(positions + positions[-1:]) != 0).astype(np.float64)
+    audio = 0.5 + 0.4 * jump[:, None] * np.sin(np.arange(735) / 3.0)[None, :]
+    save_pickle(frames, tmp_path / "frames.pkl")
+    save_pickle(audio.astype(np.float32), tmp_path / "audio.pkl")
+    layers = run_settings.preset_layers("shallow", inputs="spacetime")
+    assert layers == [motion.input_size(PIXELS), 1000, 735]
+    assert run.run_training(str(tmp_path / "frames.pkl"), str(tmp_path / "audio.pkl"),
+                            str(tmp_path / "b.pkl"), [motion.input_size(PIXELS), 32, 735],
+                            {"inputs": "spacetime", "epochs": 30, "pretrain_epochs": 0, "batch": 32},
+                            quiet=True) == 0
+    network = brain.load(tmp_path / "b.pkl")
+    assert network["input"]["layout"] == motion.LAYOUT
+    assert network["training"]["settings"]["inputs"] == "spacetime"
+    still = square_path([20, 20, 20])
+    jumps = square_path([20, 20, 50])  # only the frame after slot 1 differs
+    quiet = brain.forward(network, motion.spacetime_rows(still))[1]
+    loud = brain.forward(network, motion.spacetime_rows(jumps))[1]
+    assert np.std(loud - 0.5) > 2 * np.std(quiet - 0.5)
+
+
+def test_spacetime_and_history_are_one_choice():
+    from bitmap2pcm.core.errors import UserError
+    from bitmap2pcm.learn import settings as run_settings
+
+    with pytest.raises(UserError, match="choose one"):
+        run_settings.settings_for(None, {"inputs": "spacetime", "history": 1}, None, None)
+    with pytest.raises(UserError, match="unknown input"):
+        run_settings.settings_for(None, {"inputs": "colour"}, None, None)

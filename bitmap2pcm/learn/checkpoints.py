@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..data import history as history_inputs
+from ..data import motion
 from ..data.trainset import TrainingPairs, provenance_of, sidecar_path
 from ..sound import spectral
 from . import brain as brain_format
@@ -105,9 +106,10 @@ class RunFacts:
 def brain_of(run: RunFacts, weights: list[np.ndarray], biases: list[np.ndarray],
              activations: list[str], progress: Progress) -> dict[str, Any]:
     """A brain of this run at `progress` (a checkpoint adds its "resume" entry): the input
-    convention is the picture's, with the history layout when K > 0."""
-    input_spec = history_inputs.convention(brain_format.input_convention(run.interpolation),
-                                           run.settings.history)
+    convention is the picture's, with the history or spacetime layout when the run has one."""
+    picture = brain_format.input_convention(run.interpolation)
+    input_spec = (motion.convention(picture) if run.settings.inputs == "spacetime"
+                  else history_inputs.convention(picture, run.settings.history))
     return brain_format.make_brain(weights, biases, activations, training_record(run, progress),
                                    interpolation=run.interpolation, input_spec=input_spec,
                                    output_spec=output_spec(run.settings.target))

@@ -1,6 +1,7 @@
 """The rows a network learns from: each slot's target (PCM samples, STFT magnitudes or an
-overlap-add frame, on the [0, 1] scale) and its input (the frame, or the frame with its
-history of differences), and the output convention a brain of each target records."""
+overlap-add frame, on the [0, 1] scale) and its input (the frame, the frame with its history
+of differences, or its spacetime row), and the output convention a brain of each target
+records."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 
 from ..data import history as history_inputs
+from ..data import motion
 from ..data.trainset import TrainingPairs, clips_of
 from ..sound import overlap, spectral
 from . import brain as brain_format
@@ -57,4 +59,15 @@ def history_pairs(pairs: TrainingPairs, history: int) -> TrainingPairs:
              history, "" if history == 1 else "s",
              history_inputs.input_size(pairs.frames.shape[1], history))
     frames = history_inputs.with_history(pairs.frames, history, clip_starts(pairs))
+    return TrainingPairs(frames, pairs.audio, pairs.frames_path, pairs.audio_path)
+
+
+def input_pairs(pairs: TrainingPairs, history: int, inputs: str) -> TrainingPairs:
+    """The same pairs with each frame row replaced by the row the network's input layer
+    sees: the frame with its history (`history_pairs`) or its spacetime row (motion.py)."""
+    if inputs != "spacetime":
+        return history_pairs(pairs, history)
+    log.info("building spacetime inputs: each frame and the motion into and out of it "
+             "(%d inputs per slot)", motion.input_size(pairs.frames.shape[1]))
+    frames = motion.spacetime_rows(pairs.frames, clip_starts(pairs))
     return TrainingPairs(frames, pairs.audio, pairs.frames_path, pairs.audio_path)

@@ -12,7 +12,7 @@ from ..data.trainset import load_pairs
 from . import backend as backend_module
 from . import brain as brain_format
 from .checkpoints import Interrupted
-from .pairs import history_pairs, target_pairs
+from .pairs import input_pairs, target_pairs
 from .reporting import duration_text
 from .settings import check_inputs, check_outputs, settings_for
 from .train import Trainer
@@ -40,7 +40,7 @@ def run_training(frames: str, audio: str, output: str, layers: list[int] | None,
     check_outputs(settings)
     pairs = load_pairs(frames, audio)
     check_inputs(settings, pairs.frames.shape[1])
-    pairs = history_pairs(target_pairs(pairs, settings.target), settings.history)
+    pairs = input_pairs(target_pairs(pairs, settings.target), settings.history, settings.inputs)
     trainer = Trainer(pairs, settings, checkpoint_dir=output_path.parent, resume=checkpoint,
                       quiet=quiet, backend=backend)
     try:

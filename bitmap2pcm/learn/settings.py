@@ -14,6 +14,7 @@ import numpy as np
 
 from ..core.errors import UserError
 from ..data import history as history_inputs
+from ..data import motion
 from ..sound import overlap, spectral
 
 PRESETS = {  # the original's network shapes (docs/original.md)
@@ -26,6 +27,9 @@ PRESETS = {  # the original's network shapes (docs/original.md)
 # STFT magnitude spectrum (the frequency representation, see spectral.py), which needs BINS
 # outputs, or a windowed PCM frame twice the slot's length for overlap-add (see overlap.py).
 TARGETS = ("pcm", "stft", "ola")
+# What the input layer sees (--input): the frame (the original's; with --history K also its K
+# previous differences), or the frame with the motion into and out of its slot (data/motion.py).
+INPUTS = ("frame", "spacetime")
 OUTPUTS = {"stft": spectral.BINS, "ola": overlap.FRAME}  # output units when not 735
 
 # Keys of the random streams: np.random.default_rng([seed, phase, layer, epoch, purpose]).
@@ -61,6 +65,7 @@ class Settings:
     holdout_tail: float = 0.0            # last fraction of every clip kept out for evaluation
     target: str = "pcm"                  # one of TARGETS: what the output layer predicts
     history: int = 0                     # frame differences after the frame (history.py)
+    inputs: str = "frame"                # one of INPUTS: what the input layer sees
 
     # These may change when a run is resumed: they do not alter the trajectory up to the stop.
     RESUMABLE_CHANGES = ("epochs", "save_every")
@@ -79,12 +84,14 @@ class Settings:
         return cls(**values)
 
 
-def preset_layers(name: str, target: str = "pcm", history: int = 0) -> list[int]:
-    """A preset's layer sizes for `target` and `history`: the stft target swaps the 735 PCM
-    outputs for spectral.BINS magnitudes, the ola target for overlap.FRAME samples; history K
-    makes the input the frame and K differences, 4096 * (K + 1); the hidden layers stay."""
+def preset_layers(name: str, target: str = "pcm", history: int = 0, inputs: str = "frame") -> list[int]:
+    """A preset's layer sizes for `target`, `history` and `inputs`: the stft target swaps the
+    735 PCM outputs for spectral.BINS magnitudes, the ola target for overlap.FRAME samples;
+    history K makes the input the frame and K differences, 4096 * (K + 1); spacetime inputs
+    add the motion maps and energies (motion.input_size); the hidden layers stay."""
     sizes = list(PRESETS[name])
-    sizes[0] = history_inputs.input_size(sizes[0], history)
+    sizes[0] = (motion.input_size(sizes[0]) if inputs == "spacetime"
+                else history_inputs.input_size(sizes[0], history))
     sizes[-1] = OUTPUTS.get(target, sizes[-1])
     return sizes
 
@@ -106,10 +113,14 @@ def settings_for(layers: list[int] | None, options: dict[str, Any],
         raise UserError(f"unknown target {options['target']!r} (choose {', '.join(TARGETS)})")
     if options.get("history", 0) < 0:
         raise UserError(f"--history must be 0 or more, not {options['history']}")
+    if options.get("inputs", "frame") not in INPUTS:
+        raise UserError(f"unknown input {options['inputs']!r} (choose {', '.join(INPUTS)})")
+    if options.get("inputs") == "spacetime" and options.get("history", 0):
+        raise UserError("--history and --input spacetime are two kinds of motion input; choose one")
     if checkpoint is None:
-        return Settings(layer_sizes=list(layers or preset_layers("shallow", options.get("target", "pcm"),
-                                                                 options.get("history", 0))),
-                        **options)
+        return Settings(layer_sizes=list(layers or preset_layers(
+            "shallow", options.get("target", "pcm"), options.get("history", 0),
+            options.get("inputs", "frame"))), **options)
     settings = Settings.from_record(checkpoint["resume"]["settings"])
     given = dict(options, **({"layer_sizes": list(layers)} if layers else {}))
     for key, value in given.items():
@@ -135,7 +146,15 @@ def check_outputs(settings: Settings) -> None:
 
 
 def check_inputs(settings: Settings, pixels: int) -> None:
-    """With history K the input layer must take each `pixels`-pixel frame and K differences."""
+    """With history K the input layer must take each `pixels`-pixel frame and K differences;
+    with spacetime inputs, the frame and its motion (motion.input_size)."""
+    if settings.inputs == "spacetime":
+        wanted = motion.input_size(pixels)
+        if settings.layer_sizes[0] != wanted:
+            raise UserError(f"--input spacetime feeds the network each {pixels}-pixel frame and its "
+                            f"motion, so the input layer must have {wanted} units, not "
+                            f"{settings.layer_sizes[0]}")
+        return
     k = settings.history
     wanted = history_inputs.input_size(pixels, k)
     if k and settings.layer_sizes[0] != wanted:
