@@ -10,7 +10,7 @@ from typing import Sequence
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bitmap2pcm.core import cli  # noqa: E402
-from bitmap2pcm.data import events  # noqa: E402
+from bitmap2pcm.data.events import benchmark  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
@@ -32,7 +32,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     cli.add_quiet(parser)
     args = parser.parse_args(argv)
     cli.setup_logging(args.quiet)
-    record = events.write_benchmark(args.output, args.sounds, args.seed)
+    record = benchmark.write_benchmark(args.output, args.sounds, args.seed)
     for name, scene in record["files"].items():
         cli.log.info("wrote %s (%.0f s, %d impacts, %d distractors)", Path(args.output) / name,
                      scene["duration_s"], len(scene["impacts"]), len(scene["distractors"]))

@@ -18,16 +18,13 @@ network that recognises the shape can predict the row exactly.
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import soundfile
 
 from ..core import grid
-from ..core.files import atomic_path
-from ..media.video import require_tool, run_ffmpeg_writing
+from ..media import encode
 
 SIDE_PX = 128
 SHAPES = ("disc", "square", "bar")
@@ -118,22 +115,7 @@ def render_arrays(seconds: float, seed: int, rate_hz: int = grid.RATE_HZ):
 
 def write_video(destination: str | Path, seconds: float = 60.0, seed: int = 0) -> Path:
     """Write the synthetic video (H.264 picture, FLAC sound, MKV) atomically."""
-    pictures, sound = render_arrays(seconds, seed)
-    destination = Path(destination)
-    with tempfile.TemporaryDirectory() as scratch:
-        wav = Path(scratch) / "sound.wav"
-        soundfile.write(wav, sound, grid.RATE_HZ, subtype="PCM_16")
-        with atomic_path(destination, suffix=".mkv") as temporary:
-            command = [
-                require_tool("ffmpeg"), "-nostdin", "-loglevel", "error", "-y",
-                "-f", "rawvideo", "-pix_fmt", "gray", "-s", f"{SIDE_PX}x{SIDE_PX}",
-                "-r", str(grid.SLOTS_PER_SECOND), "-i", "pipe:0", "-i", str(wav),
-                "-c:v", "libx264", "-preset", "medium", "-crf", "18", "-pix_fmt", "yuv420p",
-                "-threads", "1", "-c:a", "flac", "-shortest", "-fflags", "+bitexact",
-                "-flags:v", "+bitexact", "-flags:a", "+bitexact", "-f", "matroska", str(temporary),
-            ]
-            run_ffmpeg_writing(command, destination, stdin=pictures.tobytes())
-    return destination
+    return encode.write_mkv(destination, *render_arrays(seconds, seed))
 
 
 # --- slot-level training pairs for tests and benchmarks -------------------------------------
