@@ -1,94 +1,12 @@
 #!/usr/bin/env python3
-"""evaluate.py: how close a brain's sound is to a video's real sound, beside baselines."""
+"""evaluate.py: how close a brain's sound is to a video's real sound, beside baselines.
 
-from __future__ import annotations
-
-import json
-import shlex
-import sys
-from pathlib import Path
-from typing import Sequence
-
-from bitmap2pcm.core import cli
-from bitmap2pcm.core.files import atomic_paths, check_writable_dir
-from bitmap2pcm.judge import evaluate, report
-from bitmap2pcm.render import stream as render
-
-EXAMPLES = """
-  python evaluate.py examples/synthetic.mkv --brain brains/synthetic.pkl     held-out part, smooth
-  python evaluate.py clip.mkv --brain b.pkl --mode raw --from 30 --to 60 --plot report.png
-  python evaluate.py --brain brains/blupi.pkl --mode raw --mode smooth --json blupi.json
-                                         no VIDEO: every video the brain held part of out
-  python evaluate.py --brain brains/blupi.pkl --brain brains/synthetic.pkl --mode raw \\
-      --markdown docs/results.md         one table for several brains (batch form)
-  python evaluate.py new.mkv --brain b.pkl --train-frames data/frames.pkl --train-audio data/audio.pkl
+The door of the checkout; the command is bitmap2pcm/commands/evaluate.py (`bitmap2pcm evaluate`).
 """
 
+import sys
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = cli.parser(
-        "evaluate.py",
-        "Render VIDEO(s) with a brain and compare the result with their real sound track, on "
-        "the part the brain did not train on (its held-out slots, by default): loudness "
-        "envelope correlation within clips and pooled (each against its chance level), level, "
-        "log-spectral distance, onset sync, 30 Hz buzz, clicks, silence of black and white "
-        "pictures, speed; and the same for three baselines (mean training row, clip-mean "
-        "spectrum, nearest-neighbour retrieval). Several --brain options give one row group "
-        "each in one table.",
-        EXAMPLES,
-    )
-    parser.add_argument("videos", nargs="*", metavar="VIDEO",
-                        help="videos with sound (default: those the brain held part of out)")
-    parser.add_argument("--brain", action="append", required=True, metavar="PATH",
-                        help="brain to evaluate; repeat for several")
-    parser.add_argument("--mode", action="append", choices=render.MODES, dest="modes",
-                        help=f"join mode(s) to render with; repeat for several (default: "
-                             f"{render.DEFAULT_MODE}); baselines are joined like the first")
-    parser.add_argument("--from", type=float, dest="start_s", metavar="SECONDS",
-                        help="score from here instead of the held-out part")
-    parser.add_argument("--to", type=float, dest="stop_s", metavar="SECONDS",
-                        help="score up to here instead of the held-out part")
-    parser.add_argument("--train-frames", metavar="PKL",
-                        help="training frames for the baselines (default: as the brain records)")
-    parser.add_argument("--train-audio", metavar="PKL",
-                        help="training audio rows for the baselines (default: as the brain records)")
-    parser.add_argument("--no-baselines", action="store_true", help="score the brain only")
-    parser.add_argument("--name", help="set name in the table (default: video stem or folder)")
-    parser.add_argument("--json", metavar="PATH", help="write the table as JSON")
-    parser.add_argument("--markdown", metavar="PATH", help="write the table as a Markdown page")
-    parser.add_argument("--plot", metavar="PNG",
-                        help="write spectrograms and loudness envelopes (one brain, one mode)")
-    cli.add_quiet(parser)
-    args = parser.parse_args(argv)
-    cli.setup_logging(args.quiet)
-    modes = args.modes or [render.DEFAULT_MODE]
-    if args.plot and (len(args.brain) > 1 or len(modes) > 1):
-        parser.error("--plot takes one --brain and one --mode")
-    if (args.train_frames is None) != (args.train_audio is None):
-        parser.error("--train-frames and --train-audio go together")
-    for output in (args.json, args.markdown, args.plot):
-        if output:
-            check_writable_dir(Path(output).parent)
-
-    results = [evaluate.evaluate(args.videos, brain, modes, args.start_s, args.stop_s,
-                                 args.train_frames, args.train_audio,
-                                 with_baselines=not args.no_baselines, name=args.name)
-               for brain in args.brain]
-    tables = [result.table() for result in results]
-    sys.stdout.write(report.text(tables))
-    reports = {"json": args.json, "md": args.markdown, "png": args.plot}
-    with atomic_paths({kind: path for kind, path in reports.items() if path}) as temporary:
-        if args.json:
-            temporary["json"].write_text(json.dumps(tables, indent=2, sort_keys=True) + "\n")
-        if args.markdown:
-            command = "python evaluate.py " + shlex.join(argv if argv is not None else sys.argv[1:])
-            temporary["md"].write_text(report.markdown(tables, command))
-        if args.plot:
-            result = results[0]
-            report.plot(temporary["png"], f"{result.name}: {result.rows[0].model}",
-                        result.truth_segments(), result.rows[0].segments, tables[0]["rows"][0])
-    return 0
-
+from bitmap2pcm.commands import evaluate
 
 if __name__ == "__main__":
-    sys.exit(cli.run(main))
+    sys.exit(evaluate.COMMAND.main())

@@ -1,57 +1,12 @@
 #!/usr/bin/env python3
-"""pickler.py VIDEO [VIDEO...]: turn videos with sound into training pairs frames.pkl + audio.pkl."""
+"""pickler.py VIDEO [VIDEO...]: turn videos with sound into training pairs frames.pkl + audio.pkl.
 
-from __future__ import annotations
-
-import logging
-import sys
-from typing import Sequence
-
-from bitmap2pcm.core import cli, grid
-from bitmap2pcm.data import dataset
-from bitmap2pcm.media import video
-
-EXAMPLES = """
-  python pickler.py examples/blupi.mkv              # frames.pkl + audio.pkl here
-  python pickler.py clip.mp4 -o data/ --silence 30  # add 30 s of black and 30 s of white, silent
-  python pickler.py clip.webm --interpolation bilinear -q
-  python pickler.py examples/blupi/*.mkv            # 14 clips joined into one training set
+The door of the checkout; the command is bitmap2pcm/commands/pickle.py (`bitmap2pcm pickle`).
 """
 
+import sys
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = cli.parser(
-        "pickler.py",
-        "Decode a video with sound into aligned training pairs on the 30 fps grid: "
-        f"frames.pkl ({grid.FRAME_SIDE}x{grid.FRAME_SIDE} gray frames, N x "
-        f"{grid.PIXELS_PER_FRAME}) and audio.pkl (N x {grid.SAMPLES_PER_SLOT} samples at "
-        f"{grid.RATE_HZ} Hz, mapped to [0, 1]), plus a provenance sidecar dataset.json.",
-        EXAMPLES,
-    )
-    parser.add_argument("videos", nargs="+", metavar="VIDEO",
-                        help="any video ffmpeg reads, with a sound track; several videos are "
-                             "joined one clip after another (dataset.json records each clip)")
-    parser.add_argument("-o", "--output-dir", default=".", metavar="DIR",
-                        help="folder for frames.pkl, audio.pkl, dataset.json (default: here)")
-    parser.add_argument("--silence", type=float, default=0.0, metavar="SECONDS",
-                        help="append SECONDS of black and SECONDS of white frames paired "
-                             "with silence (teaches a brain that blank pictures are quiet)")
-    parser.add_argument("--interpolation", choices=sorted(video.INTERPOLATIONS),
-                        default=video.DEFAULT_INTERPOLATION,
-                        help="how pictures shrink to 64x64 (default: area averaging, no aliasing)")
-    cli.add_quiet(parser)
-    args = parser.parse_args(argv)
-    cli.setup_logging(args.quiet)
-
-    data = dataset.make(args.videos, args.output_dir, args.silence, args.interpolation,
-                        progress=not args.quiet)
-    logging.getLogger("pickler").info(
-        "%s: %d slots (%.1f s%s) -> %s/{%s,%s}", ", ".join(args.videos), data.slots,
-        data.provenance["video_slots"] / grid.SLOTS_PER_SECOND,
-        f" + {2 * args.silence:g} s silence anchors" if args.silence else "",
-        args.output_dir.rstrip("/"), dataset.FRAMES_FILE, dataset.AUDIO_FILE)
-    return 0
-
+from bitmap2pcm.commands import pickle
 
 if __name__ == "__main__":
-    sys.exit(cli.run(main))
+    sys.exit(pickle.COMMAND.main())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -49,6 +50,15 @@ def run_script(script: str, *args: str, cwd: Path | None = None) -> subprocess.C
     """Run a top-level script (pickler.py, theanet.py, ...) with this interpreter."""
     return subprocess.run([sys.executable, str(REPO / script), *args], cwd=cwd,
                           capture_output=True, text=True)
+
+
+def help_text(output: str, prog: str, typed: str) -> str:
+    """A command's --help output with its program name, as the usage line says it (`prog`)
+    and as the examples type it (`typed`), replaced by PROG, and every run of white space
+    made one space: argparse wraps the usage line by the name's length."""
+    output = output.replace(typed, "PROG")
+    output = re.sub(rf"^usage: {re.escape(prog)}\b", "usage: PROG", output)
+    return " ".join(output.split())
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess, code: int, *fragments: str) -> None:

@@ -16,7 +16,7 @@ from bitmap2pcm.sound import granular
 
 W = grid.SAMPLES_PER_SLOT
 N = 40 * W  # 1.33 s of sound
-CSD = Path(__file__).resolve().parent.parent / "granular.csd"
+CSD = granular.ORCHESTRA  # package data; the checkout's granular.csd links to it
 
 
 def families(grains: list[granular.Grain]) -> list[tuple[granular.Grain, list[granular.Grain]]]:

@@ -95,7 +95,7 @@ def load_pairs(frames_path: str | Path, audio_path: str | Path) -> TrainingPairs
     audio = check_matrix(load_pickle(audio_path), audio_path, "audio rows")
     if len(frames) != len(audio):
         keep = min(len(frames), len(audio))
-        log.warning("warning: %s has %d frames but %s has %d audio rows; training on the first %d",
+        log.warning("%s has %d frames but %s has %d audio rows; training on the first %d",
                     frames_path, len(frames), audio_path, len(audio), keep)
         frames, audio = frames[:keep], audio[:keep]
     return TrainingPairs(frames, audio, str(frames_path), str(audio_path))

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import numpy as np
-from tqdm import tqdm
 
+from ..core import cli
 from ..core.errors import UserError
 from ..data.trainset import (
     TrainingPairs,
@@ -271,8 +271,7 @@ class Trainer:
         """Run `step` over every minibatch of the current order; (mean loss, rows per second)."""
         rows, batch = len(self.train_rows), self.settings.batch
         losses, started = [], time.perf_counter()
-        with tqdm(total=rows, desc=label, unit="frame", leave=False, delay=PROGRESS_BAR_DELAY_S,
-                  disable=True if self.quiet else None) as bar:
+        with cli.progress_bar(rows, not self.quiet, label, "frame", PROGRESS_BAR_DELAY_S) as bar:
             for index in _batches(rows, batch):
                 size = min(batch, rows - index * batch)
                 # kept as the backend's arrays: converting each to a float would make a GPU

@@ -45,7 +45,9 @@ from ..sound import join, overlap, spectral
 
 log = logging.getLogger("bitmap2pcm")
 
-BRAINS_DIR = Path(__file__).resolve().parents[2] / "brains"  # the shipped brains (shipped/)
+# The shipped brains (shipped/ says how each is made) are package data, so that an installed
+# bitmap2pcm renders with them too; the checkout's brains/NAME.pkl are links to these.
+BRAINS_DIR = Path(__file__).resolve().parents[1] / "brains"
 DEFAULT_BRAIN = BRAINS_DIR / "spectral.pkl"  # the one render uses when no brain is named
 MODES = tuple(join.JOINS)
 # Smooth is the default: same predictions, same timing, none of the edge clicks; "raw" gives
@@ -54,18 +56,31 @@ DEFAULT_MODE = "smooth"
 BATCH_SLOTS = 256  # 8.5 s of video: a 4096x1000 product large enough for BLAS to run at speed
 
 
-def resolve_brain(path: str | Path | None) -> Path:
-    """The brain file to use: `path` if given, else the shipped default, else a UserError
-    that says how to get one."""
-    if path is not None:
-        return Path(path)
-    if DEFAULT_BRAIN.is_file():
-        return DEFAULT_BRAIN
-    raise UserError(
-        f"no brain given and the default brain {DEFAULT_BRAIN} is not there: pass "
-        f"--brain FILE (a trained brain or a checkpoint, e.g. {brains.DEFAULT_BRAIN_FILE}), "
-        f"or train one with theanet.py ('make brains' retrains the shipped brains)"
-    )
+def shipped_names() -> list[str]:
+    """The names of the shipped brains there are: 'shallow' for BRAINS_DIR/shallow.pkl."""
+    return sorted(path.stem for path in BRAINS_DIR.glob("*.pkl"))
+
+
+def resolve_brain(given: str | Path | None) -> Path:
+    """The brain file a --brain value names: a file (a brain or a checkpoint), else a shipped
+    brain's name ('shallow'), and without a value the shipped default. A UserError says how
+    to get a brain when there is none."""
+    if given is None:
+        if DEFAULT_BRAIN.is_file():
+            return DEFAULT_BRAIN
+        raise UserError(
+            f"no brain given and the default brain {DEFAULT_BRAIN} is not there: pass "
+            f"--brain FILE (a trained brain or a checkpoint, e.g. {brains.DEFAULT_BRAIN_FILE}), "
+            f"or train one with theanet.py ('make brains' retrains the shipped brains)"
+        )
+    path = Path(given)
+    if path.exists() or path.name != str(given):  # a file, or a path: brain.load says what is wrong
+        return path
+    shipped = BRAINS_DIR / f"{given}.pkl"
+    if shipped.is_file():
+        return shipped
+    raise UserError(f"{given}: no such file, and no shipped brain has that name (shipped: "
+                    f"{', '.join(shipped_names()) or 'none'})")
 
 
 def load_brain(path: str | Path) -> dict[str, Any]:
@@ -211,11 +226,13 @@ def stream_samples(blocks: Iterable[np.ndarray], mode: str) -> Iterator[np.ndarr
 
 @dataclass(frozen=True)
 class RenderSummary:
-    """What a render produced: slots covered, samples written, and how long it took."""
+    """What a render produced: slots covered, samples written, how long it took, and the
+    grid's time zero in the video's own timestamps (the sound's first sample plays then)."""
 
     slots: int
     samples: int
     wall_seconds: float
+    origin_s: float
 
     @property
     def seconds(self) -> float:
@@ -247,7 +264,7 @@ def render(video_path: str | Path, out_path: str | Path, brain_path: str | Path 
         runs = sound_stream(network, cli.progress(batches, info.expected_slots, progress), mode)
         samples = _write_wav(out_path, runs,
                              if_empty=f"{video_path}: no frames could be decoded")
-    summary = RenderSummary(frames.slots_read, samples, time.perf_counter() - started)
+    summary = RenderSummary(frames.slots_read, samples, time.perf_counter() - started, info.origin_s)
     log.info("wrote %s: %d slots, %.2f s of sound in %.1f s", out_path, summary.slots,
              summary.seconds, summary.wall_seconds)
     return summary

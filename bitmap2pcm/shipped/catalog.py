@@ -1,4 +1,5 @@
-"""The shipped brains (`brains/NAME.pkl`): which they are and how each is made.
+"""The shipped brains (bitmap2pcm/brains/NAME.pkl, `BRAINS_DIR`, linked from the checkout's
+brains/NAME.pkl): which they are and how each is made.
 
 `BRAINS` lists them, each with the pickler.py and theanet.py options that make it and the
 example videos it learns from; the recommended "better sound" settings are written once

@@ -1,8 +1,9 @@
 """The granular score: the original's cloud of grains over out.wav, as a Csound score.
 
-`granular.csd` loads out.wav into a table and plays one instrument, "grain", for every line
-of this score; this module decides where the grains go (docs/original.md, after the 2015
-out-2-csound.py). For every 735-sample block of out.wav, starting at sample b:
+`granular.csd` (the orchestra, beside this module: `ORCHESTRA`) loads out.wav into a table
+and plays one instrument, "grain", for every line of this score; this module decides where
+the grains go (docs/original.md, after the 2015 out-2-csound.py). For every 735-sample
+block of out.wav, starting at sample b:
 
 - 1 to 19 "parent" grains (the original's int(uniform(1, 20))); parent j starts at
   b + int(uniform(-735, (j + 1) * 735)) samples, lasts 735 samples, amplitude 1;
@@ -35,18 +36,28 @@ times), and a grain that would run past the end of the sound is left out (the or
 Csound play on past the video).
 
 `score` is a pure function of the sound's length, the seed and the reading: the same seed
-gives the same text, and Csound the same sound.
+gives the same text, and Csound the same sound; `write_score` writes it.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import random
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from .. import __version__
 from ..core import grid
+from ..core.files import atomic_open
+
+log = logging.getLogger("bitmap2pcm")
+
+# Package data, so that an installed bitmap2pcm has it too (the checkout's granular.csd is a
+# link to it).
+ORCHESTRA = Path(__file__).with_name("granular.csd")
 
 READINGS = ("ontime", "faithful")
 DEFAULT_READING = "ontime"
@@ -164,3 +175,11 @@ def score(n_samples: int, seed: int = 0, reading: str = DEFAULT_READING,
 def _line(grain: Grain, rate_hz: int, gain: float, first_sample: int, speed: float) -> str:
     return (f'i "grain" {grain.start / rate_hz:.6f} {grain.length / rate_hz:.6f} '
             f"{gain:.8f} {first_sample} {speed:.10g}")  # no exponents: plain score numbers
+
+
+def write_score(path: str | os.PathLike, n_samples: int, seed: int = 0,
+                reading: str = DEFAULT_READING) -> None:
+    """`score` for a sound of `n_samples` samples at 22050 Hz, written atomically to `path`."""
+    with atomic_open(path, "w") as stream:
+        stream.write(score(n_samples, seed, reading))
+    log.info("wrote %s (%s reading, seed %d)", path, reading, seed)

@@ -1,0 +1,151 @@
+"""`bitmap2pcm train` / theanet.py: train a brain (a deep belief network from frames to PCM)
+from frames.pkl and audio.pkl. The work is in bitmap2pcm/learn/ (`run.run_training`)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Callable
+
+from ..core import cli
+from ..learn.brain import DEFAULT_BRAIN_FILE
+from ..learn.run import run_training
+from ..learn.settings import PRESETS, TARGETS, Settings, preset_layers
+
+EXAMPLES = """
+  {command}                                  # frames.pkl + audio.pkl -> theanet.py.net.pkl
+  {command} --preset deeper -o deeper.pkl    # the original's deeper shape
+  {command} --layers 4096,2000,735 --epochs 50 --pretrain-epochs 5
+  {command} --pretrain-epochs 0              # no RBM pretraining: a plain MLP
+  {command} --resume brain-0040.pkl          # continue an interrupted run exactly
+  {command} --holdout-tail 0.2               # keep each clip's last 20% for evaluate.py
+  {command} --target stft                    # predict STFT magnitudes: 4096-1000-513
+  {command} --target ola                     # overlapping windowed PCM: 4096-1000-1470
+  {command} --history 2                      # frame + 2 frame differences: 12288-1000-735
+  {command} --backend jax --preset kungfury  # on an NVIDIA GPU (pip install '.[gpu]')
+"""
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be at least 0 and below 1, not {value}")
+    return value
+
+
+def _count(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is below the minimum {minimum}")
+        return value
+    return parse
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} must be a positive number")
+    return value
+
+
+def _layers(text: str) -> list[int]:
+    try:
+        sizes = [int(part) for part in text.replace("-", ",").split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a list of sizes like 4096,1000,735") from None
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"'{text}': need at least two layer sizes, each >= 1")
+    return sizes
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    defaults = Settings(layer_sizes=PRESETS["shallow"])
+    parser.add_argument("--frames", default="frames.pkl",
+                        help="frames pickle, N x 4096 (default %(default)s)")
+    parser.add_argument("--audio", default="audio.pkl",
+                        help="audio pickle, N x 735 (default %(default)s)")
+    shape = parser.add_mutually_exclusive_group()
+    shape.add_argument("--layers", type=_layers, help="layer sizes, input first: e.g. 4096,1000,735")
+    shape.add_argument("--preset", choices=sorted(PRESETS),
+                       help="an original shape: " + "; ".join(
+                           f"{name} {'-'.join(map(str, sizes))}" for name, sizes in PRESETS.items())
+                       + " (default shallow)")
+    parser.add_argument("--target", choices=TARGETS,
+                        help="what the network predicts per slot: pcm, the 735 samples (the "
+                             "original); stft, the 513-bin log-magnitude spectrum of a 1024-sample "
+                             "Hann frame centred on the slot, which render turns into sound with "
+                             "continuous phase, at a level calibrated on the validation rows; "
+                             "ola, the 1470 samples around the slot (367 before to 368 after) "
+                             "under a window, which render overlap-adds into sound without "
+                             "clicks. With stft (ola) a preset's last layer becomes 513 "
+                             "(1470) and --layers must end in it (default pcm)")
+    parser.add_argument("--history", type=_count(0), metavar="K",
+                        help="also show the network K frame differences (f_t - f_t-1, ..., "
+                             "f_t-K+1 - f_t-K, each mapped to [0, 1] as (d + 1) / 2), so it sees "
+                             "motion; at a clip's start the first frame stands for the missing "
+                             "ones. The input becomes 4096 * (K + 1): a preset's first layer "
+                             "adapts and --layers must start with it; render applies it from the "
+                             "brain (default 0, the frame alone)")
+    parser.add_argument("-o", "--output", default=DEFAULT_BRAIN_FILE,
+                        help="brain to write; checkpoints go beside it (default %(default)s)")
+    parser.add_argument("--epochs", type=_count(0),
+                        help=f"most fine-tuning epochs (default {defaults.epochs}; early stopping "
+                             f"usually ends sooner)")
+    parser.add_argument("--pretrain-epochs", type=_count(0),
+                        help=f"CD epochs per hidden layer, 0 = none (default {defaults.pretrain_epochs})")
+    parser.add_argument("--patience", type=_count(1),
+                        help=f"fine-tuning epochs without improvement before stopping "
+                             f"(default {defaults.patience})")
+    parser.add_argument("--batch", type=_count(1), help=f"minibatch rows (default {defaults.batch})")
+    parser.add_argument("--lr", type=_positive_float, dest="learning_rate",
+                        help=f"fine-tuning learning rate (default {defaults.learning_rate})")
+    parser.add_argument("--pretrain-lr", type=_positive_float, dest="pretrain_learning_rate",
+                        help=f"RBM learning rate (default {defaults.pretrain_learning_rate})")
+    parser.add_argument("--cd-steps", type=_count(1), help=f"k of CD-k (default {defaults.cd_steps})")
+    parser.add_argument("--seed", type=_count(0), help=f"random seed (default {defaults.seed})")
+    parser.add_argument("--save-every", type=_count(0),
+                        help=f"write brain-EPOCH.pkl every N epochs, 0 = only on Ctrl-C "
+                             f"(default {defaults.save_every})")
+    parser.add_argument("--holdout-tail", type=_fraction, metavar="FRACTION",
+                        help="never train on the last FRACTION of every clip (per dataset.json), "
+                             "so evaluate.py can score the brain there (default 0)")
+    parser.add_argument("--resume", metavar="CKPT", help="continue from a checkpoint brain-EPOCH.pkl")
+    parser.add_argument("--backend", choices=("auto", "cpu", "jax"), default="auto",
+                        help="cpu: PyTensor's C backend; jax: PyTensor's JAX backend, for an "
+                             "NVIDIA GPU (needs pip install '.[gpu]'); auto: jax when JAX sees a "
+                             "GPU, else cpu (default %(default)s). Both write the same brain.")
+
+
+# options that map one-to-one onto Settings fields; only those given are passed on
+SETTING_OPTIONS = ("epochs", "pretrain_epochs", "patience", "batch", "learning_rate",
+                   "pretrain_learning_rate", "cd_steps", "seed", "save_every", "holdout_tail",
+                   "target", "history")
+
+
+def act(args: argparse.Namespace, call: cli.Call) -> int:
+    layers = args.layers or (preset_layers(args.preset, args.target or "pcm", args.history or 0)
+                             if args.preset else None)
+    options = {name: getattr(args, name) for name in SETTING_OPTIONS if getattr(args, name) is not None}
+    return run_training(args.frames, args.audio, args.output, layers, options, args.resume, args.quiet,
+                        backend=args.backend)
+
+
+COMMAND = cli.Command(
+    script=cli.Door("theanet.py", "python theanet.py"),
+    description="Train a deep belief network that maps each 64x64 frame to the 735 PCM samples of "
+                "its 1/30 s slot: greedy RBM pretraining (CD-k), then Nesterov-momentum "
+                "fine-tuning on mean squared error with early stopping on a held-out set of "
+                "contiguous chunks.",
+    examples=EXAMPLES,
+    add_arguments=add_arguments,
+    act=act,
+)
