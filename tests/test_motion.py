@@ -110,3 +110,39 @@ def test_spacetime_and_history_are_one_choice():
         run_settings.settings_for(None, {"inputs": "spacetime", "history": 1}, None, None)
     with pytest.raises(UserError, match="unknown input"):
         run_settings.settings_for(None, {"inputs": "colour"}, None, None)
+
+
+def test_render_streams_a_spacetime_brain_like_the_whole_video(tmp_path):
+    from bitmap2pcm.core import grid
+    from bitmap2pcm.learn import brain
+    from bitmap2pcm.media import audio
+    from bitmap2pcm.render import stream
+    from conftest import make_video
+
+    rng = np.random.default_rng(6)
+    layers = [motion.input_size(PIXELS), 4, 735]
+    weights = [rng.normal(0, 0.05, (layers[0], 4)).astype(np.float32),
+               rng.normal(0, 0.05, (4, 735)).astype(np.float32)]
+    biases = [np.zeros(4, np.float32), np.full(735, 0.5, np.float32)]
+    network = brain.make_brain(weights, biases, ["sigmoid", "linear"], {},
+                               input_spec=motion.convention(brain.input_convention("area")))
+    brain.save(network, tmp_path / "st.pkl")
+    clip = make_video(tmp_path / "clip.mkv", seconds=3.0, size="64x48", picture="testsrc2")
+    summary = stream.render(clip, tmp_path / "out.wav", tmp_path / "st.pkl", "raw", batch_slots=7)
+    samples, _ = audio.read_wav(tmp_path / "out.wav")
+    frames = np.concatenate(list(stream.frame_stream(network, clip)))
+    assert summary.slots == len(frames) and samples.size == len(frames) * grid.SAMPLES_PER_SLOT
+    # batches of 7 slots, each holding its last frame back: the same sound as all at once
+    np.testing.assert_allclose(samples, stream.predict_blocks(network, frames).reshape(-1), atol=1e-6)
+
+
+def test_render_refuses_a_spacetime_brain_of_the_wrong_size(tmp_path):
+    from bitmap2pcm.core.errors import UserError
+    from bitmap2pcm.learn import brain
+    from bitmap2pcm.render import stream
+
+    network = brain.make_brain([np.zeros((PIXELS, 735), np.float32)], [np.zeros(735, np.float32)],
+                               ["linear"], {}, input_spec=motion.convention(brain.input_convention("area")))
+    brain.save(network, tmp_path / "bad.pkl")
+    with pytest.raises(UserError, match="spacetime"):
+        stream.load_brain(tmp_path / "bad.pkl")

@@ -9,7 +9,7 @@ from typing import Callable
 from ..core import cli
 from ..learn.brain import DEFAULT_BRAIN_FILE
 from ..learn.run import run_training
-from ..learn.settings import PRESETS, TARGETS, Settings, preset_layers
+from ..learn.settings import INPUTS, PRESETS, TARGETS, Settings, preset_layers
 
 EXAMPLES = """
   {command}                                  # frames.pkl + audio.pkl -> theanet.py.net.pkl
@@ -21,6 +21,7 @@ EXAMPLES = """
   {command} --target stft                    # predict STFT magnitudes: 4096-1000-513
   {command} --target ola                     # overlapping windowed PCM: 4096-1000-1470
   {command} --history 2                      # frame + 2 frame differences: 12288-1000-735
+  {command} --input spacetime --target stft  # the frame and its motion in and out: 4611-1000-513
   {command} --backend jax --preset kungfury  # on an NVIDIA GPU (pip install '.[gpu]')
 """
 
@@ -95,6 +96,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "ones. The input becomes 4096 * (K + 1): a preset's first layer "
                              "adapts and --layers must start with it; render applies it from the "
                              "brain (default 0, the frame alone)")
+    parser.add_argument("--input", choices=INPUTS, dest="inputs",
+                        help="what the network sees per slot: frame, the 64x64 picture (the "
+                             "original; with --history also its previous differences); "
+                             "spacetime, the picture with the motion into and out of its slot "
+                             "(signed 16x16 block-mean differences with the frame before and the "
+                             "frame after, the motion energies and their drop, where a moving "
+                             "thing stops), 4611 inputs: a preset's first layer adapts and "
+                             "--layers must start with it; render applies it from the brain "
+                             "(default frame)")
     parser.add_argument("-o", "--output", default=DEFAULT_BRAIN_FILE,
                         help="brain to write; checkpoints go beside it (default %(default)s)")
     parser.add_argument("--epochs", type=_count(0),
@@ -128,12 +138,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 # options that map one-to-one onto Settings fields; only those given are passed on
 SETTING_OPTIONS = ("epochs", "pretrain_epochs", "patience", "batch", "learning_rate",
                    "pretrain_learning_rate", "cd_steps", "seed", "save_every", "holdout_tail",
-                   "target", "history")
+                   "target", "history", "inputs")
 
 
 def act(args: argparse.Namespace, call: cli.Call) -> int:
-    layers = args.layers or (preset_layers(args.preset, args.target or "pcm", args.history or 0)
-                             if args.preset else None)
+    layers = args.layers or (preset_layers(args.preset, args.target or "pcm", args.history or 0,
+                                           args.inputs or "frame") if args.preset else None)
     options = {name: getattr(args, name) for name in SETTING_OPTIONS if getattr(args, name) is not None}
     return run_training(args.frames, args.audio, args.output, layers, options, args.resume, args.quiet,
                         backend=args.backend)

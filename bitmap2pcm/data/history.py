@@ -125,7 +125,15 @@ class HistoryStream:
         self.context = extended[-self.k:].copy()
         return out
 
+    def finish(self) -> np.ndarray:
+        """No rows are held back (every frame's input is known when it arrives)."""
+        return np.empty((0, 0), np.float32)
+
 
 def frame_pixels(network: dict[str, Any]) -> int:
-    """Pixels of one frame of a brain's input (its input size without the differences)."""
+    """Pixels of one frame of a brain's input, whatever else its input layer sees (the
+    differences of a history layout, the motion of a spacetime one): side x side."""
+    side = network["input"].get("side")
+    if isinstance(side, int) and side > 0:
+        return side * side
     return int(network["layer_sizes"][0]) // (history_of(network["input"]) + 1)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-
 from ..data import history as history_inputs
 from ..data import motion
 from ..data.trainset import TrainingPairs, clips_of

@@ -20,7 +20,9 @@ overlap-adds. The raw and smooth joins do not apply to those two, and the mode i
 A brain trained with history (theanet.py --history K, `brain["input"]["history"]`) sees each
 frame with its K previous frame differences: `history.HistoryStream` builds those inputs batch
 by batch, carrying the last K frames across batches, so memory stays bounded; the video's first
-frame stands for the frames before it.
+frame stands for the frames before it. A spacetime brain (theanet.py --input spacetime) also
+sees the frame after the slot: `motion.SpacetimeStream` holds one frame back (look-ahead of one
+slot, constant memory) and gives the last one when the video ends.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ import numpy as np
 from ..core import cli, grid
 from ..core.errors import UserError
 from ..core.files import atomic_path, check_writable_dir
-from ..data import history
+from ..data import history, motion
 from ..learn import brain as brains
 from ..media import audio, video
 from ..sound import join, overlap, spectral
@@ -115,18 +117,20 @@ def load_brain(path: str | Path) -> dict[str, Any]:
         )
     side = network["input"].get("side")
     layout = network["input"].get("layout", "frame")
-    if layout not in ("frame", history.LAYOUT):
+    if layout not in ("frame", history.LAYOUT, motion.LAYOUT):
         raise UserError(f"{path}: brain's input layout {layout!r} is unknown (render knows "
-                        f"'frame' and '{history.LAYOUT}')")
+                        f"'frame', '{history.LAYOUT}' and '{motion.LAYOUT}')")
     k = network["input"].get("history", 0) if layout == history.LAYOUT else 0
     if not isinstance(k, int) or k < 0:
         raise UserError(f"{path}: brain records history {k!r}, not a whole number of frames")
-    if not isinstance(side, int) or history.input_size(side * side, k) != network["layer_sizes"][0]:
+    if isinstance(side, int) and layout == motion.LAYOUT:
+        inputs, with_what = motion.input_size(side * side), " with its motion (spacetime)"
+    elif isinstance(side, int):
+        inputs, with_what = history.input_size(side * side, k), f" with {k} frame differences" if k else ""
+    if not isinstance(side, int) or inputs != network["layer_sizes"][0]:
         raise UserError(
             f"{path}: brain takes {network['layer_sizes'][0]} inputs per frame, which does not "
-            f"fit its {side}x{side} picture convention"
-            + (f" with {k} frame differences" if k else "")
-        )
+            f"fit its {side}x{side} picture convention" + (with_what if isinstance(side, int) else ""))
     if network["input"].get("interpolation") not in video.INTERPOLATIONS:
         raise UserError(
             f"{path}: brain was trained with unknown interpolation "
@@ -145,34 +149,63 @@ def frame_stream(network: dict[str, Any], path: str | Path, batch_slots: int = B
                              origin_s=origin_s)
 
 
-def history_stream(network: dict[str, Any]) -> history.HistoryStream:
-    """The input builder for one video: the frame alone, or with the brain's K differences."""
+def input_stream(network: dict[str, Any]) -> history.HistoryStream | motion.SpacetimeStream:
+    """The input builder for one video: the frame alone, with the brain's K differences, or
+    the frame with its motion into and out of the slot (spacetime)."""
+    if network["input"].get("layout") == motion.LAYOUT:
+        return motion.SpacetimeStream()
     return history.HistoryStream(history.history_of(network["input"]))
 
 
-def network_outputs(network: dict[str, Any], frames: np.ndarray,
-                    inputs: history.HistoryStream | None = None) -> np.ndarray:
-    """uint8 frames (n, side*side) through the brain. `inputs` carries the history of the
-    frames before these (a video's earlier batches); None takes `frames` as a whole video."""
-    builder = inputs if inputs is not None else history_stream(network)
-    return brains.forward(network, builder.push(video.frames_to_unit(frames)))
+def input_rows(network: dict[str, Any], batches: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+    """The rows the brain's input layer sees, for a stream of uint8 frame batches (n,
+    side*side) of one video: history inputs run across the batches; spacetime inputs hold
+    each batch's last frame back until the next batch shows what follows it, and give it at
+    the end. Every frame gets one row, in order."""
+    builder = input_stream(network)
+    for batch in batches:
+        rows = builder.push(video.frames_to_unit(batch))
+        if len(rows):
+            yield rows
+    last = builder.finish()
+    if len(last):
+        yield last
 
 
-def predict_blocks(network: dict[str, Any], frames: np.ndarray,
-                   inputs: history.HistoryStream | None = None) -> np.ndarray:
-    """uint8 frames (n, side*side) to PCM blocks (n, 735): 2y - 1 of the brain's outputs,
-    clamped to [-1, 1] (a linear output layer can overshoot), float32."""
-    outputs = network_outputs(network, frames, inputs)
+def whole_rows(network: dict[str, Any], frames: np.ndarray) -> np.ndarray:
+    """`input_rows` of a whole video's frames at once."""
+    rows = list(input_rows(network, [frames]))
+    return np.concatenate(rows) if rows else np.zeros((0, network["layer_sizes"][0]), np.float32)
+
+
+def blocks_of(network: dict[str, Any], rows: np.ndarray) -> np.ndarray:
+    """Input rows to PCM blocks (n, 735): 2y - 1 of the brain's outputs, clamped to [-1, 1]
+    (a linear output layer can overshoot), float32."""
+    outputs = brains.forward(network, rows)
     return np.clip(grid.unit_to_pcm(outputs), -1.0, 1.0, out=outputs)
 
 
-def predict_magnitudes(network: dict[str, Any], frames: np.ndarray,
-                       inputs: history.HistoryStream | None = None) -> np.ndarray:
-    """uint8 frames (n, side*side) to magnitude spectra (n, BINS) in PCM units, through the
-    inverse of the brain's [0, 1] scaling (which clips overshooting outputs first) and its
-    level calibration (spectral.calibrated)."""
-    return spectral.calibrated(spectral.from_unit(network_outputs(network, frames, inputs)),
-                               network["output"])
+def magnitudes_of(network: dict[str, Any], rows: np.ndarray) -> np.ndarray:
+    """Input rows to magnitude spectra (n, BINS) in PCM units, through the inverse of the
+    brain's [0, 1] scaling (which clips overshooting outputs first) and its level calibration
+    (spectral.calibrated)."""
+    return spectral.calibrated(spectral.from_unit(brains.forward(network, rows)), network["output"])
+
+
+def windows_of(network: dict[str, Any], rows: np.ndarray) -> np.ndarray:
+    """Input rows to windowed PCM frames (n, overlap.FRAME): 2y - 1 of the brain's outputs,
+    clamped to [-1, 1]."""
+    return overlap.from_unit(brains.forward(network, rows))
+
+
+def predict_blocks(network: dict[str, Any], frames: np.ndarray) -> np.ndarray:
+    """A whole video's uint8 frames (n, side*side) to its PCM blocks (`blocks_of`)."""
+    return blocks_of(network, whole_rows(network, frames))
+
+
+def predict_magnitudes(network: dict[str, Any], frames: np.ndarray) -> np.ndarray:
+    """A whole video's uint8 frames (n, side*side) to its magnitude spectra (`magnitudes_of`)."""
+    return magnitudes_of(network, whole_rows(network, frames))
 
 
 def stream_spectra(spectra: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
@@ -182,13 +215,6 @@ def stream_spectra(spectra: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
     for batch in spectra:
         yield synthesizer.push(batch)
     yield synthesizer.finish()
-
-
-def predict_frames(network: dict[str, Any], frames: np.ndarray,
-                   inputs: history.HistoryStream | None = None) -> np.ndarray:
-    """uint8 frames (n, side*side) to windowed PCM frames (n, overlap.FRAME): 2y - 1 of the
-    brain's outputs, clamped to [-1, 1]."""
-    return overlap.from_unit(network_outputs(network, frames, inputs))
 
 
 def stream_frames(frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
@@ -204,13 +230,14 @@ def sound_stream(network: dict[str, Any], batches: Iterable[np.ndarray],
                  mode: str) -> Iterator[np.ndarray]:
     """Runs of samples for a stream of uint8 frame batches, by the brain's output kind: PCM
     blocks joined by `mode`, or magnitude spectra synthesized or windowed frames overlap-added
-    (no join, `mode` unused). The batches are one video: history inputs run across them."""
-    inputs = history_stream(network)
+    (no join, `mode` unused). The batches are one video: the inputs run across them
+    (`input_rows`)."""
+    rows = input_rows(network, batches)
     if network["output"]["kind"] == spectral.KIND:
-        return stream_spectra(predict_magnitudes(network, batch, inputs) for batch in batches)
+        return stream_spectra(magnitudes_of(network, r) for r in rows)
     if network["output"]["kind"] == overlap.KIND:
-        return stream_frames(predict_frames(network, batch, inputs) for batch in batches)
-    return stream_samples((predict_blocks(network, batch, inputs) for batch in batches), mode)
+        return stream_frames(windows_of(network, r) for r in rows)
+    return stream_samples((blocks_of(network, r) for r in rows), mode)
 
 
 def stream_samples(blocks: Iterable[np.ndarray], mode: str) -> Iterator[np.ndarray]:
