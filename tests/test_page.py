@@ -298,6 +298,8 @@ def test_a_folder_that_is_not_a_page_is_refused_and_left_alone(small, tmp_path):
     folder.mkdir()
     (folder / "notes.txt").write_text("keep me")
     with pytest.raises(UserError, match="mine: exists and is not a listening page") as error:
+        page.check_destination(folder)  # what evaluate.py --html checks before its long work
+    with pytest.raises(UserError, match="mine: exists and is not a listening page") as error:
         page.write(folder, [small])
     assert "\n" not in str(error.value)
     assert [p.name for p in folder.iterdir()] == ["notes.txt"]

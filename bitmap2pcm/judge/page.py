@@ -114,12 +114,7 @@ def write(folder: str | os.PathLike, results: Sequence[SetResult], command: str 
     folder = Path(folder)
     if not results:
         raise UserError(f"{folder}: no evaluation results to put on a listening page")
-    parent = folder.parent if str(folder.parent) else Path(".")
-    if not parent.is_dir():
-        raise UserError(f"{folder}: its folder {parent} does not exist")
-    check_writable_dir(parent)
-    _check_replaceable(folder)
-    _require_matplotlib()
+    parent = check_destination(folder)
     try:
         scratch = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".part", dir=parent))
     except OSError as error:
@@ -135,6 +130,20 @@ def write(folder: str | os.PathLike, results: Sequence[SetResult], command: str 
                             f"({error.strerror or error})") from None
         raise
     return folder / "index.html"
+
+
+def check_destination(folder: str | os.PathLike) -> Path:
+    """Fail at once, before any long work, if a page cannot be written to `folder`: its
+    parent must be a writable folder, `folder` new, empty or an earlier page, and matplotlib
+    there to draw the images. Returns the parent. (`write` checks it again.)"""
+    folder = Path(folder)
+    parent = folder.parent if str(folder.parent) else Path(".")
+    if not parent.is_dir():
+        raise UserError(f"{folder}: its folder {parent} does not exist")
+    check_writable_dir(parent)
+    _check_replaceable(folder)
+    _require_matplotlib()
+    return parent
 
 
 def _check_replaceable(folder: Path) -> None:
