@@ -7,9 +7,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEBIAN_PACKAGES := ffmpeg csound libopenblas-dev
+# Only the tests need a browser: they open the listening page in Debian's Chromium.
+TEST_DEBIAN_PACKAGES := chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install debian demo brains test bench clean
+.PHONY: install debian debian-test demo brains test bench clean
 
 install: debian $(STAMP)
 
@@ -21,6 +23,9 @@ debian:
 	  echo "installing Debian packages:$$missing"; \
 	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q $$missing; \
 	fi
+
+debian-test:
+	@$(MAKE) --no-print-directory debian DEBIAN_PACKAGES="$(TEST_DEBIAN_PACKAGES)"
 
 $(STAMP): pyproject.toml
 	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
@@ -46,13 +51,17 @@ demo: install
 	echo && echo "demo videos (pictures of $(DEMO_VIDEO), sound from the brains):" && \
 	ls -1 $$default-$(notdir $(DEMO_VIDEO))-*.mkv \
 	  $(basename $(notdir $(DEMO_PCM_BRAIN)))-$(notdir $(DEMO_VIDEO))-*.mkv | sed 's|^|  out/|' && \
-	echo "play one with: ffplay out/FILE  or  mpv out/FILE  (or any player that reads MKV)"
+	echo "play one with: ffplay out/FILE  or  mpv out/FILE  (or any player that reads MKV)" && \
+	echo && echo "writing the listening page: both brains' sound beside the truth, on the slots they never trained on" && \
+	../$(PY) ../evaluate.py -q ../$(DEMO_VIDEO) --brain $$default --brain ../$(DEMO_PCM_BRAIN) --mode raw --mode smooth \
+	  --html page > /dev/null && \
+	echo "open it in a browser: out/page/index.html"
 
 # Retrain every shipped brain from the examples and rewrite its card (brains/retrain.py).
 brains: install
 	$(PY) brains/retrain.py
 
-test: install
+test: install debian-test
 	$(PY) -m pytest -q
 
 bench: install

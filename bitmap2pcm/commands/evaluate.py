@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..core import cli
 from ..core.files import atomic_paths, check_writable_dir
-from ..judge import evaluate, report
+from ..judge import evaluate, page, report
 from ..render import stream
 
 EXAMPLES = """
@@ -18,6 +18,7 @@ EXAMPLES = """
   {command} clip.mkv --brain b.pkl --mode raw --from 30 --to 60 --plot report.png
   {command} --brain shallow --mode raw --mode smooth       # no VIDEO: its held-out videos
   {command} --brain shallow --brain spectral --markdown r.md  # one table, two brains
+  {command} --brain b.pkl --mode raw --mode smooth --html page/  # a page to listen to
   {command} new.mkv --brain b.pkl --train-frames data/frames.pkl --train-audio data/audio.pkl
 """
 
@@ -45,6 +46,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--markdown", metavar="PATH", help="write the table as a Markdown page")
     parser.add_argument("--plot", metavar="PNG",
                         help="write spectrograms and loudness envelopes (one brain, one mode)")
+    parser.add_argument("--html", metavar="DIR",
+                        help="write a listening page into DIR: every scored video with each "
+                             "sound track to switch between (truth, brain, baselines), their "
+                             "spectrograms, the table and the brain's card; self-contained, "
+                             "opens from the file system")
 
 
 def act(args: argparse.Namespace, call: cli.Call) -> int:
@@ -56,6 +62,8 @@ def act(args: argparse.Namespace, call: cli.Call) -> int:
     for output in (args.json, args.markdown, args.plot):
         if output:
             check_writable_dir(Path(output).parent)
+    if args.html:
+        page.check_destination(args.html)
 
     results = [evaluate.evaluate(args.videos, stream.resolve_brain(brain), modes, args.start_s,
                                  args.stop_s, args.train_frames, args.train_audio,
@@ -73,6 +81,8 @@ def act(args: argparse.Namespace, call: cli.Call) -> int:
             result = results[0]
             report.plot(temporary["png"], f"{result.name}: {result.rows[0].model}",
                         result.truth_segments(), result.rows[0].segments, tables[0]["rows"][0])
+    if args.html:
+        page.write(args.html, results, command=call.command_line())
     return 0
 
 
@@ -83,7 +93,7 @@ COMMAND = cli.Command(
                 "loudness envelope correlation within clips and pooled (each against its chance "
                 "level), level, log-spectral distance, onset sync, 30 Hz buzz, clicks, silence of "
                 "black and white pictures, speed; and the same for three baselines (mean training "
-                "row, clip-mean spectrum, nearest-neighbour retrieval). Several --brain options "
+                "row, clip-mean spectrum, nearest-neighbour retrieval, motion). Several --brain options "
                 "give one row group each in one table.",
     examples=EXAMPLES,
     add_arguments=add_arguments,

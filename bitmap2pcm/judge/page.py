@@ -2,7 +2,8 @@
 
 `write(folder, results)` takes what `evaluate.evaluate` returned (one `SetResult` per brain)
 and writes `folder/index.html` with everything it needs beside it: `media/` (WebM files) and
-`images/` (PNG files). No network, no CDN, no library: the HTML, CSS and JS are written here,
+`images/` (PNG files). No network, no CDN, no library: the HTML is written here, the CSS and JS are
+`page.css` and `page.js` beside this module, inlined into the page;
 the page opens from the file system (file://) as well as from any static server.
 
 Layout, for each set (one brain on a set of videos):
@@ -51,7 +52,6 @@ failure is a one-line `UserError`.
 from __future__ import annotations
 
 import hashlib
-import html
 import json
 import os
 import re
@@ -59,16 +59,17 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from ..core import grid
 from ..core.errors import UserError
-from ..core.files import check_writable_dir, load_pickle
+from ..core.files import check_writable_dir
 from ..learn import brain as brain_format
 from ..media import video
 from . import metrics, onsets, report
+from .brain_card import card_html, esc
 from .evaluate import Part, SetResult
 
 GENERATOR = "bitmap2pcm listening page"  # marks a folder this module wrote (index.html)
@@ -324,154 +325,13 @@ def solo_plot(path: str | Path, title: str, segments: Sequence[np.ndarray]) -> N
         pyplot.close(figure)
 
 
-# ---- the brain's card --------------------------------------------------------------------
-
-def card_html(brain_path: Path) -> str:
-    """The brain's card as HTML: a shipped brain's NAME.md beside it, otherwise the training
-    record the brain carries; a brain that cannot be read any more says so."""
-    name = brain_format.name_of(brain_path)
-    try:
-        network = brain_format.validate(load_pickle(brain_path), str(brain_path))
-    except UserError as reason:
-        return f"<p>The brain file cannot be read now: {_e(reason)}</p>"
-    card = Path(str(brain_path)[: -len(".pkl")] + ".md") if str(brain_path).endswith(".pkl") else None
-    if "shipped" in network and card is not None and card.is_file():
-        try:
-            text = card.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            text = f"(its card {card} cannot be read: {getattr(error, 'strerror', None) or error})"
-        return (f'<p class="source">The shipped brain\'s card, <code>{_e(card.name)}</code>:</p>'
-                + markdown_html(text, top_level=4))
-    return (f"<p class=\"source\">{_e(name)} is not a shipped brain with a card: its training "
-            f"record, as the brain file <code>{_e(brain_path)}</code> carries it.</p>"
-            + record_table(network))
-
-
-def record_table(network: dict[str, Any]) -> str:
-    """The brain's shape and its training record as a two-column table."""
-    rows = [("shape", "-".join(map(str, network["layer_sizes"]))),
-            ("activations", ", ".join(network["activations"])),
-            ("output", network["output"].get("kind", "?")),
-            ("input layout", network["input"].get("layout", "frame"))]
-    training = dict(network.get("training") or {})
-    losses = training.pop("losses", None) or {}
-    holdout = training.pop("holdout", None)
-    rows += _flatten(training)
-    if holdout:
-        clips = holdout.get("clips") or []
-        rows.append(("holdout", f"fraction {holdout.get('fraction')}, {len(clips)} clip(s): "
-                     + "; ".join(f"{Path(str(c.get('source'))).name} slots {c.get('from_slot')}-"
-                                 f"{c.get('to_slot')}" for c in clips[:8])
-                     + (" ..." if len(clips) > 8 else "")))
-    for key in ("finetune_train", "finetune_validation"):
-        if losses.get(key):
-            rows.append((f"last {key.replace('_', ' ')} loss", f"{losses[key][-1]:.6g}"))
-    if set(training) <= {"software"}:
-        rows.append(("training", "none recorded (a brain made by hand or by a test)"))
-    body = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows)
-    return f'<table class="record"><tbody>{body}</tbody></table>'
-
-
-def _flatten(record: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
-    rows = []
-    for key, value in record.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            rows += _flatten(value, f"{name}.") if value else [(name, "-")]
-        elif isinstance(value, (list, tuple)):
-            items = [_scalar(v) for v in value[:12]]
-            rows.append((name, ", ".join(items) + (f", ... ({len(value)} in all)" if len(value) > 12 else "")
-                         if items else "-"))
-        else:
-            rows.append((name, _scalar(value)))
-    return rows
-
-
-def _scalar(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    if isinstance(value, (dict, list, tuple)):
-        return json.dumps(value, default=str)[:200]
-    return "-" if value is None else str(value)
-
-
-def markdown_html(text: str, top_level: int = 1) -> str:
-    """The Markdown a card uses, as HTML: headings (shifted so '#' is <h`top_level`>),
-    paragraphs, '- ' lists, pipe tables, fenced code, `code` and **bold**."""
-    out: list[str] = []
-    paragraph: list[str] = []
-    lines = text.splitlines()
-
-    def flush() -> None:
-        if paragraph:
-            out.append(f"<p>{_inline(' '.join(paragraph))}</p>")
-            paragraph.clear()
-
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        stripped = line.strip()
-        if stripped.startswith("```"):
-            flush()
-            block = []
-            i += 1
-            while i < len(lines) and not lines[i].strip().startswith("```"):
-                block.append(lines[i])
-                i += 1
-            out.append(f"<pre><code>{_e(chr(10).join(block))}</code></pre>")
-        elif re.match(r"#{1,6} ", stripped):
-            flush()
-            level = min(6, stripped.index(" ") + top_level - 1)
-            out.append(f"<h{level}>{_inline(stripped.lstrip('#').strip())}</h{level}>")
-        elif stripped.startswith("|"):
-            flush()
-            table = []
-            while i < len(lines) and lines[i].strip().startswith("|"):
-                table.append([c.strip() for c in lines[i].strip().strip("|").split("|")])
-                i += 1
-            i -= 1
-            head, body = table[0], [r for r in table[1:] if not all(re.fullmatch(r":?-+:?", c) for c in r)]
-            cells = ["<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in r) + "</tr>" for r in body]
-            out.append('<div class="scroll"><table><thead><tr>'
-                       + "".join(f"<th>{_inline(c)}</th>" for c in head) + "</tr></thead><tbody>"
-                       + "".join(cells) + "</tbody></table></div>")
-        elif stripped.startswith("- "):
-            flush()
-            items = []
-            while i < len(lines) and lines[i].strip().startswith("- "):
-                items.append(lines[i].strip()[2:])
-                i += 1
-                while i < len(lines) and lines[i].startswith("  ") and lines[i].strip() \
-                        and not lines[i].strip().startswith("- "):
-                    items[-1] += " " + lines[i].strip()
-                    i += 1
-            i -= 1
-            out.append("<ul>" + "".join(f"<li>{_inline(item)}</li>" for item in items) + "</ul>")
-        elif not stripped:
-            flush()
-        else:
-            paragraph.append(stripped)
-        i += 1
-    flush()
-    return "\n".join(out)
-
-
-def _inline(text: str) -> str:
-    parts = re.split(r"(`[^`]*`)", text)
-    done = []
-    for part in parts:
-        if len(part) >= 2 and part.startswith("`") and part.endswith("`"):
-            done.append(f"<code>{_e(part[1:-1])}</code>")
-        else:
-            done.append(re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", _e(part)))
-    return "".join(done)
-
-
-def _e(value: Any) -> str:
-    return html.escape(str(value), quote=True)
-
-
 # ---- the page ----------------------------------------------------------------------------
+
+def _asset(name: str) -> str:
+    """The page's stylesheet or script, kept beside this module (package data) so that each
+    is a file of its own language, inlined into index.html so the page stays one file."""
+    return (Path(__file__).parent / name).read_text()
+
 
 def _seconds(slots: int) -> str:
     return f"{slots / grid.SLOTS_PER_SECOND:.2f}"
@@ -481,11 +341,11 @@ def _scope(result: SetResult) -> str:
     table = result.table()
     scored = table["scored"]
     whys = ", ".join(sorted({v["why"] for v in scored["videos"]}))
-    line = (f"<code>{_e(result.brain)}</code> on {len(scored['videos'])} video(s): "
-            f"{scored['slots']} slots ({scored['seconds']:.1f} s) scored ({_e(whys)}).")
+    line = (f"<code>{esc(result.brain)}</code> on {len(scored['videos'])} video(s): "
+            f"{scored['slots']} slots ({scored['seconds']:.1f} s) scored ({esc(whys)}).")
     if result.training_data:
-        line += f" Baselines learned from <code>{_e(result.training_data)}</code>."
-    notes = "".join(f"<li>{_e(note)}</li>" for note in result.notes)
+        line += f" Baselines learned from <code>{esc(result.training_data)}</code>."
+    notes = "".join(f"<li>{esc(note)}</li>" for note in result.notes)
     return f'<p class="scope">{line}</p>' + (f'<ul class="notes">{notes}</ul>' if notes else "")
 
 
@@ -501,18 +361,18 @@ def _player_html(set_number: int, position: int, player: Player) -> str:
         chosen = track is default
         choices.append(
             f'<label class="track {track.kind}"><input type="radio" name="{ident}" value="{track.index}"'
-            f'{" checked" if chosen else ""}><kbd>{key if key < 10 else ""}</kbd> {_e(track.label)}'
+            f'{" checked" if chosen else ""}><kbd>{key if key < 10 else ""}</kbd> {esc(track.label)}'
             f' <span class="kind">{track.kind}</span></label>')
-        sounds.append(f'<audio preload="auto" data-row="{track.index}" src="{_e(track.audio)}"></audio>')
-        images.append(f'<a href="{_e(track.image)}" data-row="{track.index}"'
-                      f'{"" if chosen else " hidden"}><img class="plot" src="{_e(track.image)}" '
-                      f'alt="{_e(track.label)}: spectrograms, loudness and onsets against the truth"></a>')
+        sounds.append(f'<audio preload="auto" data-row="{track.index}" src="{esc(track.audio)}"></audio>')
+        images.append(f'<a href="{esc(track.image)}" data-row="{track.index}"'
+                      f'{"" if chosen else " hidden"}><img class="plot" src="{esc(track.image)}" '
+                      f'alt="{esc(track.label)}: spectrograms, loudness and onsets against the truth"></a>')
     return f"""
 <article class="video" id="{ident}" data-seconds="{player.seconds:.3f}" data-ranges='{json.dumps(ranges)}'>
-<h3>{_e(part.path.name)} <small>scored {spans} ({player.seconds:.2f} s{joined}; {_e(part.why)})</small></h3>
+<h3>{esc(part.path.name)} <small>scored {spans} ({player.seconds:.2f} s{joined}; {esc(part.why)})</small></h3>
 <div class="stage">
 <div class="player">
-<video class="picture" muted playsinline preload="auto" controls src="{_e(player.picture)}"></video>
+<video class="picture" muted playsinline preload="auto" controls src="{esc(player.picture)}"></video>
 <p class="where">video time <span class="clock">{_seconds(part.ranges[0][0])}</span> s</p>
 <fieldset class="tracks"><legend>Sound track (keys 1&ndash;9)</legend>
 {"".join(choices)}
@@ -529,28 +389,28 @@ slot, onsets. Click to open it full size.</figcaption></figure>
 
 def _set_html(number: int, result: SetResult, players: list[Player]) -> str:
     table = result.table()
-    head = "".join(f"<th>{_e(h)}</th>" for h in report.HEADERS[1:])
-    body = "".join(f'<tr data-row="{index}" class="{_e(row["kind"])}">'
-                   + "".join(f"<td>{_e(c)}</td>" for c in report.cells(table, row)[1:]) + "</tr>"
+    head = "".join(f"<th>{esc(h)}</th>" for h in report.HEADERS[1:])
+    body = "".join(f'<tr data-row="{index}" class="{esc(row["kind"])}">'
+                   + "".join(f"<td>{esc(c)}</td>" for c in report.cells(table, row)[1:]) + "</tr>"
                    for index, row in enumerate(table["rows"]))
     videos = "".join(_player_html(number, position, player) for position, player in enumerate(players, 1))
     return f"""
 <section class="set" id="s{number}">
-<h2>{_e(result.name)} <small>brain {_e(brain_format.name_of(result.brain))}</small></h2>
+<h2>{esc(result.name)} <small>brain {esc(brain_format.name_of(result.brain))}</small></h2>
 {_scope(result)}
 {videos}
 <h3>Metrics <small>(on all scored slots of the set; click a row to hear it)</small></h3>
 <div class="scroll"><table class="metrics"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>
-<details class="legend"><summary>What the columns mean</summary><p>{_e(report.LEGEND)}</p></details>
-<details class="card" open><summary>The brain: {_e(brain_format.name_of(result.brain))}</summary>
+<details class="legend"><summary>What the columns mean</summary><p>{esc(report.LEGEND)}</p></details>
+<details class="card" open><summary>The brain: {esc(brain_format.name_of(result.brain))}</summary>
 {card_html(Path(result.brain))}
 </details>
 </section>"""
 
 
 def _page(title: str, command: str | None, sets: list[tuple[int, SetResult, list[Player]]]) -> str:
-    made = f"Made by <code>{_e(command)}</code>. " if command else ""
-    contents = "".join(f'<li><a href="#s{n}">{_e(r.name)}: {_e(brain_format.name_of(r.brain))}</a></li>'
+    made = f"Made by <code>{esc(command)}</code>. " if command else ""
+    contents = "".join(f'<li><a href="#s{n}">{esc(r.name)}: {esc(brain_format.name_of(r.brain))}</a></li>'
                        for n, r, _ in sets)
     body = "".join(_set_html(n, r, p) for n, r, p in sets)
     return f"""<!doctype html>
@@ -560,12 +420,12 @@ def _page(title: str, command: str | None, sets: list[tuple[int, SetResult, list
 <meta name="generator" content="{GENERATOR}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="icon" href="data:,">
-<title>{_e(title)}</title>
-<style>{CSS}</style>
+<title>{esc(title)}</title>
+<style>{_asset('page.css')}</style>
 </head>
 <body>
 <header>
-<h1>{_e(title)}</h1>
+<h1>{esc(title)}</h1>
 <p>{made}Each player shows only the slots that were scored (the part the brain never trained
 on, unless the command chose others), joined one after another. Play the picture and pick a
 sound track: it takes over at the same moment. The truth is the video's real sound.</p>
@@ -573,191 +433,8 @@ sound track: it takes over at the same moment. The truth is the video's real sou
 </header>
 <main>{body}</main>
 <script>const DRIFT_S = {DRIFT_S};
-{SCRIPT}</script>
+{_asset('page.js')}</script>
 </body>
 </html>
 """
 
-
-CSS = """
-:root { --ink: #1d1d1f; --muted: #666; --line: #ddd; --truth: #111; --brain: #c62828;
-        --baseline: #546e7a; }
-* { box-sizing: border-box; }
-body { font: 15px/1.45 system-ui, sans-serif; color: var(--ink); margin: 0 auto; max-width: 1500px;
-       padding: 0 1.2em 3em; }
-h1 { margin: .6em 0 .2em; } h2 { border-top: 2px solid var(--ink); padding-top: .5em; margin-top: 1.5em; }
-small { color: var(--muted); font-weight: normal; font-size: 75%; }
-code, kbd, pre { font-family: ui-monospace, monospace; font-size: 90%; }
-pre { background: #f5f5f5; padding: .6em; overflow-x: auto; white-space: pre-wrap; }
-.contents { columns: 2; }
-.notes { color: #8a4b00; }
-.video { border: 1px solid var(--line); border-radius: 6px; padding: .2em 1em 1em; margin: 1em 0; }
-.stage { display: flex; gap: 1.2em; align-items: flex-start; flex-wrap: wrap; }
-.player { flex: 0 0 340px; }
-.picture { width: 320px; background: #000; image-rendering: pixelated; display: block; }
-.where { margin: .2em 0; color: var(--muted); font-size: 85%; }
-.tracks { border: 1px solid var(--line); border-radius: 6px; margin: .5em 0; padding: .3em .6em; }
-.track { display: block; padding: .15em .3em; border-radius: 4px; cursor: pointer; }
-.track:hover { background: #f2f2f2; }
-.track:has(input:checked) { background: #fde8e8; font-weight: 600; }
-.track kbd { display: inline-block; min-width: 1.2em; color: var(--muted); }
-.kind { font-size: 75%; color: #fff; border-radius: 3px; padding: 0 .35em; margin-left: .3em;
-        font-weight: normal; }
-.truth .kind { background: var(--truth); }
-.brain .kind { background: var(--brain); }
-.baseline .kind { background: var(--baseline); }
-.volume { font-size: 85%; color: var(--muted); }
-.plots { flex: 1 1 600px; margin: 0; min-width: 0; }
-.plots img { width: 100%; max-width: 1200px; height: auto; display: block; }
-figcaption { color: var(--muted); font-size: 85%; }
-.scroll { overflow-x: auto; }
-table { border-collapse: collapse; font-size: 85%; }
-th, td { border: 1px solid var(--line); padding: .25em .5em; text-align: left; white-space: nowrap; }
-thead th { background: #f5f5f5; }
-table.metrics tbody tr { cursor: pointer; }
-table.metrics tbody tr:hover { background: #f2f2f2; }
-table.metrics tr.chosen { background: #fde8e8; font-weight: 600; }
-table.record td { white-space: normal; word-break: break-all; }
-.card h4, .card h5 { margin: 1em 0 .3em; }
-.legend p { white-space: pre-line; color: var(--muted); font-size: 85%; }
-.source { color: var(--muted); }
-"""
-
-# One muted picture is the clock; the chosen <audio> follows its play, pause, seeks, rate
-# and drift. Everything is found from the markup, so the page works from file://.
-SCRIPT = r"""
-"use strict";
-const boxes = [];
-const SETTLE_MS = 300;  // a sound just started or moved reports its time late: not drift yet
-let current = null;
-let lead = 0;  // s: how far ahead of the picture a sound starts, so that it plays in time
-
-function setUp(box) {
-  const picture = box.querySelector("video.picture");
-  const sounds = Array.from(box.querySelectorAll("audio"));
-  const radios = Array.from(box.querySelectorAll(".tracks input"));
-  const plots = Array.from(box.querySelectorAll(".plots a"));
-  const clock = box.querySelector(".clock");
-  const ranges = JSON.parse(box.dataset.ranges);
-  const volume = box.querySelector(".volume input");
-  const table = box.closest(".set").querySelector("table.metrics");
-  let active = null;
-  let settled = 0;
-
-  function videoTime(t) {  // the player's time on the video's own clock
-    let start = 0;
-    for (const [a, b] of ranges) {
-      if (t < start + (b - a)) return a + (t - start);
-      start += b - a;
-    }
-    return ranges.length ? ranges[ranges.length - 1][1] : t;
-  }
-
-  function start(sound) {  // a sound put where the picture will be once it has started
-    sound.currentTime = Math.max(0, picture.currentTime + (picture.paused ? 0 : lead));
-    settled = performance.now() + SETTLE_MS;
-    if (!picture.paused && sound.paused)
-      sound.play().catch(error => console.warn("the sound did not start:", error.message));
-  }
-
-  function follow(event) {  // the chosen track where the picture is, playing or not as it is
-    clock.textContent = videoTime(picture.currentTime).toFixed(2);
-    if (!active) return;
-    if (active.playbackRate !== picture.playbackRate) active.playbackRate = picture.playbackRate;
-    if (picture.paused || picture.ended) {
-      if (!active.paused) active.pause();
-      if (Math.abs(active.currentTime - picture.currentTime) > 0.001)
-        active.currentTime = picture.currentTime;
-      return;
-    }
-    if (active.paused || (event && event.type === "seeking")) { start(active); return; }
-    const late = picture.currentTime - active.currentTime;
-    if (Math.abs(late) > DRIFT_S && performance.now() > settled) {
-      // What the sound lags by after a start is its start-up delay: start the next one that
-      // much ahead (learnt for the whole page, as every player shares the audio output).
-      lead = Math.min(0.5, Math.max(0, lead + late));
-      start(active);
-    }
-  }
-
-  function choose(row) {
-    const next = sounds.find(s => s.dataset.row === String(row));
-    if (!next) return;
-    for (const sound of sounds) if (sound !== next && !sound.paused) sound.pause();
-    active = next;
-    start(active);
-    for (const radio of radios) radio.checked = radio.value === String(row);
-    for (const plot of plots) plot.hidden = plot.dataset.row !== String(row);
-    if (table)
-      for (const tr of table.tBodies[0].rows) tr.classList.toggle("chosen", tr.dataset.row === String(row));
-    follow();
-  }
-
-  for (const sound of sounds)  // a sound loaded anew (see `seekable`) is put back in place
-    sound.addEventListener("loadedmetadata", () => { if (sound === active) follow(); });
-  for (const radio of radios) radio.addEventListener("change", () => { current = api; choose(radio.value); });
-  for (const event of ["play", "playing", "pause", "seeking", "seeked", "ratechange", "ended",
-                       "timeupdate", "waiting"])
-    picture.addEventListener(event, follow);
-  picture.addEventListener("play", () => {
-    current = api;
-    for (const other of boxes) if (other !== api) other.picture.pause();
-  });
-  box.addEventListener("pointerdown", () => { current = api; });
-  volume.addEventListener("input", () => {
-    for (const sound of sounds) sound.volume = Number(volume.value);
-  });
-  const api = { box, picture, sounds, choose, radios };
-  boxes.push(api);
-  const checked = radios.find(r => r.checked) || radios[0];
-  choose(checked.value);
-}
-
-// A server that ignores byte ranges (Python's http.server) makes media unseekable in
-// Chromium: a track could only play from its start. Such a file is fetched whole and played
-// from memory instead; file:// and servers that answer ranges keep the files' own URLs.
-async function seekable(element) {
-  if (!/^https?:$/.test(location.protocol)) return;
-  try {
-    // no-store: the cache would answer a range from a whole file it holds, server or not
-    const response = await fetch(element.src, {headers: {Range: "bytes=0-0"}, cache: "no-store"});
-    if (response.status === 206 || !response.ok) {
-      if (response.body) response.body.cancel();
-      return;
-    }
-    const blob = await response.blob();
-    if (element.tagName === "VIDEO") {  // the picture goes on from where it was
-      const at = element.currentTime, playing = !element.paused;
-      element.addEventListener("loadedmetadata", () => {
-        element.currentTime = at;
-        if (playing) element.play().catch(() => {});
-      }, {once: true});
-    }
-    element.src = URL.createObjectURL(blob);
-  } catch (error) {
-    console.warn("could not check", element.src, error.message);
-  }
-}
-
-document.querySelectorAll("article.video").forEach(setUp);
-current = boxes[0] || null;
-Promise.all(Array.from(document.querySelectorAll("video, audio"), seekable))
-  .then(() => { document.documentElement.dataset.media = "ready"; });
-
-// A metric row chooses that track in every player of its set.
-document.querySelectorAll("table.metrics tbody tr").forEach(tr => tr.addEventListener("click", () => {
-  const set = tr.closest(".set");
-  for (const api of boxes) if (api.box.closest(".set") === set) api.choose(tr.dataset.row);
-}));
-
-// Keys 1-9 choose the n-th track of the player last used.
-document.addEventListener("keydown", event => {
-  if (!current || event.altKey || event.ctrlKey || event.metaKey) return;
-  if (event.target.matches && event.target.matches("input[type=range]")) return;
-  const n = Number(event.key);
-  if (Number.isInteger(n) && n >= 1 && n <= current.radios.length) {
-    current.choose(current.radios[n - 1].value);
-    event.preventDefault();
-  }
-});
-"""
