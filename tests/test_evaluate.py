@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import pickle
 from pathlib import Path
 
@@ -330,3 +331,13 @@ def test_an_anticorrelated_render_is_not_reported_above_chance():
 
     assert _versus(0.5, 0.2) == "0.50 > 0.20"
     assert _versus(-0.5, 0.2) == "-0.50 <= 0.20"
+
+
+def test_cli_writes_the_listening_page(data_set, tmp_path):
+    made = run_script("evaluate.py", str(data_set["video"]), "--brain", str(data_set["brain"]),
+                      "--mode", "raw", "-q", "--html", str(tmp_path / "page"))
+    assert made.returncode == 0, made.stderr
+    index = (tmp_path / "page" / "index.html").read_text()
+    assert "swing (raw)" in index and "clip-mean spectrum" in index and "motion" in index
+    assert all((tmp_path / "page" / "media" / name).stat().st_size > 0
+               for name in os.listdir(tmp_path / "page" / "media"))
