@@ -171,7 +171,7 @@ def plot(path: str | Path, title: str, truth: Sequence[np.ndarray], render: Sequ
         pyplot.close(figure)
 
 
-def _metric_line(row: dict[str, Any], per_line: int = 5) -> str:
+def _metric_line(row: dict[str, Any], per_line: int = 4) -> str:
     """The row's metric cells as "name: value", a few to a line (the title must fit)."""
     values = dict(zip(HEADERS[2:], cells({"set": ""}, row)[2:]))
     items = [f"{key}: {value}" for key, value in values.items() if value != "-"]
