@@ -7,7 +7,7 @@ faded out and peak-normalised, then stored here as FLAC. Nothing downloads at ru
 excerpts are committed, and this script only says (and redoes) how they were made.
 
 The recordings and cuts were chosen so that each excerpt, alone or overlapping another, at
-any gain the benchmark uses, makes exactly one onset for `bitmap2pcm.timing.onset_slots`:
+any gain the benchmark uses, makes exactly one onset for `bitmap2pcm.judge.onsets.onset_slots`:
 longer cuts, or a shorter fade, of some recordings (`thud.ogg` past 0.2 s or with a 40%
 fade, SuperTux's `iceblock_bump.wav` and `wood.wav` at any length) have secondary rises that
 count as extra onsets.
