@@ -195,14 +195,16 @@ def silence_dbfs(brain_path: Path, mode: str, colour: str, folder: Path) -> floa
     return metrics.level_dbfs(samples)
 
 
-def load_part(video_path: Path, slots: int, network: dict[str, Any], start_s: float | None,
-              stop_s: float | None, with_truth: bool = True) -> Part:
-    """The ranges of a video's `slots` slots to score, their pictures, and the true sound
-    (None for a video without a sound track)."""
+def load_part(video_path: Path, summary: render.RenderSummary, network: dict[str, Any],
+              start_s: float | None, stop_s: float | None, with_truth: bool = True) -> Part:
+    """The ranges of the video's slots (as many as its render decoded) to score, their
+    pictures, and the true sound (None for a video without a sound track), all from the time
+    zero the render found (no second probe)."""
+    slots = summary.slots
     ranges, why = scored_ranges(network, video_path, slots, start_s, stop_s)
-    truth = (audio.from_slots(audio.to_slots(audio.read_sound(video_path), slots))
+    truth = (audio.from_slots(audio.to_slots(audio.read_sound(video_path, summary.origin_s), slots))
              if with_truth else None)
-    frames = decode_frames(network, video_path)
+    frames = decode_frames(network, video_path, summary.origin_s)
     return Part(video_path, slots, ranges, why, truth, [frames[a:b] for a, b in ranges])
 
 
@@ -224,10 +226,16 @@ def has_truth(videos: Sequence[Path]) -> bool:
     return all(sounding)
 
 
-def decode_frames(network: dict[str, Any], video_path: Path) -> np.ndarray:
-    """All of a video's frames as the brain sees them, uint8 (slots, pixels)."""
-    batches = list(render.frame_stream(network, video_path))
+def decode_frames(network: dict[str, Any], video_path: Path, origin_s: float | None = None) -> np.ndarray:
+    """All of a video's frames as the brain sees them, uint8 (slots, pixels), from time zero
+    `origin_s` (probed when not given)."""
+    batches = list(render.frame_stream(network, video_path, origin_s=origin_s))
     return np.concatenate(batches) if batches else np.zeros((0, history.frame_pixels(network)), np.uint8)
+
+
+def scored_pictures(parts: Sequence[Part]) -> list[np.ndarray]:
+    """The frames of every scored segment of a set, in the order of its segments."""
+    return [pictures for part in parts for pictures in part.pictures]
 
 
 def set_name(videos: Sequence[Path]) -> str:
@@ -254,7 +262,7 @@ def render_set(videos: Sequence[Path], brain_path: Path, network: dict[str, Any]
         for mode in modes:
             samples, summary = render_samples(path, brain_path, mode, folder)
             if part is None:  # the decoded length decides the slots, as it does for render
-                part = load_part(path, summary.slots, network, start_s, stop_s, with_truth)
+                part = load_part(path, summary, network, start_s, stop_s, with_truth)
                 parts.append(part)
                 log.info("evaluating %s on %s (%s)", brain_path, path, ", ".join(modes))
             renders[mode] += part.cut(samples)
@@ -294,12 +302,13 @@ def evaluate(videos: Sequence[str | Path], brain_path: str | Path,
         parts, renders, speeds = render_set(videos, brain_path, network, brain_modes, start_s, stop_s,
                                             folder, with_truth)
         truth = [segment for part in parts for segment in part.cut(part.truth)] if with_truth else []
+        pictures = scored_pictures(parts)
         for mode in brain_modes:
             measured = score(renders[mode], truth) if with_truth else {}
             measured["silence_black_dbfs"] = silence_dbfs(brain_path, mode, "black", folder)
             measured["silence_white_dbfs"] = silence_dbfs(brain_path, mode, "white", folder)
             measured["speed_x_realtime"] = speeds[mode]
-            measured.update(response(renders[mode], [p for part in parts for p in part.pictures]))
+            measured.update(response(renders[mode], pictures))
             label = mode if joins_apply else network["output"]["kind"]
             rows.append(Row(f"{brains.name_of(brain_path)} ({label})", "brain", measured,
                             renders[mode], mode if joins_apply else None))
@@ -318,9 +327,7 @@ def evaluate(videos: Sequence[str | Path], brain_path: str | Path,
         else:
             origin = data.origin
             rows += baseline_rows(network, data, parts, modes[0], notes)
-    rows.append(Row("truth", "truth", {**score(truth, truth),
-                                       **response(truth, [p for part in parts for p in part.pictures])},
-                    truth))
+    rows.append(Row("truth", "truth", {**score(truth, truth), **response(truth, pictures)}, truth))
     return SetResult(name or set_name(videos), brain_path, parts, rows, notes, origin)
 
 
@@ -364,7 +371,7 @@ def baseline_rows(network: dict[str, Any], data: TrainingData, parts: Sequence[P
                                                             slope, intercept)
             noise = baselines.spectrum_noise(power, slots * grid.SAMPLES_PER_SLOT, rng)
             motion.append(baselines.shaped_to_loudness(noise, predicted_db))
-    pictures = [p for part in parts for p in part.pictures]
+    pictures = scored_pictures(parts)
     return [Row(model, "baseline", {**score(segments, truth), **response(segments, pictures)},
                 segments, joined_by)
             for model, segments, joined_by in (("constant", constant, mode),

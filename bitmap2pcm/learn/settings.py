@@ -90,10 +90,17 @@ def preset_layers(name: str, target: str = "pcm", history: int = 0, inputs: str 
     history K makes the input the frame and K differences, 4096 * (K + 1); spacetime inputs
     add the motion maps and energies (motion.input_size); the hidden layers stay."""
     sizes = list(PRESETS[name])
-    sizes[0] = (motion.input_size(sizes[0]) if inputs == "spacetime"
-                else history_inputs.input_size(sizes[0], history))
+    sizes[0] = input_units(sizes[0], history, inputs)
     sizes[-1] = OUTPUTS.get(target, sizes[-1])
     return sizes
+
+
+def input_units(pixels: int, history: int, inputs: str) -> int:
+    """Units of the input layer for frames of `pixels` pixels: the frame and its `history`
+    differences, or its spacetime row (`inputs` "spacetime")."""
+    if inputs == "spacetime":
+        return motion.input_size(pixels)
+    return history_inputs.input_size(pixels, history)
 
 
 def rng_for(seed: int, phase: int, layer: int, epoch: int = 0, purpose: int = 0) -> np.random.Generator:
@@ -148,15 +155,14 @@ def check_outputs(settings: Settings) -> None:
 def check_inputs(settings: Settings, pixels: int) -> None:
     """With history K the input layer must take each `pixels`-pixel frame and K differences;
     with spacetime inputs, the frame and its motion (motion.input_size)."""
+    wanted = input_units(pixels, settings.history, settings.inputs)
     if settings.inputs == "spacetime":
-        wanted = motion.input_size(pixels)
         if settings.layer_sizes[0] != wanted:
             raise UserError(f"--input spacetime feeds the network each {pixels}-pixel frame and its "
                             f"motion, so the input layer must have {wanted} units, not "
                             f"{settings.layer_sizes[0]}")
         return
     k = settings.history
-    wanted = history_inputs.input_size(pixels, k)
     if k and settings.layer_sizes[0] != wanted:
         raise UserError(f"--history {k} feeds the network each {pixels}-pixel frame and "
                         f"{k} difference{'' if k == 1 else 's'}, so the "

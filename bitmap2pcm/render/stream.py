@@ -123,14 +123,16 @@ def load_brain(path: str | Path) -> dict[str, Any]:
     k = network["input"].get("history", 0) if layout == history.LAYOUT else 0
     if not isinstance(k, int) or k < 0:
         raise UserError(f"{path}: brain records history {k!r}, not a whole number of frames")
-    if isinstance(side, int) and layout == motion.LAYOUT:
-        inputs, with_what = motion.input_size(side * side), " with its motion (spacetime)"
-    elif isinstance(side, int):
-        inputs, with_what = history.input_size(side * side, k), f" with {k} frame differences" if k else ""
-    if not isinstance(side, int) or inputs != network["layer_sizes"][0]:
-        raise UserError(
-            f"{path}: brain takes {network['layer_sizes'][0]} inputs per frame, which does not "
-            f"fit its {side}x{side} picture convention" + (with_what if isinstance(side, int) else ""))
+    if not isinstance(side, int):
+        raise UserError(f"{path}: brain takes {network['layer_sizes'][0]} inputs per frame, which "
+                        f"does not fit its {side}x{side} picture convention")
+    spacetime = layout == motion.LAYOUT
+    wanted = motion.input_size(side * side) if spacetime else history.input_size(side * side, k)
+    if wanted != network["layer_sizes"][0]:
+        with_what = " with its motion (spacetime)" if spacetime else (
+            f" with {k} frame differences" if k else "")
+        raise UserError(f"{path}: brain takes {network['layer_sizes'][0]} inputs per frame, which "
+                        f"does not fit its {side}x{side} picture convention{with_what}")
     if network["input"].get("interpolation") not in video.INTERPOLATIONS:
         raise UserError(
             f"{path}: brain was trained with unknown interpolation "
