@@ -28,8 +28,9 @@ from bitmap2pcm.core.files import load_pickle
 FOLDS = 4
 SEED = "0"
 EVENTS = REPO / "examples" / "events"
-# Values that are not averaged over folds: they are not scores (counts, flags, strings).
-_NOT_AVERAGED = ("flat", "onset_true_onsets", "onset_rendered_onsets")
+# Values that are not averaged over folds: counts are summed, a flag holds in every fold or not.
+_SUMMED = ("onset_true_onsets", "onset_rendered_onsets")
+_ALL_FOLDS = ("flat",)
 
 
 @dataclass(frozen=True)
@@ -134,13 +135,15 @@ def combine(tables: Sequence[dict[str, Any]], label_of: Callable[[str], str] = l
     combined = []
     for model, entries in rows.items():
         first = dict(entries[0][0], model=model)
-        for key, value in first.items():
-            if key in _NOT_AVERAGED[1:]:
-                first[key] = sum(r.get(key) or 0 for r, _ in entries)
-            elif key == "flat":
-                first[key] = all(r.get(key) for r, _ in entries)
-            elif isinstance(value, (int, float)) and not isinstance(value, bool):
-                present = [(r[key], w) for r, w in entries if r.get(key) is not None]
+        for key in {key for r, _ in entries for key in r}:
+            values = [(r.get(key), w) for r, w in entries]
+            if key in _SUMMED:
+                first[key] = sum(v or 0 for v, _ in values)
+            elif key in _ALL_FOLDS:
+                first[key] = all(v for v, _ in values)
+            elif any(isinstance(v, (int, float)) and not isinstance(v, bool) for v, _ in values):
+                # every fold that has a number counts, whichever fold comes first
+                present = [(v, w) for v, w in values if v is not None]
                 weight = sum(w for _, w in present)
                 first[key] = sum(v * w for v, w in present) / weight if weight else None
         combined.append(first)
