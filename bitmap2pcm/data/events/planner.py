@@ -75,6 +75,20 @@ def _smoothstep(u: float) -> float:
     return u * u * (3.0 - 2.0 * u)
 
 
+def _draw_apart(rng: np.random.Generator, bounds: tuple[float, float], current: float,
+                min_distance: float) -> float:
+    """A uniform draw within `bounds`, drawn again until it is `min_distance` from `current`."""
+    while True:
+        value = float(rng.uniform(*bounds))
+        if abs(value - current) >= min_distance:
+            return value
+
+
+def _eased(origin: float, target: float, slots: int) -> list[float]:
+    """`slots` values moving from `origin` towards `target` with a smooth start and stop."""
+    return [origin + (target - origin) * _smoothstep(k / slots) for k in range(slots)]
+
+
 def _slots(rng: np.random.Generator, range_s: tuple[float, float]) -> int:
     """A random whole number of slots, at least one, within range_s seconds."""
     return max(1, int(round(rng.uniform(*range_s) * grid.SLOTS_PER_SECOND)))
@@ -237,24 +251,15 @@ class _Planner:
         views: list[View] = []
         detail: tuple[tuple[str, Any], ...]
         if what == "drift":
-            low, high = BACKGROUND_GRAY
-            while True:
-                target = float(rng.uniform(low, high))
-                if abs(target - self.background_gray) >= DRIFT_MIN_GRAY:
-                    break
             origin = self.background_gray
-            for k in range(slots):
-                views.append(self.view(background_gray=origin + (target - origin) * _smoothstep(k / slots)))
+            target = _draw_apart(rng, BACKGROUND_GRAY, origin, DRIFT_MIN_GRAY)
+            views += [self.view(background_gray=gray) for gray in _eased(origin, target, slots)]
             self.background_gray = target
             detail = (("from_gray", round(origin, 3)), ("to_gray", round(target, 3)))
         elif what == "pan":
-            while True:
-                target = float(rng.uniform(*_pan_range(layout)))
-                if abs(target - self.camera_px) >= PAN_MIN_PX:
-                    break
             origin = self.camera_px
-            for k in range(slots):
-                views.append(self.view(camera_px=origin + (target - origin) * _smoothstep(k / slots)))
+            target = _draw_apart(rng, _pan_range(layout), origin, PAN_MIN_PX)
+            views += [self.view(camera_px=camera) for camera in _eased(origin, target, slots)]
             self.camera_px = target
             detail = (("from_px", round(origin, 3)), ("to_px", round(target, 3)))
         elif what == "glide":
