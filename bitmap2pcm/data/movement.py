@@ -1,0 +1,136 @@
+"""Movement inputs: what moves around a slot, in a centred window of frames, on a coarse grid.
+
+Sound follows events, and an event is where motion starts, stops or turns: an object that
+hits the floor moves down until the slot and up after it. A still frame cannot show that,
+and 4096 pixels mostly show *which scene* it is, which a network learns first and which does
+not carry over to other videos. So the movement row of slot t is built from the frames
+f_(t-3) .. f_(t+3) (a centred window, LOOK frames either side), all on COARSE_SIDE x
+COARSE_SIDE block means (`motion.coarse`), so that it means the same on any video:
+
+    [ c(f_t),  u(b_t),  u(a_t),  min(1, 2 |a_t - b_t|),  g(e_(t-2)) .. g(e_(t+3)),  r_t,  g(|a_t - b_t|) ]
+
+- c(f_t): the picture, coarse (256 values in [0, 1]): the scene, enough for its timbre;
+- b_t = c(f_t - f_(t-1)), a_t = c(f_(t+1) - f_t): the motion into and out of the slot,
+  signed, u(d) = (d + 1) / 2 (no motion = 0.5);
+- |a_t - b_t|: where the motion changed during the slot (an impact, a reversal, a start);
+- e_k = mean |f_k - f_(k-1)|: motion energy of the six frame steps around the slot, on
+  `motion.energy_unit`'s log scale, so the network sees motion build up and die down;
+- r_t = mean |a - b| / (mean |a| + mean |b| + ENERGY_FLOOR): near 0 while motion goes on
+  steadily, near 1 where it turns or stops; and the change's own energy.
+
+RBM visible units see these as probabilities (values in [0, 1], guide §13.1), like pixels.
+At a clip's ends the frames beyond it are the end frame itself (no motion there). Render is
+offline, so the frames after a slot may be used: `MovementStream` holds LOOK frames back
+until it has seen what follows them (constant memory). `movement_rows` builds the same rows
+for a whole training set, clip by clip; both use `_rows`, one definition of the input.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import numpy as np
+
+from . import motion
+
+LAYOUT = "movement"
+LOOK = 3                   # frames either side of the slot
+COARSE_SIDE = motion.COARSE_SIDE
+MAP = COARSE_SIDE * COARSE_SIDE
+STEPS = 2 * LOOK           # frame-to-frame energies in the window: e_(t-2) .. e_(t+3)
+SCALARS = STEPS + 2
+CHUNK_ROWS = 2048          # rows built at a time: bounds the temporaries
+
+
+def input_size(pixels: int) -> int:
+    """Input units of a movement network (the same for any frame size that shrinks to the
+    coarse grid; `pixels` is checked by `motion.coarse`)."""
+    del pixels
+    return 4 * MAP + SCALARS
+
+
+def convention(base: dict[str, Any]) -> dict[str, Any]:
+    """`base` (brain.input_convention) with the movement layout recorded."""
+    return dict(base, layout=LAYOUT, look=LOOK, coarse_side=COARSE_SIDE,
+                energy_floor=motion.ENERGY_FLOOR, energy_decades=motion.ENERGY_DECADES,
+                rows="coarse frame, (d+1)/2 of motion in and out, min(1, 2|out - in|), "
+                     "g(e) of the six steps t-2..t+3, turn ratio, g(|out - in|); "
+                     "clip ends repeat the end frame")
+
+
+def _rows(window: np.ndarray, out: np.ndarray) -> None:
+    """Movement rows of the n frames window[LOOK:-LOOK] (window: (n + 2 LOOK, pixels),
+    float32 in [0, 1], each frame's LOOK neighbours on either side), into `out` (n, size)."""
+    n = len(out)
+    steps = np.abs(np.diff(window, axis=0)).mean(axis=1)  # e of every step in the window
+    frames = window[LOOK:LOOK + n]
+    into = motion.coarse(frames - window[LOOK - 1:LOOK - 1 + n])
+    out_of = motion.coarse(window[LOOK + 1:LOOK + 1 + n] - frames)
+    change = np.abs(out_of - into)
+    out[:, :MAP] = motion.coarse(frames)
+    out[:, MAP:2 * MAP] = (into + 1.0) * 0.5
+    out[:, 2 * MAP:3 * MAP] = (out_of + 1.0) * 0.5
+    out[:, 3 * MAP:4 * MAP] = np.minimum(1.0, 2.0 * change)
+    scalars = out[:, 4 * MAP:]
+    for k in range(STEPS):  # e_(t-2+k) of row i joins frames i + k and i + k + 1 of the window
+        scalars[:, k] = motion.energy_unit(steps[k:k + n])
+    moving = np.abs(out_of).mean(axis=1) + np.abs(into).mean(axis=1) + motion.ENERGY_FLOOR
+    scalars[:, STEPS] = np.minimum(1.0, change.mean(axis=1) / moving)
+    scalars[:, STEPS + 1] = motion.energy_unit(change.mean(axis=1))
+
+
+def _padded(frames: np.ndarray, before: bool, after: bool) -> np.ndarray:
+    """`frames` with its end frames repeated LOOK times at the ends asked for."""
+    parts = [np.repeat(frames[:1], LOOK, axis=0)] if before else []
+    parts.append(frames)
+    if after:
+        parts.append(np.repeat(frames[-1:], LOOK, axis=0))
+    return np.concatenate(parts)
+
+
+def _rows_of(window: np.ndarray) -> np.ndarray:
+    out = np.empty((len(window) - 2 * LOOK, input_size(window.shape[1])), np.float32)
+    for start in range(0, len(out), CHUNK_ROWS):
+        stop = min(len(out), start + CHUNK_ROWS)
+        _rows(window[start:stop + 2 * LOOK], out[start:stop])
+    return out
+
+
+def movement_rows(frames: np.ndarray, clip_starts: Iterable[int] = (0,)) -> np.ndarray:
+    """The movement rows of `frames` (n x pixels, float32 in [0, 1]); `clip_starts` are the
+    rows where a clip begins (row 0 always does): no window crosses them."""
+    frames = np.asarray(frames, dtype=np.float32)
+    count = len(frames)
+    starts = sorted({0, *[s for s in clip_starts if 0 <= s < count]})
+    out = np.empty((count, input_size(frames.shape[1] if frames.ndim == 2 else 0)), np.float32)
+    for first, stop in zip(starts, [*starts[1:], count]):
+        if stop > first:
+            out[first:stop] = _rows_of(_padded(frames[first:stop], True, True))
+    return out
+
+
+class MovementStream:
+    """Movement inputs for a stream of frame batches from one video: `push` each batch
+    (n x pixels, float32 in [0, 1]) and get the rows of the frames whose LOOK following frames
+    are known; `finish` gives the rest. Together they are `movement_rows` of all the frames."""
+
+    def __init__(self) -> None:
+        self._window: np.ndarray | None = None  # LOOK frames of context, then those waiting
+
+    def push(self, frames: np.ndarray) -> np.ndarray:
+        frames = np.asarray(frames, dtype=np.float32)
+        if len(frames) == 0:
+            return np.empty((0, input_size(0)), np.float32)
+        window = (_padded(frames, True, False) if self._window is None
+                  else np.concatenate([self._window, frames]))
+        ready = len(window) - 2 * LOOK
+        self._window = window[max(0, ready):].copy()
+        return _rows_of(window) if ready > 0 else np.empty((0, input_size(0)), np.float32)
+
+    def finish(self) -> np.ndarray:
+        """The rows of the last frames (the video's end frame stands for what follows it),
+        or no rows for an empty video."""
+        if self._window is None:
+            return np.empty((0, 0), np.float32)
+        window, self._window = _padded(self._window, False, True), None
+        return _rows_of(window)

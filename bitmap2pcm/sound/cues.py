@@ -1,0 +1,149 @@
+"""Sound cues: what a cue brain predicts for each slot instead of the sound itself.
+
+Mean squared error on a whole spectrum or on samples predicts the mean of similar slots: a
+quiet, flat average in which a rare impact disappears. A cue brain predicts three things per
+slot, each with a loss that keeps it (`learn.dbn.cue_loss`), and render builds the sound from
+real training sound that matches them (`library`):
+
+- `BANDS` = 40 mel bands in dB (`bands.slot_band_db`), mapped to [0, 1] by
+  u = (dB - FLOOR_DB) / -FLOOR_DB: the timbre, which picks the example to copy (squared error);
+- the loudness, RMS of the slot's 735 samples, as one of `LOUDNESS_CLASSES` = 64 classes of
+  its mu-law value (mu = 255), as Video-Foley's Video2RMS does: a softmax over classes can say
+  "silent or loud" without predicting the average in between (cross-entropy);
+- the onset: 1 when the slot holds an onset of the sound (`onsets.onset_slots`, the judge's
+  own reading), else 0 (logistic, positives weighted up because onsets are rare).
+
+A target row is [bands (40) | one-hot loudness class (64) | onset (1)] = `CUES` = 105 values;
+the network's output row has the same layout, with logits for the class and the onset.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..core import grid
+from ..core.errors import UserError
+from . import bands, framing, onsets
+
+KIND = "sound-cues"
+BANDS = bands.MEL_BANDS
+LOUDNESS_CLASSES = 64
+MU = 255.0
+CUES = BANDS + LOUDNESS_CLASSES + 1
+LOUDNESS = slice(BANDS, BANDS + LOUDNESS_CLASSES)   # the class logits' columns
+ONSET = BANDS + LOUDNESS_CLASSES                    # the onset logit's column
+PRIOR_FLOOR = 1e-4                                  # a class never seen starts at log 1e-4
+
+
+def output_convention() -> dict[str, Any]:
+    """The brain's `output` record for a cue brain; render adds nothing to it but what
+    training stores beside it (the onset threshold, the example library)."""
+    return {
+        "kind": KIND,
+        "bands": BANDS,
+        "band_scale": f"u = (dB - {bands.FLOOR_DB}) / {-bands.FLOOR_DB}, mel bands of a "
+                      f"{bands.N_FFT}-sample Hann frame on the slot's centre",
+        "loudness_classes": LOUDNESS_CLASSES,
+        "loudness_scale": f"class = floor({LOUDNESS_CLASSES} * ln(1 + {MU:g} rms) / ln(1 + {MU:g}))",
+        "onset": "logit of P(onset in slot)",
+        "samples_per_slot": grid.SAMPLES_PER_SLOT,
+        "rate_hz": grid.RATE_HZ,
+        "slots_per_second": grid.SLOTS_PER_SECOND,
+    }
+
+
+def check_convention(output: dict[str, Any], source: str) -> None:
+    """Refuse a cue brain whose cues this version reads differently."""
+    expected = output_convention()
+    for key in ("bands", "band_scale", "loudness_classes", "loudness_scale", "samples_per_slot",
+                "rate_hz"):
+        if output.get(key) != expected[key]:
+            raise UserError(f"{source}: brain's cues have {key} {output.get(key)!r}; this "
+                            f"version reads {expected[key]!r}")
+
+
+# --- the three cues --------------------------------------------------------------------------
+
+def band_units(band_db: np.ndarray) -> np.ndarray:
+    """Mel bands in dB (floored at FLOOR_DB) to the [0, 1] scale the network predicts."""
+    return np.clip((np.asarray(band_db, np.float64) - bands.FLOOR_DB) / -bands.FLOOR_DB, 0.0, 1.0)
+
+
+def loudness_class(rms: np.ndarray) -> np.ndarray:
+    """Linear RMS (1 = full scale) to its mu-law class, 0 .. LOUDNESS_CLASSES - 1 (int64)."""
+    mu_law = np.log1p(MU * np.clip(np.asarray(rms, np.float64), 0.0, 1.0)) / np.log1p(MU)
+    return np.minimum((mu_law * LOUDNESS_CLASSES).astype(np.int64), LOUDNESS_CLASSES - 1)
+
+
+def class_db(classes: np.ndarray) -> np.ndarray:
+    """The loudness a class stands for, in dBFS: the RMS at the centre of its mu-law interval,
+    floored at FLOOR_DB (class 0 is silence)."""
+    mu_law = (np.asarray(classes, np.float64) + 0.5) / LOUDNESS_CLASSES
+    rms = np.expm1(mu_law * np.log1p(MU)) / MU
+    return np.where(np.asarray(classes) == 0, bands.FLOOR_DB,
+                    np.maximum(20.0 * np.log10(np.maximum(rms, 1e-12)), bands.FLOOR_DB))
+
+
+def of_pcm(samples: np.ndarray) -> np.ndarray:
+    """The cue rows of one contiguous sound (PCM in [-1, 1], a whole number of slots):
+    (slots, CUES) float32."""
+    y = np.asarray(samples, np.float64).reshape(-1)
+    slots = y.size // grid.SAMPLES_PER_SLOT
+    rows = np.zeros((slots, CUES), np.float32)
+    if slots == 0:
+        return rows
+    rows[:, :BANDS] = band_units(bands.slot_band_db(y))
+    classes = loudness_class(bands.slot_loudness(y))
+    rows[np.arange(slots), BANDS + classes] = 1.0
+    rows[onsets.onset_slots(y), ONSET] = 1.0
+    return rows
+
+
+def unit_targets(audio_rows: np.ndarray, segments: list[tuple[int, int]]) -> np.ndarray:
+    """Training targets from audio.pkl rows ((n, 735), [0, 1] convention): (n, CUES) float32,
+    each clip (segment) read on its own so no band, loudness or onset mixes two clips."""
+    rows = np.asarray(audio_rows)
+    targets = np.empty((len(rows), CUES), np.float32)
+    for first, stop in framing.clip_runs(len(rows), segments):
+        targets[first:stop] = of_pcm(grid.unit_to_pcm(rows[first:stop].astype(np.float64)))
+    return targets
+
+
+def prior_outputs(mean_target: np.ndarray) -> np.ndarray:
+    """The output row that predicts the training prior, from the mean target row: the mean
+    bands, the log of each loudness class's frequency, the logit of the onset rate (each
+    floored at PRIOR_FLOOR). Fine-tuning starts from it, as other targets start from their
+    mean, so that it begins at "predict the prior" and not on a plateau of wrong logits."""
+    mean = np.asarray(mean_target, np.float64)
+    row = mean.copy()
+    row[LOUDNESS] = np.log(np.maximum(mean[LOUDNESS], PRIOR_FLOOR))
+    rate = np.clip(mean[ONSET], PRIOR_FLOOR, 1.0 - PRIOR_FLOOR)
+    row[ONSET] = np.log(rate / (1.0 - rate))
+    return row.astype(np.float32)
+
+
+def decode(outputs: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Network outputs (n, CUES) to (band units (n, BANDS) in [0, 1], loudness dBFS (n,),
+    loudness if it sounds dBFS (n,), onset probability (n,)).
+
+    The loudness is the median class of the predicted distribution: a class the network
+    gave, never a mean between a silent and a loud one (which would make a slot half loud),
+    and unlike the most probable class not stuck on silence when the probability of sound is
+    spread over many neighbouring loud classes. "If it sounds" is the median of the classes
+    above silence (class 0 left out): how loud an event is, once one is decided on."""
+    outputs = np.asarray(outputs, np.float64)
+    band = np.clip(outputs[:, :BANDS], 0.0, 1.0)
+    logits = outputs[:, LOUDNESS] - outputs[:, LOUDNESS].max(axis=1, keepdims=True)
+    probabilities = np.exp(logits)
+    loudness = class_db(_median_class(probabilities))
+    sounding = class_db(1 + _median_class(probabilities[:, 1:]))
+    onset = 0.5 * (1.0 + np.tanh(0.5 * outputs[:, ONSET]))
+    return band, loudness, sounding, onset
+
+
+def _median_class(probabilities: np.ndarray) -> np.ndarray:
+    """The class where each row's cumulative (normalised) probability reaches one half."""
+    cumulative = np.cumsum(probabilities, axis=1)
+    return np.minimum((cumulative < 0.5 * cumulative[:, -1:]).sum(axis=1), probabilities.shape[1] - 1)

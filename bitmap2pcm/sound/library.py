@@ -1,0 +1,297 @@
+"""Example-based synthesis: the sound of a cue brain is copied from real training sound.
+
+Owens et al. (Visually Indicated Sounds, CVPR 2016) predict sound features from the pictures
+and then copy the sound of the training example whose features match best, so that what is
+heard is real sound with the predicted timing. Here the examples are slots of the training
+sound track, kept in the brain as an *example library* (`build`), capped in size
+(`DEFAULT_CAP_S` seconds of 16-bit sound); every library entry is one slot with its cues
+(`cues`: mel bands, loudness in dBFS, onset or not), stored in runs of consecutive slots so
+that an entry knows which entry continues it in the recording.
+
+Synthesis (`Synthesizer`, streaming) takes the predicted cues of each slot (`cues.decode`):
+
+1. an event starts where the onset probability crosses the brain's threshold upwards
+   (calibrated in training on validation rows: as many events as the true sound has
+   onsets), at least MIN_GAP_SLOTS after the last one (`EventPicker`);
+2. an event slot copies the library entry holding an onset whose band *shape* (the bands
+   less their mean: the gain sets the level) is nearest the prediction, with a penalty for a
+   level far from the predicted one (less gain means a more natural copy), at the loudness
+   the network predicts if the slot sounds; then the recording plays out as it was recorded,
+   the following entries at the same gain (an impact keeps its real decay), until its run
+   ends, it falls silent or the next event comes;
+3. any other slot copies the nearest entry without an onset, at the predicted loudness
+   (predicted silence is silence; gain limited to GAIN_RANGE_DB); when the entry that
+   continues the previous slot's costs at most CONTINUITY_COST more than the best, it is
+   taken, so a steady sound plays on as recorded rather than jumping between copies;
+4. every entry contributes its slot and `overlap.LEAD` samples either side under the
+   periodic Hann window of `overlap.FRAME` samples, whose copies 735 apart sum to one. So
+   the sound of a slot is a crossfade of two gained library segments, and consecutive
+   entries of one run at one gain give back the recording itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..core import grid
+from ..core.errors import UserError
+from . import bands, cues, framing, overlap
+
+DEFAULT_CAP_S = 120.0          # 5.3 MB of 16-bit sound: two minutes of examples per brain
+RUN_SLOTS = grid.SLOTS_PER_SECOND  # the library is cut into runs of 1 s of consecutive slots
+MARGIN = overlap.LEAD          # 367 samples kept before each run (368 after): the crossfades
+SILENCE_DB = -70.0             # a slot predicted quieter than this is silent
+GAIN_RANGE_DB = (-60.0, 24.0)  # an entry is never boosted by more than 24 dB
+LEVEL_COST_DB = 20.0           # a level 20 dB from the prediction costs as much as ...
+LEVEL_WEIGHT = 0.01            # ... a band shape 0.1 units (8 dB) off in every band
+CONTINUITY_COST = 0.005        # how much worse the recording's own next slot may match
+MIN_GAP_SLOTS = 3              # events at least 100 ms apart (as the judge's onsets)
+_SCALE = 32767.0
+
+
+def build(audio_rows: np.ndarray, cue_rows: np.ndarray, usable: np.ndarray,
+          segments: list[tuple[int, int]], cap_s: float = DEFAULT_CAP_S) -> dict[str, Any]:
+    """The example library of a training set.
+
+    `audio_rows` (n, 735) on the [0, 1] scale and their `cue_rows` (n, CUES) (`cues.unit_targets`);
+    `usable` the rows it may copy (never the held-out ones); `segments` the clips' row
+    ranges. Runs of RUN_SLOTS consecutive usable rows of one clip are the candidates; when
+    they hold more than `cap_s` seconds, the runs with onsets come first (events are rare
+    and the ones worth copying), then runs evenly spaced over the rest.
+    """
+    if cap_s <= 0:
+        raise UserError(f"the example library needs a cap above 0 seconds, not {cap_s:g}")
+    allowed = np.zeros(len(audio_rows), bool)
+    allowed[np.asarray(usable, np.int64)] = True
+    runs = []
+    for first, stop in framing.clip_runs(len(audio_rows), segments):
+        row = first
+        while row < stop:
+            if not allowed[row]:
+                row += 1
+                continue
+            end = row
+            while end < stop and end - row < RUN_SLOTS and allowed[end]:
+                end += 1
+            runs.append((row, end, first, stop))
+            row = end
+    chosen = _within_cap(runs, cue_rows, int(cap_s * grid.SLOTS_PER_SECOND))
+    pieces, starts, follows, rows = [], [], [], []
+    offset = 0
+    for row, end, first, stop in chosen:
+        before = _margin(audio_rows, allowed, row - 1, first, -1)
+        after = _margin(audio_rows, allowed, end, stop, +1)
+        body = grid.unit_to_pcm(audio_rows[row:end].astype(np.float64)).reshape(-1)
+        pieces.append(np.concatenate([before, body, after]))
+        starts.extend(offset + MARGIN + grid.SAMPLES_PER_SLOT * np.arange(end - row))
+        follows.extend([True] * (end - row - 1) + [False])
+        rows.extend(range(row, end))
+        offset += pieces[-1].size
+    pcm = np.concatenate(pieces) if pieces else np.zeros(0)
+    rows_array = np.asarray(rows, np.int64)
+    library = {
+        "pcm": np.round(np.clip(pcm, -1.0, 1.0) * _SCALE).astype(np.int16),
+        "slot_start": np.asarray(starts, np.int64),
+        "follows": np.asarray(follows, bool),
+        "rows": rows_array,
+        "cap_s": float(cap_s),
+        "rate_hz": grid.RATE_HZ,
+    }
+    library.update(_features(library, cue_rows[rows_array] if rows else np.zeros((0, cues.CUES))))
+    return library
+
+
+def _within_cap(runs: list[tuple[int, int, int, int]], cue_rows: np.ndarray,
+                cap_slots: int) -> list[tuple[int, int, int, int]]:
+    """The runs to keep, in their original order: all if they fit under `cap_slots`, else
+    those with onsets first, then evenly spaced others, never more than `cap_slots` slots."""
+    if sum(end - row for row, end, *_ in runs) <= cap_slots:
+        return runs
+    with_onsets = [i for i, (row, end, *_) in enumerate(runs) if cue_rows[row:end, cues.ONSET].any()]
+    others = [i for i in range(len(runs)) if i not in set(with_onsets)]
+    keep, slots = [], 0
+    half = cap_slots // 2  # onset runs may take half the library: the rest is steady sound
+    for i in with_onsets[:: max(1, -(-len(with_onsets) * RUN_SLOTS // max(half, 1)))]:
+        if slots + runs[i][1] - runs[i][0] <= half:
+            keep.append(i)
+            slots += runs[i][1] - runs[i][0]
+    room = max(0, (cap_slots - slots) // RUN_SLOTS)
+    if others and room:
+        picks = np.unique(np.linspace(0, len(others) - 1, min(room, len(others))).round().astype(int))
+        for i in (others[p] for p in picks):
+            if slots + runs[i][1] - runs[i][0] <= cap_slots:
+                keep.append(i)
+                slots += runs[i][1] - runs[i][0]
+    return [runs[i] for i in sorted(keep)]
+
+
+def _margin(audio_rows: np.ndarray, allowed: np.ndarray, row: int, limit: int, step: int) -> np.ndarray:
+    """The MARGIN samples beside a run, from the neighbouring row when it is usable and in
+    the same clip (a held-out slot lends no sound), else silence."""
+    size = MARGIN if step < 0 else overlap.FRAME - grid.SAMPLES_PER_SLOT - MARGIN
+    inside = row >= limit if step < 0 else row < limit
+    if not inside or not allowed[row]:
+        return np.zeros(size)
+    samples = grid.unit_to_pcm(audio_rows[row].astype(np.float64))
+    return samples[-size:] if step < 0 else samples[:size]
+
+
+def _features(library: dict[str, Any], cue_rows: np.ndarray) -> dict[str, np.ndarray]:
+    """What matching needs of every entry: its band shape, its level (dBFS, of the stored
+    16-bit samples), whether it holds an onset."""
+    band = np.asarray(cue_rows[:, :cues.BANDS], np.float64)
+    segments = _segments(library, np.arange(len(library["slot_start"])))
+    slots = segments[:, MARGIN:MARGIN + grid.SAMPLES_PER_SLOT]
+    return {"shape": (band - band.mean(axis=1, keepdims=True)).astype(np.float32),
+            "level_db": bands.to_db(np.mean(slots ** 2, axis=1)).astype(np.float32),
+            "onset": np.asarray(cue_rows[:, cues.ONSET] > 0.5, bool)}
+
+
+def _segments(library: dict[str, Any], entries: np.ndarray) -> np.ndarray:
+    """The (len(entries), FRAME) samples of entries: each slot with MARGIN samples before."""
+    index = library["slot_start"][entries, None] - MARGIN + np.arange(overlap.FRAME)[None, :]
+    return library["pcm"][index].astype(np.float64) / _SCALE
+
+
+def check(library: Any, source: str) -> dict[str, Any]:
+    """A loaded brain's library must be whole: refuse one that would index out of its sound."""
+    keys = ("pcm", "slot_start", "follows", "shape", "level_db", "onset")
+    if not isinstance(library, dict) or any(not isinstance(library.get(k), np.ndarray) for k in keys):
+        raise UserError(f"{source}: the brain's example library is missing or incomplete; "
+                        "retrain it with theanet.py")
+    entries = len(library["slot_start"])
+    if entries == 0:
+        raise UserError(f"{source}: the brain's example library is empty (its training sound "
+                        "had no usable slot); retrain it on data with sound")
+    starts = library["slot_start"]
+    if (starts.min() < MARGIN or starts.max() + overlap.FRAME - MARGIN > len(library["pcm"])
+            or any(len(library[k]) != entries for k in keys[2:])
+            or library["shape"].shape[1:] != (cues.BANDS,)):
+        raise UserError(f"{source}: the brain's example library is inconsistent; retrain it")
+    return library
+
+
+def size_bytes(library: dict[str, Any]) -> int:
+    return sum(v.nbytes for v in library.values() if isinstance(v, np.ndarray))
+
+
+@dataclass
+class Choice:
+    """What the synthesizer made of one slot: the library entry copied, the gain applied to
+    it (0 for silence) and whether the slot started an event."""
+
+    entry: int
+    gain: float
+    event: bool
+
+
+class EventPicker:
+    """Which slots start an event, from a stream of onset probabilities: the probability
+    crosses `threshold` upwards, at least MIN_GAP_SLOTS after the last event. The
+    synthesizer and the threshold's calibration both use it."""
+
+    def __init__(self, threshold: float) -> None:
+        self.threshold = float(threshold)
+        self._previous = 1.0  # a sound already playing at the start is no event
+        self._since_event = MIN_GAP_SLOTS
+
+    def push(self, probability: np.ndarray) -> np.ndarray:
+        events = np.zeros(len(probability), bool)
+        for t, p in enumerate(probability):
+            events[t] = p >= self.threshold > self._previous and self._since_event >= MIN_GAP_SLOTS
+            self._previous = p
+            self._since_event = 0 if events[t] else self._since_event + 1
+        return events
+
+
+def onset_threshold(runs: list[tuple[np.ndarray, np.ndarray]]) -> float:
+    """The onset threshold that makes as many events as the true sound has onsets, over
+    `runs` of consecutive slots (each: onset probabilities, true onset flags), measured on
+    rows training did not fit; the lowest such threshold on a grid of 0.05 steps. With no
+    true onset at all, 1.0: a probability never crosses it upwards."""
+    wanted = sum(int(np.sum(truth)) for _, truth in runs)
+    if wanted == 0:
+        return 1.0
+    grid_ = np.round(np.arange(0.05, 1.0, 0.05), 2)
+    made = [sum(int(EventPicker(t).push(p).sum()) for p, _ in runs) for t in grid_]
+    return float(grid_[int(np.argmin(np.abs(np.asarray(made) - wanted)))])
+
+
+class Synthesizer:
+    """Streaming example-based synthesis: `push` the cues of a batch of slots (`cues.decode`:
+    band units (n, BANDS), loudness and loudness-if-it-sounds in dBFS (n,), onset probability
+    (n,)), get samples back; `finish` ends
+    the sound. Exactly 735 samples per slot in all, float32 in [-1, 1]. `choices` records
+    every slot's `Choice` when `record` is set (tests and the listening page read it)."""
+
+    def __init__(self, library: dict[str, Any], onset_threshold: float, record: bool = False) -> None:
+        self.library = library
+        self._shape = library["shape"].astype(np.float64)
+        self._shape_norm = (self._shape ** 2).sum(axis=1)
+        self._level = library["level_db"].astype(np.float64)
+        self._onset = library["onset"].astype(bool)
+        self._follows = library["follows"].astype(bool)
+        # an event with no onset entry to copy falls back to any entry, and so on
+        self._for_event = self._onset if self._onset.any() else np.ones_like(self._onset)
+        self._for_steady = ~self._onset if (~self._onset).any() else np.ones_like(self._onset)
+        self._overlap_add = framing.OverlapAdd(overlap.HANN, overlap.HANN, overlap.HOP, overlap.LEAD)
+        self._events = EventPicker(onset_threshold)
+        self._previous_entry = -1
+        self._playing = False  # an event's recording is playing out
+        self._gain_now = 0.0
+        self.choices: list[Choice] | None = [] if record else None
+
+    def costs(self, band: np.ndarray, loudness_db: np.ndarray) -> np.ndarray:
+        """Cost of every entry for every slot (n, entries): mean squared difference of band
+        shapes plus LEVEL_WEIGHT per LEVEL_COST_DB of level difference, squared."""
+        shape = band - band.mean(axis=1, keepdims=True)
+        distance = ((shape ** 2).sum(axis=1)[:, None] + self._shape_norm[None, :]
+                    - 2.0 * shape @ self._shape.T) / cues.BANDS
+        level = ((loudness_db[:, None] - self._level[None, :]) / LEVEL_COST_DB) ** 2
+        return np.maximum(distance, 0.0) + LEVEL_WEIGHT * level
+
+    def push(self, band: np.ndarray, loudness_db: np.ndarray, sounding_db: np.ndarray,
+             onset_probability: np.ndarray) -> np.ndarray:
+        band = np.asarray(band, np.float64)
+        n = len(band)
+        if n == 0:
+            return np.zeros(0, np.float32)
+        events = self._events.push(np.asarray(onset_probability, np.float64))
+        steady_cost = self.costs(band, np.asarray(loudness_db, np.float64))
+        event_cost = self.costs(band, np.asarray(sounding_db, np.float64))
+        entries = np.empty(n, np.int64)
+        gains = np.zeros(n)
+        for t, event in enumerate(events):
+            previous = self._previous_entry
+            continues = previous >= 0 and self._follows[previous]
+            if event:
+                entry = int(np.argmin(np.where(self._for_event, event_cost[t], np.inf)))
+                gain = self._gain(sounding_db[t], entry)
+            elif self._playing and continues and self._level[previous + 1] > SILENCE_DB:
+                entry, gain = previous + 1, self._gain_now  # the event's recording plays out
+            else:
+                row = np.where(self._for_steady, steady_cost[t], np.inf)
+                entry = int(np.argmin(row))
+                if continues and row[previous + 1] <= row[entry] + CONTINUITY_COST:
+                    entry = previous + 1
+                gain = self._gain(loudness_db[t], entry)
+            self._playing = bool(event or (self._playing and entry == previous + 1))
+            entries[t], gains[t] = entry, gain
+            self._previous_entry, self._gain_now = entry, gain
+            if self.choices is not None:
+                self.choices.append(Choice(entry, float(gain), bool(event)))
+        frames = _segments(self.library, entries) * gains[:, None]
+        return framing.clamp(self._overlap_add.push(frames))
+
+    def _gain(self, loudness_db: float, entry: int) -> float:
+        """The gain that brings `entry` to `loudness_db` (within GAIN_RANGE_DB); 0 for silence."""
+        if loudness_db <= SILENCE_DB:
+            return 0.0
+        return float(10.0 ** (np.clip(loudness_db - self._level[entry], *GAIN_RANGE_DB) / 20.0))
+
+    def finish(self) -> np.ndarray:
+        return framing.clamp(self._overlap_add.finish())
+
