@@ -15,8 +15,10 @@ COARSE_SIDE block means (`motion.coarse`), so that it means the same on any vide
 - |a_t - b_t|: where the motion changed during the slot (an impact, a reversal, a start);
 - e_k = mean |f_k - f_(k-1)|: motion energy of the six frame steps around the slot, on
   `motion.energy_unit`'s log scale, so the network sees motion build up and die down;
-- r_t = mean |a - b| / (mean |a| + mean |b| + ENERGY_FLOOR): near 0 while motion goes on
-  steadily, near 1 where it turns or stops; and the change's own energy.
+- r_t = (1 - cos(s(a_t), s(b_t))) / 2, the turn: s a 3 x 3 box blur of the maps (so that
+  a thing moving less than a block per frame does not flicker between blocks), cos their
+  cosine: about 0 .. 0.25 while motion goes on steadily (and 0 with no motion at all), 0.5
+  where it starts or stops, 1 where it reverses (a bounce); and the change's own energy.
 
 RBM visible units see these as probabilities (values in [0, 1], guide §13.1), like pixels.
 At a clip's ends the frames beyond it are the end frame itself (no motion there). Render is
@@ -40,6 +42,7 @@ MAP = COARSE_SIDE * COARSE_SIDE
 STEPS = 2 * LOOK           # frame-to-frame energies in the window: e_(t-2) .. e_(t+3)
 SCALARS = STEPS + 2
 CHUNK_ROWS = 2048          # rows built at a time: bounds the temporaries
+TINY = 1e-12               # products of map norms below this: no motion
 
 
 def input_size(pixels: int) -> int:
@@ -74,9 +77,26 @@ def _rows(window: np.ndarray, out: np.ndarray) -> None:
     scalars = out[:, 4 * MAP:]
     for k in range(STEPS):  # e_(t-2+k) of row i joins frames i + k and i + k + 1 of the window
         scalars[:, k] = motion.energy_unit(steps[k:k + n])
-    moving = np.abs(out_of).mean(axis=1) + np.abs(into).mean(axis=1) + motion.ENERGY_FLOOR
-    scalars[:, STEPS] = np.minimum(1.0, change.mean(axis=1) / moving)
+    scalars[:, STEPS] = _turn(into, out_of)
     scalars[:, STEPS + 1] = motion.energy_unit(change.mean(axis=1))
+
+
+def _turn(into: np.ndarray, out_of: np.ndarray) -> np.ndarray:
+    """(1 - cos) / 2 of the blurred motion maps in and out (see the module notes); 0 where
+    nothing moves on either side."""
+    a, b = _blurred(into), _blurred(out_of)
+    dot = (a * b).sum(axis=1)
+    norms = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
+    still = norms < TINY
+    cosine = np.where(still, 1.0, dot / np.where(still, 1.0, norms))
+    return np.clip((1.0 - cosine) * 0.5, 0.0, 1.0)
+
+
+def _blurred(maps: np.ndarray) -> np.ndarray:
+    """A 3 x 3 box blur of (n, MAP) coarse maps (zero beyond the picture)."""
+    grids = np.pad(maps.reshape(-1, COARSE_SIDE, COARSE_SIDE), ((0, 0), (1, 1), (1, 1)))
+    total = sum(grids[:, i:i + COARSE_SIDE, j:j + COARSE_SIDE] for i in range(3) for j in range(3))
+    return total.reshape(len(maps), MAP) / 9.0
 
 
 def _padded(frames: np.ndarray, before: bool, after: bool) -> np.ndarray:

@@ -58,7 +58,8 @@ def build(audio_rows: np.ndarray, cue_rows: np.ndarray, usable: np.ndarray,
 
     `audio_rows` (n, 735) on the [0, 1] scale and their `cue_rows` (n, CUES) (`cues.unit_targets`);
     `usable` the rows it may copy (never the held-out ones); `segments` the clips' row
-    ranges. Runs of RUN_SLOTS consecutive usable rows of one clip are the candidates; when
+    ranges (all rows are one clip when there are none). Runs of RUN_SLOTS consecutive usable
+    rows of one clip are the candidates; when
     they hold more than `cap_s` seconds, the runs with onsets come first (events are rare
     and the ones worth copying), then runs evenly spaced over the rest.
     """
@@ -67,7 +68,8 @@ def build(audio_rows: np.ndarray, cue_rows: np.ndarray, usable: np.ndarray,
     allowed = np.zeros(len(audio_rows), bool)
     allowed[np.asarray(usable, np.int64)] = True
     runs = []
-    for first, stop in framing.clip_runs(len(audio_rows), segments):
+    # the clips only: rows outside them (silence anchors) hold no sound worth a place
+    for first, stop in segments or [(0, len(audio_rows))]:
         row = first
         while row < stop:
             if not allowed[row]:

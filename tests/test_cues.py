@@ -1,0 +1,187 @@
+"""Sound cues, the example library and example-based synthesis, against known signals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bitmap2pcm.core import grid
+from bitmap2pcm.core.errors import UserError
+from bitmap2pcm.sound import bands, cues, library, overlap
+
+W = grid.SAMPLES_PER_SLOT
+
+
+def clicks(slots: int, at: list[int], level: float = 0.5, seed: int = 0) -> np.ndarray:
+    """Silence with a decaying noise burst starting at each slot of `at`."""
+    rng = np.random.default_rng(seed)
+    y = np.zeros(slots * W)
+    decay = np.exp(-np.arange(4 * W) / (0.6 * W))
+    for slot in at:
+        burst = level * rng.standard_normal(4 * W) * decay
+        y[slot * W:slot * W + burst.size] += burst[: y.size - slot * W]
+    return np.clip(y, -1, 1)
+
+
+def test_loudness_classes_are_mu_law_and_decode_near_their_level():
+    rms = np.array([0.0, 1e-5, 1e-3, 1e-2, 0.1, 0.5, 1.0])
+    classes = cues.loudness_class(rms)
+    assert classes[0] == 0 and classes[-1] == cues.LOUDNESS_CLASSES - 1
+    assert np.all(np.diff(classes) >= 0)
+    # loud classes are narrow: a class centre is within 1 dB of any level in it above -40 dBFS
+    for level in (0.01, 0.05, 0.3, 0.9):
+        assert abs(cues.class_db(cues.loudness_class(np.array([level])))[0] - 20 * np.log10(level)) < 1.5
+    assert cues.class_db(np.array([0]))[0] == bands.FLOOR_DB
+
+
+def test_cue_rows_of_known_sounds():
+    silent = cues.of_pcm(np.zeros(10 * W))
+    assert silent.shape == (10, cues.CUES)
+    assert np.all(silent[:, :cues.BANDS] == 0) and np.all(silent[:, cues.BANDS] == 1)
+    assert silent[:, cues.ONSET].sum() == 0
+    rows = cues.of_pcm(clicks(90, [20, 60]))
+    assert np.flatnonzero(rows[:, cues.ONSET]).tolist() in ([19, 59], [20, 60])  # lands up to a slot early
+    assert np.all(rows[:, cues.LOUDNESS].sum(axis=1) == 1)  # one class per slot
+    loud = np.argmax(rows[:, cues.LOUDNESS], axis=1)
+    assert loud[21] > loud[40] and loud[40] == 0
+
+
+def test_decode_takes_the_median_class_and_the_onset_probability():
+    outputs = np.full((2, cues.CUES), -30.0)
+    outputs[:, :cues.BANDS] = 0.4
+    outputs[0, cues.BANDS + 0] = np.log(0.7)   # silent 70%, the rest spread over loud classes
+    outputs[0, cues.BANDS + 40:cues.BANDS + 43] = np.log(0.1)
+    outputs[1, cues.BANDS + 0] = np.log(0.25)  # the mode, but three quarters are loud
+    outputs[1, cues.BANDS + 40:cues.BANDS + 47] = np.log(0.75 / 7)
+    outputs[:, cues.ONSET] = [0.0, 3.0]
+    band, loudness, sounding, onset = cues.decode(outputs)
+    assert np.allclose(band, 0.4)
+    assert loudness[0] == bands.FLOOR_DB                      # more than half silent
+    assert loudness[1] == pytest.approx(cues.class_db(np.array([42]))[0])  # median, not the mode 0
+    assert sounding[0] == pytest.approx(cues.class_db(np.array([41]))[0])  # silence left out
+    assert onset == pytest.approx([0.5, 1 / (1 + np.exp(-3))])
+
+
+def test_prior_outputs_predict_the_class_frequencies():
+    targets = cues.of_pcm(clicks(120, [10, 50, 90]))
+    prior = cues.prior_outputs(targets.mean(axis=0))
+    logits = prior[cues.LOUDNESS]
+    softmax = np.exp(logits) / np.exp(logits).sum()
+    seen = targets[:, cues.LOUDNESS].mean(axis=0) > 0
+    assert softmax[seen] == pytest.approx(targets[:, cues.LOUDNESS].mean(axis=0)[seen], rel=0.01)
+    assert 1 / (1 + np.exp(-prior[cues.ONSET])) == pytest.approx(targets[:, cues.ONSET].mean(), rel=0.01)
+
+
+# --- the library -------------------------------------------------------------------------------
+
+def library_of(pcm: np.ndarray, cap_s: float = library.DEFAULT_CAP_S, usable=None, segments=None):
+    rows = grid.pcm_to_unit(pcm.reshape(-1, W)).astype(np.float32)
+    targets = cues.unit_targets(rows, segments or [(0, len(rows))])
+    usable = np.arange(len(rows)) if usable is None else usable
+    return library.build(rows, targets, usable, segments or [(0, len(rows))], cap_s), targets
+
+
+def test_library_respects_its_cap_and_keeps_the_onsets_first():
+    sound = clicks(600, list(range(15, 600, 40)))  # 20 s, an onset every 1.3 s
+    examples, _ = library_of(sound, cap_s=4.0)
+    assert len(examples["slot_start"]) <= 4 * grid.SLOTS_PER_SECOND
+    runs = 1 + int(np.sum(~examples["follows"][:-1]))
+    assert examples["pcm"].size <= 4 * grid.RATE_HZ + runs * (overlap.FRAME - W)
+    assert examples["onset"].sum() >= 2  # onset runs come first, up to half the cap
+    whole, _ = library_of(sound)
+    assert len(whole["slot_start"]) == 600  # under the cap: everything
+
+
+def test_library_never_copies_held_out_rows():
+    sound = clicks(120, [10, 100])
+    examples, _ = library_of(sound, usable=np.arange(90))
+    assert examples["rows"].max() < 90
+    assert not np.any(np.isin(examples["rows"], np.arange(90, 120)))
+    # its last run's margin after the slot is silence, not the held-out slot's sound
+    last = examples["slot_start"][-1] + W
+    assert np.all(examples["pcm"][last:] == 0)
+
+
+def test_a_library_cap_of_zero_is_refused():
+    with pytest.raises(UserError, match="cap"):
+        library_of(clicks(30, [5]), cap_s=0.0)
+
+
+# --- synthesis ---------------------------------------------------------------------------------
+
+def _own_cues(examples, entries):
+    """Predictions that ask exactly for the given entries: their band shape and level."""
+    band = examples["shape"][entries].astype(np.float64) + 0.5
+    level = examples["level_db"][entries].astype(np.float64)
+    return band, level, level, np.zeros(len(entries))
+
+
+def test_asking_for_the_recording_in_order_gives_the_recording_back():
+    sound = 0.3 * np.sin(2 * np.pi * 440 * np.arange(60 * W) / grid.RATE_HZ) * (1 + 0.5 * np.sin(np.arange(60 * W) / 3000))
+    examples, _ = library_of(sound)
+    synthesizer = library.Synthesizer(examples, onset_threshold=0.5, record=True)
+    entries = np.arange(10, 40)
+    out = np.concatenate([synthesizer.push(*_own_cues(examples, entries)), synthesizer.finish()])
+    assert [c.entry for c in synthesizer.choices] == entries.tolist()
+    assert out.size == entries.size * W
+    truth = sound[10 * W:40 * W]
+    inner = slice(W, -W)  # the first and last half-frames fade in and out
+    assert np.max(np.abs(out[inner] - truth[inner])) < 2e-4  # 16-bit rounding
+
+
+def test_every_slot_is_a_crossfade_of_two_gained_library_segments():
+    rng = np.random.default_rng(1)
+    examples, _ = library_of(clicks(300, list(range(7, 300, 23)), seed=2))
+    n = 50
+    band = rng.uniform(0, 0.6, (n, cues.BANDS))
+    loudness = rng.uniform(-60, -10, n)
+    probability = rng.uniform(0, 1, n)
+    synthesizer = library.Synthesizer(examples, onset_threshold=0.7, record=True)
+    out = np.concatenate([synthesizer.push(band[:20], loudness[:20], loudness[:20], probability[:20]),
+                          synthesizer.push(band[20:], loudness[20:], loudness[20:], probability[20:]),
+                          synthesizer.finish()])
+    choices = synthesizer.choices
+    assert len(choices) == n and any(c.event for c in choices)
+    assert all(examples["onset"][c.entry] == c.event for c in choices if c.gain > 0 and c.event)
+    segments = examples["pcm"][examples["slot_start"][[c.entry for c in choices], None] - overlap.LEAD
+                               + np.arange(overlap.FRAME)] / 32767.0
+    gained = segments * np.array([c.gain for c in choices])[:, None] * overlap.HANN
+    expected = np.zeros((n + 1) * W + overlap.FRAME)
+    for t in range(n):
+        expected[t * W:t * W + overlap.FRAME] += gained[t]
+    expected = expected[overlap.LEAD:overlap.LEAD + n * W]
+    inner = slice(W, -W)
+    assert np.max(np.abs(out[inner] - np.clip(expected[inner], -1, 1))) < 1e-5
+
+
+def test_an_event_copies_an_onset_and_plays_its_recording_out():
+    examples, _ = library_of(clicks(300, list(range(10, 300, 45)), seed=3))
+    n = 40
+    band = np.full((n, cues.BANDS), 0.3)
+    loudness = np.full(n, bands.FLOOR_DB)   # silent unless an event sounds
+    sounding = np.full(n, -20.0)
+    probability = np.zeros(n)
+    probability[12] = 0.9
+    synthesizer = library.Synthesizer(examples, onset_threshold=0.5, record=True)
+    out = np.concatenate([synthesizer.push(band, loudness, sounding, probability), synthesizer.finish()])
+    choices = synthesizer.choices
+    assert [t for t, c in enumerate(choices) if c.event] == [12]
+    assert examples["onset"][choices[12].entry]
+    assert choices[13].entry == choices[12].entry + 1 and choices[13].gain == choices[12].gain
+    level = bands.loudness_db(out)
+    assert np.all(level[:11] == bands.FLOOR_DB)         # nothing before the event
+    assert level[12:14].max() > -30                      # the impact sounds ...
+    assert level[14] > level[20] or level[20] == bands.FLOOR_DB  # ... and decays as recorded
+
+
+def test_threshold_calibration_matches_the_number_of_onsets():
+    probability = np.zeros(200)
+    for at in (20, 80, 140):
+        probability[at:at + 3] = [0.4, 0.8, 0.5]
+    probability[50] = 0.3  # a weaker bump, not an onset
+    truth = np.zeros(200, bool)
+    truth[[21, 81, 141]] = True
+    threshold = library.onset_threshold([(probability, truth)])
+    assert 0.3 < threshold <= 0.8
+    assert library.EventPicker(threshold).push(probability).sum() == 3
+    assert library.onset_threshold([(probability, np.zeros(200, bool))]) == 1.0
