@@ -85,10 +85,9 @@ def _turn(into: np.ndarray, out_of: np.ndarray) -> np.ndarray:
     """(1 - cos) / 2 of the blurred motion maps in and out (see the module notes); 0 where
     nothing moves on either side."""
     a, b = _blurred(into), _blurred(out_of)
-    dot = (a * b).sum(axis=1)
-    norms = np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1))
-    still = norms < TINY
-    cosine = np.where(still, 1.0, dot / np.where(still, 1.0, norms))
+    norm_a, norm_b = np.sqrt((a * a).sum(axis=1)), np.sqrt((b * b).sum(axis=1))
+    still = (norm_a < TINY) & (norm_b < TINY)
+    cosine = np.where(still, 1.0, (a * b).sum(axis=1) / np.maximum(norm_a * norm_b, TINY))
     return np.clip((1.0 - cosine) * 0.5, 0.0, 1.0)
 
 
