@@ -26,22 +26,36 @@ def add_brain_and_mode(parser: argparse.ArgumentParser) -> None:
                         help="brain or checkpoint file, or the name of a shipped brain ("
                              + ", ".join(stream.shipped_names())
                              + f"; default: the shipped brain {stream.DEFAULT_BRAIN.stem})")
-    parser.add_argument("--mode", choices=stream.MODES, default=stream.DEFAULT_MODE,
+    parser.add_argument("--mode", choices=stream.MODES,
                         help="raw: the original's blocks end to end, clicks at every frame "
-                             "edge; smooth: the same blocks crossfaded at the edges; ignored "
-                             "for a brain that predicts spectra or overlapping frames "
-                             "(theanet.py --target stft or ola), whose sound is synthesized "
-                             f"continuously (default: {stream.DEFAULT_MODE})")
+                             "edge; smooth: the same blocks crossfaded at the edges; only for "
+                             "a brain that predicts PCM blocks: spectra, overlapping frames and "
+                             "sound cues (theanet.py --target stft, ola, cues) are synthesized "
+                             f"continuously (default: {stream.DEFAULT_MODE}, raw with --faithful)")
+    parser.add_argument("--faithful", action="store_true",
+                        help="the 2015 sound: the shipped brain "
+                             f"{stream.FAITHFUL_BRAIN.stem} (the original's network and PCM "
+                             "output) unless --brain names another, raw join, and the "
+                             "original's granular reading")
+
+
+def faithful_choices(args: argparse.Namespace) -> None:
+    """What --faithful means for the brain, the join and the granular reading, where the
+    user did not choose them."""
+    if args.faithful:
+        args.brain = args.brain or str(stream.FAITHFUL_BRAIN)
+    args.mode = args.mode or ("raw" if args.faithful else stream.DEFAULT_MODE)
+    args.reading = args.reading or ("faithful" if args.faithful else granular.DEFAULT_READING)
 
 
 def add_granular(parser: argparse.ArgumentParser) -> None:
     """--seed and --reading of the granular score."""
     parser.add_argument("--seed", type=int, default=0, metavar="N",
                         help="seed of the granular score: same seed, same score (default: 0)")
-    parser.add_argument("--reading", choices=granular.READINGS, default=granular.DEFAULT_READING,
+    parser.add_argument("--reading", choices=granular.READINGS,
                         help="how grains read the sound: ontime keeps it in sync with the "
                              "picture; faithful is the original's fast, high-pitched reading "
-                             f"(default: {granular.DEFAULT_READING})")
+                             f"(default: {granular.DEFAULT_READING}, faithful with --faithful)")
 
 
 # --- the two MKVs (render.sh, bitmap2pcm render) --------------------------------------------
@@ -50,6 +64,7 @@ VIDEOS_EXAMPLES = """
   {command} clip.mp4                         both MKVs with the default brain
   {command} --brain shallow clip.mp4         with a shipped brain, by its name
   {command} --brain theanet.py.net.pkl --mode raw clip.mp4 -take2
+  {command} --faithful clip.mp4 -2015        the 2015 sound: the original's network, raw
   {command} --webm "My Holiday (2015).mov"
 """
 
@@ -74,6 +89,7 @@ def render_videos(args: argparse.Namespace, call: cli.Call) -> None:
     # As the shell script did: a termination or Ctrl-C removes the temporaries (the with
     # blocks unwind) and ends the run silently with the shell's status, 128 + the signal.
     signal.signal(signal.SIGTERM, _end_by_signal)
+    faithful_choices(args)
     try:
         mkv.render_videos(args.video, args.brain, args.mode, args.reading, args.seed,
                           "".join(args.suffix), args.webm, progress=not args.quiet)
@@ -91,7 +107,7 @@ COMMAND = cli.Command(
     examples=VIDEOS_EXAMPLES,
     add_arguments=add_video_arguments,
     act=render_videos,
-    usage="%(prog)s [--brain PATH|NAME] [--mode raw|smooth] [--reading ontime|faithful] "
+    usage="%(prog)s [--brain PATH|NAME] [--mode raw|smooth] [--faithful] [--reading ontime|faithful] "
           "[--seed N] [--webm] [-q] VIDEO [SUFFIX]",
 )
 
@@ -99,7 +115,8 @@ COMMAND = cli.Command(
 # --- the sound track alone (render.py) ------------------------------------------------------
 
 SOUND_EXAMPLES = """
-  {command} clip.mp4                             render with the default brain, spectral
+  {command} clip.mp4                             render with the default brain
+  {command} clip.mp4 --faithful -o 2015.wav      the 2015 sound: the original's network, raw
   {command} clip.mp4 --brain theanet.py.net.pkl --mode raw -o clip.wav
   {command} clip.mp4 --brain brain-0040.pkl      a checkpoint works too
   {command} clip.mp4 --score grain.sco --seed 7  also write the granular score
@@ -117,6 +134,7 @@ def add_sound_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def render_sound(args: argparse.Namespace, call: cli.Call) -> None:
+    faithful_choices(args)
     if args.score:
         check_writable_dir(Path(args.score).parent)
     summary = stream.render(args.video, args.output, args.brain, args.mode, progress=not args.quiet)

@@ -7,21 +7,26 @@ import argparse
 from typing import Callable
 
 from ..core import cli
+from ..data import eigen
 from ..learn.brain import DEFAULT_BRAIN_FILE
 from ..learn.run import run_training
-from ..learn.settings import INPUTS, PRESETS, TARGETS, Settings, preset_layers
+from ..learn.settings import CUE_TRAINING, INPUTS, PRESETS, TARGETS, Settings
 
 EXAMPLES = """
-  {command}                                  # frames.pkl + audio.pkl -> theanet.py.net.pkl
-  {command} --preset deeper -o deeper.pkl    # the original's deeper shape
+  {command}                                  # frames.pkl + audio.pkl -> theanet.py.net.pkl: the
+                                             #   recommended cue brain, 1032-1000-105
+  {command} --faithful                       # the 2015 network: 4096-1000-735, frame in, PCM out
+  {command} --preset deeper -o deeper.pkl    # the original's deeper shape (PCM)
   {command} --layers 4096,2000,735 --epochs 50 --pretrain-epochs 5
   {command} --pretrain-epochs 0              # no RBM pretraining: a plain MLP
   {command} --resume brain-0040.pkl          # continue an interrupted run exactly
   {command} --holdout-tail 0.2               # keep each clip's last 20% for evaluate.py
+  {command} --library-seconds 60             # a cue brain that keeps 1 min of example sound
   {command} --target stft                    # predict STFT magnitudes: 4096-1000-513
   {command} --target ola                     # overlapping windowed PCM: 4096-1000-1470
   {command} --history 2                      # frame + 2 frame differences: 12288-1000-735
   {command} --input spacetime --target stft  # the frame and its motion in and out: 4611-1000-513
+  {command} --eigen-frames 256               # 256 PCA coefficients per frame: 256-1000-735
   {command} --backend jax --preset kungfury  # on an NVIDIA GPU (pip install '.[gpu]')
 """
 
@@ -71,7 +76,7 @@ def _layers(text: str) -> list[int]:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = Settings(layer_sizes=PRESETS["shallow"])
     parser.add_argument("--frames", default="frames.pkl",
-                        help="frames pickle, N x 4096 (default %(default)s)")
+                        help="frames pickle, N x 4096 (N x 12288 in colour) (default %(default)s)")
     parser.add_argument("--audio", default="audio.pkl",
                         help="audio pickle, N x 735 (default %(default)s)")
     shape = parser.add_mutually_exclusive_group()
@@ -87,8 +92,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "continuous phase, at a level calibrated on the validation rows; "
                              "ola, the 1470 samples around the slot (367 before to 368 after) "
                              "under a window, which render overlap-adds into sound without "
-                             "clicks. With stft (ola) a preset's last layer becomes 513 "
-                             "(1470) and --layers must end in it (default pcm)")
+                             "clicks; cues, 105 sound cues (40 mel bands, the loudness as one of 64 "
+                             "mu-law classes, an onset probability), which render turns into "
+                             "copies of the training sound the brain keeps, placed on the "
+                             "predicted events. A preset's last layer becomes 513, 1470 or 105 "
+                             "and --layers must end in it (default: cues; pcm with --faithful "
+                             "or --preset; with --layers, the target its last size implies)")
     parser.add_argument("--history", type=_count(0), metavar="K",
                         help="also show the network K frame differences (f_t - f_t-1, ..., "
                              "f_t-K+1 - f_t-K, each mapped to [0, 1] as (d + 1) / 2), so it sees "
@@ -102,22 +111,46 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "spacetime, the picture with the motion into and out of its slot "
                              "(signed 16x16 block-mean differences with the frame before and the "
                              "frame after, the motion energies and their drop, where a moving "
-                             "thing stops), 4611 inputs: a preset's first layer adapts and "
-                             "--layers must start with it; render applies it from the brain "
-                             "(default frame)")
+                             "thing stops), 4611 inputs; movement, the motion in a centred "
+                             "window of seven frames on a 16x16 grid (the coarse picture, motion "
+                             "in and out and its change, six motion energies, the turn), 1032 "
+                             "inputs that mean the same on any video. A preset's first layer "
+                             "adapts and --layers must start with it; render applies it from the "
+                             "brain (default: movement for a cue brain, else frame)")
+    parser.add_argument("--eigen-frames", type=_count(0), metavar="K",
+                        help="show the network each frame's first K principal components (the "
+                             "author's eigen-faces idea) instead of its pixels: fitted on the "
+                             f"training rows only ({eigen.SUBSET_ROWS} of them drawn at random, or "
+                             "K if more; never the held-out or validation rows), each coefficient mapped "
+                             f"linearly from +-{eigen.CLIP_SIGMAS:g} standard deviations onto [0, 1] "
+                             "and clipped; with --input "
+                             "spacetime the motion part stays. A preset's first layer adapts and "
+                             "--layers must start with it; the brain stores the fit and render "
+                             "applies it (default: the pixels)")
+    parser.add_argument("--faithful", action="store_true",
+                        help="the 2015 network: the frame in, its 735 PCM samples out, the "
+                             "shallow shape unless --preset or --layers say otherwise")
+    parser.add_argument("--library-seconds", type=_positive_float, metavar="SECONDS",
+                        dest="library_seconds",
+                        help="a cue brain keeps at most this much of its training sound to "
+                             "copy from, as 16-bit samples (5.3 MB for the default "
+                             f"{defaults.library_seconds:g} s); clips with onsets first")
     parser.add_argument("-o", "--output", default=DEFAULT_BRAIN_FILE,
                         help="brain to write; checkpoints go beside it (default %(default)s)")
     parser.add_argument("--epochs", type=_count(0),
-                        help=f"most fine-tuning epochs (default {defaults.epochs}; early stopping "
+                        help=f"most fine-tuning epochs (default {defaults.epochs}, "
+                             f"{CUE_TRAINING['epochs']} for a cue brain; early stopping "
                              f"usually ends sooner)")
     parser.add_argument("--pretrain-epochs", type=_count(0),
                         help=f"CD epochs per hidden layer, 0 = none (default {defaults.pretrain_epochs})")
     parser.add_argument("--patience", type=_count(1),
                         help=f"fine-tuning epochs without improvement before stopping "
-                             f"(default {defaults.patience})")
-    parser.add_argument("--batch", type=_count(1), help=f"minibatch rows (default {defaults.batch})")
+                             f"(default {defaults.patience}, {CUE_TRAINING['patience']} for a cue brain)")
+    parser.add_argument("--batch", type=_count(1), help=f"minibatch rows (default {defaults.batch}, "
+                                                        f"{CUE_TRAINING['batch']} for a cue brain)")
     parser.add_argument("--lr", type=_positive_float, dest="learning_rate",
-                        help=f"fine-tuning learning rate (default {defaults.learning_rate})")
+                        help=f"fine-tuning learning rate (default {defaults.learning_rate}, "
+                             f"{CUE_TRAINING['learning_rate']} for a cue brain)")
     parser.add_argument("--pretrain-lr", type=_positive_float, dest="pretrain_learning_rate",
                         help=f"RBM learning rate (default {defaults.pretrain_learning_rate})")
     parser.add_argument("--cd-steps", type=_count(1), help=f"k of CD-k (default {defaults.cd_steps})")
@@ -138,23 +171,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 # options that map one-to-one onto Settings fields; only those given are passed on
 SETTING_OPTIONS = ("epochs", "pretrain_epochs", "patience", "batch", "learning_rate",
                    "pretrain_learning_rate", "cd_steps", "seed", "save_every", "holdout_tail",
-                   "target", "history", "inputs")
+                   "target", "history", "inputs", "eigen_frames", "library_seconds")
 
 
 def act(args: argparse.Namespace, call: cli.Call) -> int:
-    layers = args.layers or (preset_layers(args.preset, args.target or "pcm", args.history or 0,
-                                           args.inputs or "frame") if args.preset else None)
     options = {name: getattr(args, name) for name in SETTING_OPTIONS if getattr(args, name) is not None}
-    return run_training(args.frames, args.audio, args.output, layers, options, args.resume, args.quiet,
-                        backend=args.backend)
+    return run_training(args.frames, args.audio, args.output, args.layers, options, args.resume,
+                        args.quiet, backend=args.backend, preset=args.preset,
+                        faithful=args.faithful)
 
 
 COMMAND = cli.Command(
     script=cli.Door("theanet.py", "python theanet.py"),
-    description="Train a deep belief network that maps each 64x64 frame to the 735 PCM samples of "
-                "its 1/30 s slot: greedy RBM pretraining (CD-k), then Nesterov-momentum "
-                "fine-tuning on mean squared error with early stopping on a held-out set of "
-                "contiguous chunks.",
+    description="Train a deep belief network from each 1/30 s slot's pictures to its sound: by "
+                "default the recommended cue brain (the movement around the slot in; its mel "
+                "bands, loudness class and onset out, on their own losses; the training sound "
+                "kept in the brain, for render to copy), with --faithful the 2015 network (the "
+                "64x64 frame in, the slot's 735 PCM samples out, mean squared error). Greedy "
+                "RBM pretraining (CD-k), then Nesterov-momentum fine-tuning with early stopping "
+                "on a held-out set of contiguous chunks.",
     examples=EXAMPLES,
     add_arguments=add_arguments,
     act=act,

@@ -1,6 +1,7 @@
 """Training pairs: videos become frames.pkl + audio.pkl (README, File formats) and a JSON sidecar.
 
-Row i of frames.pkl is slot i's picture (4096 float32 values in [0, 1]); row i of audio.pkl
+Row i of frames.pkl is slot i's picture (4096 float32 values in [0, 1]; with colour, pickler
+--color, 3 * 4096: the R, G and B planes, see media/video.py); row i of audio.pkl
 is the 735 samples heard during that slot, stored as (s + 1) / 2. One ffmpeg pass decodes
 both: the pictures stream through a pipe into a preallocated array, the sound track goes to
 a temporary raw file beside the outputs.
@@ -38,7 +39,8 @@ TOLERATED_SHORTFALL_SLOTS = grid.SLOTS_PER_SECOND  # a second less than promised
 
 @dataclass
 class Dataset:
-    """Aligned training pairs: frames (N, 4096) and audio rows (N, 735), both float32 in [0, 1]."""
+    """Aligned training pairs: frames (N, 4096), or (N, 3 * 4096) in colour, and audio rows
+    (N, 735), both float32 in [0, 1]."""
 
     frames: np.ndarray
     audio: np.ndarray
@@ -88,12 +90,13 @@ class ClipDecoder:
     """One ffmpeg pass over a video: pictures through a pipe, the sound track into a scratch
     file beside the outputs. `start` launches ffmpeg early; `close` always cleans up."""
 
-    def __init__(self, info: video.MediaInfo, interpolation: str, scratch_dir: str | Path | None):
+    def __init__(self, info: video.MediaInfo, interpolation: str, scratch_dir: str | Path | None,
+                 channels: int = 1):
         handle, self.raw_sound = tempfile.mkstemp(prefix=".sound.", suffix=".f32", dir=scratch_dir)
         os.close(handle)
         self.stream = video.FrameStream(
             info.path, interpolation=interpolation, origin_s=info.origin_s,
-            extra_outputs=audio.sound_output_args(self.raw_sound, info.origin_s))
+            extra_outputs=audio.sound_output_args(self.raw_sound, info.origin_s), channels=channels)
 
     def start(self) -> "ClipDecoder":
         self.stream.start()
@@ -180,9 +183,11 @@ def add_silence_anchors(frames: RowBuffer, rows: RowBuffer, seconds: float) -> d
 
 
 def make(video_paths: Sequence[str | Path], folder: str | Path = ".", silence_seconds: float = 0.0,
-         interpolation: str = video.DEFAULT_INTERPOLATION, progress: bool = True) -> Dataset:
+         interpolation: str = video.DEFAULT_INTERPOLATION, progress: bool = True,
+         channels: int = 1) -> Dataset:
     """pickler.py's job: decode the videos, one clip after another, add silence anchors, and
-    write frames.pkl, audio.pkl and dataset.json into `folder`."""
+    write frames.pkl, audio.pkl and dataset.json into `folder`. `channels` 3 keeps the
+    pictures in colour (three planes per row), 1 in gray."""
     folder = check_writable_dir(folder)
     if not video_paths:
         raise UserError("no video given")
@@ -192,7 +197,7 @@ def make(video_paths: Sequence[str | Path], folder: str | Path = ".", silence_se
     # 0.1 s or more (0.12-0.14 s measured on a 720p MP4), which would otherwise come on top of
     # the decoding. (It needs its own file's probe first: that gives the grid's time zero.)
     infos = [inspect(video_paths[0])]
-    first = ClipDecoder(infos[0], interpolation, folder).start()
+    first = ClipDecoder(infos[0], interpolation, folder, channels).start()
     try:
         infos += [inspect(path) for path in video_paths[1:]]
     except BaseException:
@@ -200,9 +205,9 @@ def make(video_paths: Sequence[str | Path], folder: str | Path = ".", silence_se
         raise
     anchor_slots = 2 * grid.slots_in(silence_seconds)
     capacity = sum(info.expected_slots + grid.SLOTS_PER_SECOND for info in infos) + anchor_slots
-    frames = RowBuffer(grid.PIXELS_PER_FRAME, capacity)
+    frames = RowBuffer(channels * grid.PIXELS_PER_FRAME, capacity)
     rows = RowBuffer(grid.SAMPLES_PER_SLOT, capacity)
-    decoders = [first] + [ClipDecoder(info, interpolation, folder) for info in infos[1:]]
+    decoders = [first] + [ClipDecoder(info, interpolation, folder, channels) for info in infos[1:]]
     try:
         clips = [decode_clip(info, decoder, frames, rows, progress)
                  for info, decoder in zip(infos, decoders)]
@@ -219,7 +224,7 @@ def make(video_paths: Sequence[str | Path], folder: str | Path = ".", silence_se
         "clips": clips,
         "silence_seconds": silence_seconds,
         "picture": {"side": grid.FRAME_SIDE, "interpolation": interpolation,
-                    "color": "gray (decoder luma, full range)", "value_range": [0, 1]},
+                    "color": video.color_name(channels), "value_range": [0, 1]},
         "sound": {"rate_hz": grid.RATE_HZ, "samples_per_slot": grid.SAMPLES_PER_SLOT,
                   "mapping": "stored = (pcm + 1) / 2"},
     }

@@ -21,6 +21,8 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from ..media.video import channels_of
+
 LAYOUT = "frame+differences"
 CHUNK_ROWS = 2048  # rows built at a time: bounds the temporaries of the fancy indexing
 
@@ -132,8 +134,9 @@ class HistoryStream:
 
 def frame_pixels(network: dict[str, Any]) -> int:
     """Pixels of one frame of a brain's input, whatever else its input layer sees (the
-    differences of a history layout, the motion of a spacetime one): side x side."""
+    differences of a history layout, the motion of a spacetime one, eigen-frames made of
+    them): side x side, times 3 for colour frames (frames.pkl's width)."""
     side = network["input"].get("side")
     if isinstance(side, int) and side > 0:
-        return side * side
+        return side * side * channels_of(network["input"])
     return int(network["layer_sizes"][0]) // (history_of(network["input"]) + 1)

@@ -20,6 +20,7 @@ from ..core.errors import UserError
 from ..core.files import load_pickle
 from ..media import video
 from . import dataset
+from .eigen import EigenFit
 
 log = logging.getLogger("bitmap2pcm")
 
@@ -37,12 +38,15 @@ VALIDATION_GAP = 30
 
 @dataclass
 class TrainingPairs:
-    """Frames (N x pixels) and audio rows (N x samples), float32, checked and trimmed."""
+    """Frames (N x pixels) and audio rows (N x samples), float32, checked and trimmed; once
+    the frames are replaced by input rows (learn/pairs.input_pairs), `eigen` is the
+    eigen-frame fit they were projected with, which the brain records."""
 
     frames: np.ndarray
     audio: np.ndarray
     frames_path: str
     audio_path: str
+    eigen: EigenFit | None = None
 
     def __len__(self) -> int:
         return int(self.frames.shape[0])
@@ -202,10 +206,24 @@ def picture_interpolation(pairs: TrainingPairs) -> str:
     return interpolation
 
 
+def picture_channels(pairs: TrainingPairs) -> int:
+    """Planes of each frame, 3 for colour (pickler --color), as pickler's sidecar says; frames
+    without a sidecar that says so are gray."""
+    return video.channels_of((provenance_of(pairs) or {}).get("picture") or {})
+
+
 def sidecar_path(pairs: TrainingPairs) -> str | None:
     """pickler's dataset.json beside frames.pkl, if there is one."""
     candidate = Path(pairs.frames_path).resolve().parent / dataset.SIDECAR_FILE
     return str(candidate) if candidate.is_file() else None
+
+
+def split_rows(pairs: TrainingPairs, holdout_tail: float) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Row numbers (train, validation) of a run, and its hold-out record: the tails go first
+    (`hold_out_tails`), validation chunks come from the rest (`validation_split`)."""
+    usable, holdout = hold_out_tails(pairs, holdout_tail)
+    train, validation = validation_split(len(usable))
+    return usable[train], usable[validation], holdout
 
 
 def hold_out_tails(pairs: TrainingPairs, fraction: float) -> tuple[np.ndarray, dict]:

@@ -9,9 +9,15 @@ render needs nothing but numpy. Layout, version 1:
     weights       [W0 (4096x1000), W1, ...]  float32 (float16 allowed on disk, upcast on load)
     biases        [b0 (1000,), b1, ...]
     activations   ["sigmoid", "linear"]      one per weight layer
-    input         picture convention: side, color, interpolation, value range, slots/s, layout
-                  ("frame", or "frame+differences" with "history": K, see history.py)
+    input         picture convention: side, color (gray, or "rgb ..." for three planes per
+                  frame, see media/video.py), interpolation, value range, slots/s, layout
+                  ("frame", or "frame+differences" with "history": K, see history.py), and
+                  with eigen-frames their fit: "eigen_frames" {mean, components, scale}
+                  numpy arrays (data/eigen.py)
     output        sound convention: kind "pcm", samples_per_slot, rate_hz, slots/s, mapping
+                  (or "stft-magnitude", "pcm-overlap", or "sound-cues" with its
+                  "onset_threshold" and its example "library" of int16 training sound,
+                  see sound/cues.py and sound/library.py)
     training      record: data source, frames, epochs, losses, seconds, seed, software version
     resume        (checkpoints only) optimizer state for theanet.py --resume; ignored by render
 """
@@ -27,7 +33,7 @@ from .. import __version__
 from ..core import grid
 from ..core.errors import UserError
 from ..core.files import load_pickle, save_pickle
-from ..media.video import DEFAULT_INTERPOLATION
+from ..media.video import DEFAULT_INTERPOLATION, color_name
 
 FORMAT_NAME = "bitmap2pcm-brain"
 FORMAT_VERSION = 1
@@ -41,11 +47,12 @@ ACTIVATIONS = {
 }
 
 
-def input_convention(interpolation: str = DEFAULT_INTERPOLATION) -> dict[str, Any]:
-    """How frames were prepared: render must prepare new videos the same way."""
+def input_convention(interpolation: str = DEFAULT_INTERPOLATION, channels: int = 1) -> dict[str, Any]:
+    """How frames were prepared (`channels` 3: in colour): render must prepare new videos the
+    same way."""
     return {
         "side": grid.FRAME_SIDE,
-        "color": "gray (decoder luma, full range)",
+        "color": color_name(channels),
         "interpolation": interpolation,
         "value_range": [0.0, 1.0],
         "slots_per_second": grid.SLOTS_PER_SECOND,

@@ -18,10 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from ..data import eigen
 from ..data import history as history_inputs
-from ..data import motion
-from ..data.trainset import TrainingPairs, provenance_of, sidecar_path
-from ..sound import spectral
+from ..data import motion, movement
+from ..data.trainset import TrainingPairs, clips_of, picture_channels, provenance_of, sidecar_path
+from ..sound import cues, library, spectral
 from . import brain as brain_format
 from .pairs import output_spec
 from .settings import Settings
@@ -106,12 +107,18 @@ class RunFacts:
 def brain_of(run: RunFacts, weights: list[np.ndarray], biases: list[np.ndarray],
              activations: list[str], progress: Progress) -> dict[str, Any]:
     """A brain of this run at `progress` (a checkpoint adds its "resume" entry): the input
-    convention is the picture's, with the history or spacetime layout when the run has one."""
-    picture = brain_format.input_convention(run.interpolation)
-    input_spec = (motion.convention(picture) if run.settings.inputs == "spacetime"
-                  else history_inputs.convention(picture, run.settings.history))
+    convention is the picture's (gray or colour), with the history or spacetime layout when
+    the run has one, and the eigen-frame fit its rows were projected with."""
+    picture = brain_format.input_convention(run.interpolation, picture_channels(run.pairs))
+    if run.settings.inputs == "spacetime":
+        input_spec = motion.convention(picture)
+    elif run.settings.inputs == "movement":
+        input_spec = movement.convention(picture)
+    else:
+        input_spec = history_inputs.convention(picture, run.settings.history)
     return brain_format.make_brain(weights, biases, activations, training_record(run, progress),
-                                   interpolation=run.interpolation, input_spec=input_spec,
+                                   interpolation=run.interpolation,
+                                   input_spec=eigen.convention(input_spec, run.pairs.eigen),
                                    output_spec=output_spec(run.settings.target))
 
 
@@ -129,6 +136,29 @@ def level_gain_db(run: RunFacts, brain: dict[str, Any], batch_rows: int) -> floa
     gain_db = spectral.level_gain_db(np.concatenate(predicted), np.concatenate(target))
     log.info("level calibration on %d %s rows: %+.1f dB", len(rows), which, gain_db)
     return round(gain_db, 3)
+
+
+def cue_synthesis(run: RunFacts, brain: dict[str, Any], sound: np.ndarray,
+                  batch_rows: int) -> dict[str, Any]:
+    """What a cue brain's render needs beside its network: the onset threshold, calibrated on
+    the validation rows (which fine-tuning never fitted; the training rows when there are
+    none) so that it makes as many events as the true sound has onsets, and the example
+    library, copied from `sound` (audio.pkl's PCM rows) on every row training may use, never
+    the held-out ones."""
+    rows = run.validation_rows if len(run.validation_rows) else run.train_rows
+    predicted = np.concatenate([brain_format.forward(brain, run.pairs.frames[rows[start:start + batch_rows]])
+                                for start in range(0, len(rows), batch_rows)])
+    probability = cues.decode(predicted)[-1]
+    breaks = np.flatnonzero(np.diff(rows) != 1) + 1  # contiguous runs: events need neighbours
+    runs = list(zip(np.split(probability, breaks),
+                    np.split(run.pairs.audio[rows, cues.ONSET] > 0.5, breaks)))
+    threshold = library.onset_threshold(runs)
+    usable = np.sort(np.concatenate([run.train_rows, run.validation_rows]))
+    segments = [(clip["first_row"], clip["first_row"] + clip["slots"]) for clip in clips_of(run.pairs)]
+    examples = library.build(sound, run.pairs.audio, usable, segments, run.settings.library_seconds)
+    log.info("onset threshold %.2f (on %d rows); example library: %d slots, %.1f MB",
+             threshold, len(rows), len(examples["slot_start"]), library.size_bytes(examples) / 1e6)
+    return {"onset_threshold": threshold, "library": examples}
 
 
 def training_record(run: RunFacts, progress: Progress) -> dict[str, Any]:
@@ -151,7 +181,9 @@ def training_record(run: RunFacts, progress: Progress) -> dict[str, Any]:
         "silence_seconds": (provenance_of(pairs) or {}).get("silence_seconds", 0),
         "loss": ("mean squared error over rows and "
                  + {"stft": "magnitude bins, [0, 1] scale of spectral.to_unit",
-                    "ola": "windowed frame samples, [0, 1] units"}.get(settings.target,
+                    "ola": "windowed frame samples, [0, 1] units",
+                    "cues": "bands, cross-entropy of the loudness class and weighted "
+                            "cross-entropy of the onset (dbn.cue_loss)"}.get(settings.target,
                                                                        "samples, [0, 1] units")),
         "best_epoch": progress.best_epoch,
         "best_validation_loss": (None if math.isinf(progress.best_loss)

@@ -8,13 +8,13 @@ from typing import Any
 
 from ..core.errors import UserError
 from ..core.files import check_writable_dir
-from ..data.trainset import load_pairs
+from ..data.trainset import load_pairs, picture_channels
 from . import backend as backend_module
 from . import brain as brain_format
 from .checkpoints import Interrupted
-from .pairs import input_pairs, target_pairs
+from .pairs import eigen_fit, input_pairs, target_pairs
 from .reporting import duration_text
-from .settings import check_inputs, check_outputs, settings_for
+from .settings import check_inputs, check_outputs, mode_defaults, preset_layers, settings_for
 from .train import Trainer
 
 log = logging.getLogger("bitmap2pcm")
@@ -22,8 +22,11 @@ log = logging.getLogger("bitmap2pcm")
 
 def run_training(frames: str, audio: str, output: str, layers: list[int] | None,
                  options: dict[str, Any], resume: str | None = None, quiet: bool = False,
-                 backend: str = "auto") -> int:
+                 backend: str = "auto", preset: str | None = None, faithful: bool = False) -> int:
     """The whole of `theanet.py`: check inputs, train, write the brain; return an exit status.
+    The network is `layers`, else the `preset` (shallow by default) fitted to the data's frames;
+    a new run's target, inputs and cue settings are filled in by `settings.mode_defaults`
+    (`faithful`: the 2015 network).
 
     Ctrl-C writes a checkpoint, says how to continue, and returns 1 (the project's code for a
     run that did not finish; nothing is lost).
@@ -36,13 +39,23 @@ def run_training(frames: str, audio: str, output: str, layers: list[int] | None,
         checkpoint = brain_format.load(resume)
         if not isinstance(checkpoint.get("resume"), dict):
             raise UserError(f"{resume}: a finished brain, not a checkpoint (brain-EPOCH.pkl)")
-    settings = settings_for(layers, options, checkpoint, resume)
+    if checkpoint is None:  # a resumed run is the checkpoint's mode
+        options = mode_defaults(options, layers, preset, faithful)
+    settings = settings_for(layers, options, checkpoint, resume)  # options checked before the data is read
     check_outputs(settings)
     pairs = load_pairs(frames, audio)
-    check_inputs(settings, pairs.frames.shape[1])
-    pairs = input_pairs(target_pairs(pairs, settings.target), settings.history, settings.inputs)
+    pixels = pairs.frames.shape[1]
+    if layers is None and (preset is not None or checkpoint is None):
+        # a preset's input layer takes the data's frames (3 planes in colour), known only now
+        layers = preset_layers(preset or "shallow", options.get("target", "pcm"), options.get("history", 0),
+                               options.get("inputs", "frame"), pixels, options.get("eigen_frames", 0))
+        settings = settings_for(layers, options, checkpoint, resume)
+    check_inputs(settings, pixels, picture_channels(pairs))
+    sound = pairs.audio  # a cue brain copies its examples from the sound itself
+    pairs = input_pairs(target_pairs(pairs, settings.target), settings.history, settings.inputs,
+                        eigen_fit(pairs, settings, checkpoint))
     trainer = Trainer(pairs, settings, checkpoint_dir=output_path.parent, resume=checkpoint,
-                      quiet=quiet, backend=backend)
+                      quiet=quiet, backend=backend, sound=sound)
     try:
         finished = trainer.run()
     except Interrupted as stop:

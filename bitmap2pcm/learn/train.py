@@ -23,12 +23,12 @@ import numpy as np
 
 from ..core import cli
 from ..core.errors import UserError
+from ..sound import cues
 from ..data.trainset import (
     TrainingPairs,
     check_layers,
-    hold_out_tails,
     picture_interpolation,
-    validation_split,
+    split_rows,
 )
 from . import brain as brain_format
 from .checkpoints import (
@@ -37,6 +37,7 @@ from .checkpoints import (
     RunFacts,
     brain_of,
     checkpoint_name,
+    cue_synthesis,
     data_identity,
     level_gain_db,
     snapshot,
@@ -57,6 +58,7 @@ log = logging.getLogger("bitmap2pcm")
 EVALUATION_BATCH = 1024          # rows per validation call: bigger is faster, memory is small
 MIN_IMPROVEMENT = 1e-3           # a validation loss counts as better when 0.1% below the best
 PROGRESS_BAR_DELAY_S = 2.0       # epochs shorter than this show no bar, only the epoch line
+MAX_ONSET_WEIGHT = 20.0          # cue loss: an onset weighs at most 20 other slots
 
 
 def _batches(rows: int, batch: int) -> Iterator[int]:
@@ -82,16 +84,15 @@ class Trainer:
 
     def __init__(self, pairs: TrainingPairs, settings: Settings, checkpoint_dir: str | Path = ".",
                  resume: dict[str, Any] | None = None, quiet: bool = False,
-                 backend: str = "auto") -> None:
+                 backend: str = "auto", sound: np.ndarray | None = None) -> None:
         check_layers(settings.layer_sizes, pairs)
         self.pairs = pairs
         self.settings = settings
+        self.sound = pairs.audio if sound is None else sound  # audio.pkl's rows: the examples
         self.checkpoint_dir = Path(checkpoint_dir)
         self.quiet = quiet
-        usable, self.holdout = hold_out_tails(pairs, settings.holdout_tail)
+        self.train_rows, self.validation_rows, self.holdout = split_rows(pairs, settings.holdout_tail)
         self.interpolation = picture_interpolation(pairs)
-        train, validation = validation_split(len(usable))
-        self.train_rows, self.validation_rows = usable[train], usable[validation]
         self.started = time.monotonic()
         self.snapshot: dict[str, Any] | None = None
         self.resume = resume
@@ -116,6 +117,8 @@ class Trainer:
                            resume["resume"].get("velocities", {}).get("biases"))
         else:
             target_mean = _column_mean(pairs.audio, self.train_rows)
+            if settings.target == "cues":
+                target_mean = cues.prior_outputs(target_mean)
             self.dbn = DBN.create(settings.layer_sizes, rng_for(settings.seed, INIT, 0), target_mean)
         # The data stay in place (C backend: borrowed, not copied; JAX: copied to the device
         # once); each epoch only writes `order`.
@@ -229,7 +232,8 @@ class Trainer:
         else:
             self.best = self.dbn.parameters()
         x, targets = pt.matrix("x"), pt.matrix("targets")
-        loss = self.dbn.mean_squared_error(x, targets)
+        loss = (self.dbn.cue_loss(x, targets, np.float32(self._onset_weight()))
+                if settings.target == "cues" else self.dbn.mean_squared_error(x, targets))
         updates = self.dbn.nesterov_updates(loss, np.float32(settings.learning_rate),
                                             np.float32(settings.momentum))
         step = self.backend.compile_minibatch_step([x, targets], [self.frames, self.audio],
@@ -336,4 +340,13 @@ class Trainer:
         brain = brain_of(self._facts(), weights, biases, self.dbn.activations, progress)
         if self.settings.target == "stft":
             brain["output"]["level_gain_db"] = level_gain_db(self._facts(), brain, EVALUATION_BATCH)
+        if self.settings.target == "cues":
+            brain["output"].update(cue_synthesis(self._facts(), brain, self.sound, EVALUATION_BATCH))
         return brain
+
+    def _onset_weight(self) -> float:
+        """The onset's weight in the cue loss: negatives per positive among the training rows
+        (so both classes weigh alike), at most MAX_ONSET_WEIGHT (a handful of onsets must not
+        make every slot an event)."""
+        onsets = float(self.pairs.audio[self.train_rows, cues.ONSET].sum())
+        return float(min(MAX_ONSET_WEIGHT, (len(self.train_rows) - onsets) / max(onsets, 1.0)))

@@ -1,10 +1,15 @@
-"""Video in: probe a file and stream its pictures onto the 30 fps grid as 64x64 gray frames.
+"""Video in: probe a file and stream its pictures onto the 30 fps grid as 64x64 gray frames
+(or colour frames: three planes, see `channels_of`).
 
 ffmpeg does the heavy lifting in one pass: it decodes, places frames on the grid by their
 timestamps (slot i shows the frame whose timestamp is nearest i/30, see `frame_filter`), and
 shrinks each picture to 64x64 luma with area averaging, so a 4K frame is averaged rather than
 sampled at a few pixels (no aliasing). Letting the decoder scale and convert is what makes
 this several times faster than decoding full frames into Python.
+
+A colour frame is the picture converted to RGB by the decoder (full range), stored channel-
+planar: the R plane, then G, then B, each row-major side x side, 3 * side * side values. A gray
+frame is the luma plane alone; every stream, file and brain without a colour mark is gray.
 
 Time zero is the start of the earlier of the two streams the project uses (the first picture
 stream and the first sound track), read by ffprobe and applied explicitly (`-copyts`, then
@@ -23,7 +28,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Any, Iterator
 
 import numpy as np
 
@@ -37,6 +42,9 @@ from ..core.errors import UserError
 OPENCV_BILINEAR = "opencv-bilinear"
 INTERPOLATIONS = {"area": "area", "bilinear": "bilinear", "bicubic": "bicubic", OPENCV_BILINEAR: None}
 DEFAULT_INTERPOLATION = "area"
+# Colour conventions ("color" in the brain's input convention and in dataset.json's picture).
+GRAY = "gray (decoder luma, full range)"
+RGB = "rgb (decoder's conversion, full range), planes R, G, B"
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)  # Linux; Python < 3.10 lacks the name
 PIPE_BYTES = 1 << 20  # 256 frames of 64x64: Linux's default limit for an unprivileged pipe
 
@@ -175,10 +183,22 @@ def origin_shift(origin_s: float) -> str:
     return f"{-round(origin_s * 1e6):+d}"
 
 
+def channels_of(convention: dict[str, Any]) -> int:
+    """Planes of a frame under a picture convention (a brain's input, dataset.json's picture):
+    3 for colour, 1 for gray, which is also what conventions written before colour mean."""
+    return 3 if convention.get("color") == RGB else 1
+
+
+def color_name(channels: int) -> str:
+    """The colour convention of frames with `channels` planes (1 or 3)."""
+    return RGB if channels == 3 else GRAY
+
+
 def frame_filter(side: int = grid.FRAME_SIDE, interpolation: str = DEFAULT_INTERPOLATION,
-                 origin_s: float = 0.0) -> str:
-    """The ffmpeg filter chain that puts pictures on the grid as gray frames, side x side
-    (or at full size for the OpenCV resize, which happens in Python).
+                 origin_s: float = 0.0, channels: int = 1) -> str:
+    """The ffmpeg filter chain that puts pictures on the grid as gray frames (or packed RGB
+    ones for `channels` 3), side x side (or at full size for the OpenCV resize, which happens
+    in Python).
 
     Nearest frame: each frame's timestamp is moved back to the midpoint between it and the
     previous frame, and the `fps` filter then shows in slot i the last frame whose moved
@@ -192,9 +212,11 @@ def frame_filter(side: int = grid.FRAME_SIDE, interpolation: str = DEFAULT_INTER
     midpoint = "if(isnan(PREV_INPTS),PTS,(PTS+PREV_INPTS)/2)"
     on_grid = (f"settb=1/1000000,setpts='{midpoint}{origin_shift(origin_s)}',"
                f"fps={grid.SLOTS_PER_SECOND}:start_time=0:round=up,")
+    # format= sets the scale filter's output format, so one scaler call shrinks and converts.
+    pixel_format = "rgb24" if channels == 3 else "gray"
     if INTERPOLATIONS[interpolation] is None:
-        return on_grid + "format=gray"
-    return on_grid + f"scale={side}:{side}:flags={INTERPOLATIONS[interpolation]},format=gray"
+        return on_grid + f"format={pixel_format}"
+    return on_grid + f"scale={side}:{side}:flags={INTERPOLATIONS[interpolation]},format={pixel_format}"
 
 
 def ffmpeg_input_args(path: Path) -> list[str]:
@@ -204,9 +226,11 @@ def ffmpeg_input_args(path: Path) -> list[str]:
 
 
 class FrameStream:
-    """Gray frames of one video on the 30 fps grid, read from an ffmpeg pipe in batches.
+    """Gray (or, with `channels` 3, colour) frames of one video on the 30 fps grid, read from
+    an ffmpeg pipe in batches.
 
-    Iterating yields uint8 arrays of shape (n, side*side), n <= batch_slots; memory stays at
+    Iterating yields uint8 arrays of shape (n, channels*side*side), channel-planar (see the
+    module notes), n <= batch_slots; memory stays at
     one batch however long the video is. Extra ffmpeg outputs (such as the sound track) can
     ride along in the same decoding pass through `extra_outputs`. `origin_s` is the grid's
     time zero (`MediaInfo.origin_s`); without it the file is probed for it.
@@ -214,18 +238,22 @@ class FrameStream:
 
     def __init__(self, path: str | Path, side: int = grid.FRAME_SIDE,
                  interpolation: str = DEFAULT_INTERPOLATION, batch_slots: int = 256,
-                 extra_outputs: list[str] | None = None, origin_s: float | None = None):
+                 extra_outputs: list[str] | None = None, origin_s: float | None = None,
+                 channels: int = 1):
         self.path = Path(path)
         if origin_s is None:
             origin_s = probe(self.path).origin_s
         self.side = side
+        self.channels = channels
         self.batch_slots = batch_slots
         self.resize_in_python = INTERPOLATIONS.get(interpolation, "") is None
-        # Full-size pictures come as PGM images, whose headers carry their size (which a
-        # rotated phone video would otherwise swap behind our back); small ones as raw bytes.
-        picture_format = ["-f", "image2pipe", "-c:v", "pgm"] if self.resize_in_python else ["-f", "rawvideo"]
+        # Full-size pictures come as PGM (gray) or PPM (RGB) images, whose headers carry their
+        # size (which a rotated phone video would otherwise swap behind our back); small ones
+        # as raw bytes.
+        image = "ppm" if channels == 3 else "pgm"
+        picture_format = ["-f", "image2pipe", "-c:v", image] if self.resize_in_python else ["-f", "rawvideo"]
         self.command = ffmpeg_input_args(self.path) + [
-            "-map", "0:V:0", "-vf", frame_filter(side, interpolation, origin_s),
+            "-map", "0:V:0", "-vf", frame_filter(side, interpolation, origin_s, channels),
             "-an", "-sn", "-dn", *picture_format, "pipe:1",
         ] + (extra_outputs or [])  # 0:V skips cover art
         self.slots_read = 0
@@ -275,19 +303,20 @@ class FrameStream:
             raise UserError(f"{self.path}: ffmpeg could not decode the video ({reason})")
 
     def _raw_batches(self, pipe: IO[bytes]) -> Iterator[np.ndarray]:
-        frame_bytes = self.side * self.side
+        frame_bytes = self.channels * self.side * self.side
         while chunk := pipe.read(frame_bytes * self.batch_slots):
             usable = len(chunk) - len(chunk) % frame_bytes
             if usable:
-                yield np.frombuffer(chunk[:usable], np.uint8).reshape(-1, frame_bytes)
+                packed = np.frombuffer(chunk[:usable], np.uint8)
+                yield planar(packed.reshape(-1, self.side, self.side, self.channels))
 
     def _resized_batches(self, pipe: IO[bytes]) -> Iterator[np.ndarray]:
         import cv2  # only this faithful mode needs OpenCV
 
         batch: list[np.ndarray] = []
-        while (picture := _read_pgm(pipe)) is not None:
+        while (picture := _read_pnm(pipe)) is not None:
             small = cv2.resize(picture, (self.side, self.side), interpolation=cv2.INTER_LINEAR)
-            batch.append(small.reshape(-1))
+            batch.append(planar(small.reshape(1, self.side, self.side, -1))[0])
             if len(batch) == self.batch_slots:
                 yield np.stack(batch)
                 batch = []
@@ -295,9 +324,26 @@ class FrameStream:
             yield np.stack(batch)
 
 
-def _read_pgm(pipe: IO[bytes]) -> np.ndarray | None:
-    """The next binary PGM picture ("P5", width, height, maxval 255) from `pipe`, or None at
-    the end (a truncated last picture counts as the end)."""
+def planar(packed: np.ndarray) -> np.ndarray:
+    """(n, side, side, channels) pictures, channels interleaved as decoders give them, to
+    channel-planar rows (n, channels*side*side): the layout frames are stored in."""
+    n = packed.shape[0]
+    return np.ascontiguousarray(packed.reshape(n, -1, packed.shape[-1]).transpose(0, 2, 1)).reshape(n, -1)
+
+
+def gray_of(frames: np.ndarray, channels: int) -> np.ndarray:
+    """The channel mean of channel-planar frames (n, channels*pixels): (n, pixels); gray frames
+    (`channels` 1) themselves. Motion inputs are measured on it, so they mean the same for
+    gray and colour frames."""
+    if channels == 1:
+        return frames
+    return frames.reshape(frames.shape[0], channels, -1).mean(axis=1, dtype=np.float32)
+
+
+def _read_pnm(pipe: IO[bytes]) -> np.ndarray | None:
+    """The next binary PGM ("P5") or PPM ("P6") picture (width, height, maxval 255) from
+    `pipe`, (height, width) or (height, width, 3), or None at the end (a truncated last
+    picture counts as the end)."""
     fields: list[bytes] = []
     while len(fields) < 4:
         line = pipe.readline()
@@ -305,13 +351,14 @@ def _read_pgm(pipe: IO[bytes]) -> np.ndarray | None:
             return None
         fields += line.split(b"#")[0].split()
     magic, width, height, _ = fields
-    if magic != b"P5":
+    if magic not in (b"P5", b"P6"):
         raise UserError(f"unexpected picture format {magic!r} from ffmpeg")
-    size = int(width) * int(height)
+    shape = (int(height), int(width)) + ((3,) if magic == b"P6" else ())
+    size = int(np.prod(shape))
     data = pipe.read(size)
     if len(data) < size:
         return None
-    return np.frombuffer(data, np.uint8).reshape(int(height), int(width))
+    return np.frombuffer(data, np.uint8).reshape(shape)
 
 
 def frames_to_unit(frames: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

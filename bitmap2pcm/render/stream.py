@@ -15,7 +15,11 @@ What the blocks are depends on the brain's output convention (`brain["output"]["
 brains (theanet.py --target stft) predict a magnitude spectrum per slot, which
 `spectral.Synthesizer` turns into continuous sound by overlap-add; "pcm-overlap" brains
 (--target ola) predict a windowed 1470-sample frame per slot, which `overlap.Synthesizer`
-overlap-adds. The raw and smooth joins do not apply to those two, and the mode is ignored.
+overlap-adds; "sound-cues" brains (--target cues, the recommended mode) predict each slot's
+bands, loudness class and onset, and `library.Synthesizer` copies the training sound the
+brain carries to match them (example-based synthesis). The raw and smooth joins do not
+apply to those three, and the mode is ignored. A movement brain (--input movement) sees a
+window of frames around the slot: `movement.MovementStream` holds three frames back.
 
 A brain trained with history (theanet.py --history K, `brain["input"]["history"]`) sees each
 frame with its K previous frame differences: `history.HistoryStream` builds those inputs batch
@@ -23,6 +27,11 @@ by batch, carrying the last K frames across batches, so memory stays bounded; th
 frame stands for the frames before it. A spacetime brain (theanet.py --input spacetime) also
 sees the frame after the slot: `motion.SpacetimeStream` holds one frame back (look-ahead of one
 slot, constant memory) and gives the last one when the video ends.
+
+A colour brain (pickler.py --color, `brain["input"]["color"]`) is given colour frames, three
+planes each; an eigen-frame brain (theanet.py --eigen-frames K) sees each frame's projection
+onto the K components stored in it (`eigen.project`, the same function its training used).
+Brains without these entries see gray pixels, as before.
 """
 
 from __future__ import annotations
@@ -40,17 +49,19 @@ import numpy as np
 from ..core import cli, grid
 from ..core.errors import UserError
 from ..core.files import atomic_path, check_writable_dir
-from ..data import history, motion
+from ..data import eigen, history, motion, movement
 from ..learn import brain as brains
+from ..learn.settings import input_units
 from ..media import audio, video
-from ..sound import join, overlap, spectral
+from ..sound import cues, join, library, overlap, spectral
 
 log = logging.getLogger("bitmap2pcm")
 
 # The shipped brains (shipped/ says how each is made) are package data, so that an installed
 # bitmap2pcm renders with them too; the checkout's brains/NAME.pkl are links to these.
 BRAINS_DIR = Path(__file__).resolve().parents[1] / "brains"
-DEFAULT_BRAIN = BRAINS_DIR / "spectral.pkl"  # the one render uses when no brain is named
+DEFAULT_BRAIN = BRAINS_DIR / "cues.pkl"  # the one render uses when no brain is named
+FAITHFUL_BRAIN = BRAINS_DIR / "shallow.pkl"  # the original's network: the 2015 sound (--faithful)
 MODES = tuple(join.JOINS)
 # Smooth is the default: same predictions, same timing, none of the edge clicks; "raw" gives
 # the 2015 sound bit for bit.
@@ -102,13 +113,20 @@ def load_brain(path: str | Path) -> dict[str, Any]:
     elif output.get("kind") == overlap.KIND:
         overlap.check_convention(output, str(path))
         outputs = overlap.FRAME
+    elif output.get("kind") == cues.KIND:
+        cues.check_convention(output, str(path))
+        library.check(output.get("library"), str(path))
+        if not isinstance(output.get("onset_threshold"), float):
+            raise UserError(f"{path}: the cue brain lacks its onset threshold; retrain it")
+        outputs = cues.CUES
     elif output.get("kind") == "pcm" and output.get("samples_per_slot") == grid.SAMPLES_PER_SLOT:
         outputs = grid.SAMPLES_PER_SLOT
     else:
         raise UserError(
             f"{path}: brain predicts {output.get('kind')!r} blocks of "
             f"{output.get('samples_per_slot')} samples; render needs 'pcm' blocks of "
-            f"{grid.SAMPLES_PER_SLOT}, '{spectral.KIND}' spectra or '{overlap.KIND}' frames"
+            f"{grid.SAMPLES_PER_SLOT}, '{spectral.KIND}' spectra, '{overlap.KIND}' frames or "
+            f"'{cues.KIND}'"
         )
     if network["layer_sizes"][-1] != outputs:
         raise UserError(
@@ -117,20 +135,23 @@ def load_brain(path: str | Path) -> dict[str, Any]:
         )
     side = network["input"].get("side")
     layout = network["input"].get("layout", "frame")
-    if layout not in ("frame", history.LAYOUT, motion.LAYOUT):
+    if layout not in ("frame", history.LAYOUT, motion.LAYOUT, movement.LAYOUT):
         raise UserError(f"{path}: brain's input layout {layout!r} is unknown (render knows "
-                        f"'frame', '{history.LAYOUT}' and '{motion.LAYOUT}')")
+                        f"'frame', '{history.LAYOUT}', '{motion.LAYOUT}' and '{movement.LAYOUT}')")
     k = network["input"].get("history", 0) if layout == history.LAYOUT else 0
     if not isinstance(k, int) or k < 0:
         raise UserError(f"{path}: brain records history {k!r}, not a whole number of frames")
     if not isinstance(side, int):
         raise UserError(f"{path}: brain takes {network['layer_sizes'][0]} inputs per frame, which "
                         f"does not fit its {side}x{side} picture convention")
-    spacetime = layout == motion.LAYOUT
-    wanted = motion.input_size(side * side) if spacetime else history.input_size(side * side, k)
-    if wanted != network["layer_sizes"][0]:
-        with_what = " with its motion (spacetime)" if spacetime else (
-            f" with {k} frame differences" if k else "")
+    pixels = video.channels_of(network["input"]) * side * side
+    fit = _eigen_fit(network, path, pixels, layout)
+    inputs = layout if layout in (motion.LAYOUT, movement.LAYOUT) else "frame"
+    if input_units(pixels, k, inputs, len(fit.scale) if fit else 0) != network["layer_sizes"][0]:
+        with_what = {motion.LAYOUT: " with its motion (spacetime)",
+                     movement.LAYOUT: " as movement rows"}.get(
+            layout, f" with {k} frame differences" if k else "")
+        with_what += f" as {len(fit.scale)} eigen-frame coefficients" if fit else ""
         raise UserError(f"{path}: brain takes {network['layer_sizes'][0]} inputs per frame, which "
                         f"does not fit its {side}x{side} picture convention{with_what}")
     if network["input"].get("interpolation") not in video.INTERPOLATIONS:
@@ -141,27 +162,51 @@ def load_brain(path: str | Path) -> dict[str, Any]:
     return network
 
 
+def _eigen_fit(network: dict[str, Any], path: str | Path, pixels: int,
+               layout: str) -> eigen.EigenFit | None:
+    """The brain's eigen-frame fit (None without one), checked against its frames of `pixels`
+    values and its layout (eigen-frames stand in for the frame of a frame or spacetime row)."""
+    try:
+        fit = eigen.fit_of(network["input"])
+    except ValueError as error:
+        raise UserError(f"{path}: brain's eigen-frame fit is unusable: {error}") from None
+    if fit is not None and fit.mean.shape[0] != pixels:
+        raise UserError(f"{path}: brain's eigen-frames are fitted to frames of {fit.mean.shape[0]} "
+                        f"values, but its picture convention makes frames of {pixels}")
+    if fit is not None and layout not in ("frame", motion.LAYOUT):
+        raise UserError(f"{path}: brain has eigen-frames in a {layout!r} input layout; render "
+                        f"projects frames only in the 'frame' and '{motion.LAYOUT}' layouts")
+    return fit
+
+
 def frame_stream(network: dict[str, Any], path: str | Path, batch_slots: int = BATCH_SLOTS,
                  origin_s: float | None = None) -> video.FrameStream:
-    """The video's frames prepared the way `network` was trained (same side, interpolation),
-    on the grid from time zero `origin_s` (probed when not given)."""
+    """The video's frames prepared the way `network` was trained (same side, interpolation,
+    gray or colour), on the grid from time zero `origin_s` (probed when not given)."""
     convention = network["input"]
     return video.FrameStream(path, side=convention["side"],
                              interpolation=convention["interpolation"], batch_slots=batch_slots,
-                             origin_s=origin_s)
+                             origin_s=origin_s, channels=video.channels_of(convention))
 
 
-def input_stream(network: dict[str, Any]) -> history.HistoryStream | motion.SpacetimeStream:
-    """The input builder for one video: the frame alone, with the brain's K differences, or
-    the frame with its motion into and out of the slot (spacetime)."""
+def input_stream(network: dict[str, Any]) -> (history.HistoryStream | motion.SpacetimeStream
+                                               | movement.MovementStream | eigen.ProjectionStream):
+    """The input builder for one video: the frame alone, with the brain's K differences, the
+    frame with its motion into and out of the slot (spacetime), or the movement around it;
+    with eigen-frames the frame's part is its projection."""
+    fit = eigen.fit_of(network["input"])
     if network["input"].get("layout") == motion.LAYOUT:
-        return motion.SpacetimeStream()
+        return motion.SpacetimeStream(video.channels_of(network["input"]), fit)
+    if network["input"].get("layout") == movement.LAYOUT:
+        return movement.MovementStream()
+    if fit is not None:
+        return eigen.ProjectionStream(fit)
     return history.HistoryStream(history.history_of(network["input"]))
 
 
 def input_rows(network: dict[str, Any], batches: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
     """The rows the brain's input layer sees, for a stream of uint8 frame batches (n,
-    side*side) of one video: history inputs run across the batches; spacetime inputs hold
+    channels*side*side) of one video: history inputs run across the batches; spacetime inputs hold
     each batch's last frame back until the next batch shows what follows it, and give it at
     the end. Every frame gets one row, in order."""
     builder = input_stream(network)
@@ -239,7 +284,25 @@ def sound_stream(network: dict[str, Any], batches: Iterable[np.ndarray],
         return stream_spectra(magnitudes_of(network, r) for r in rows)
     if network["output"]["kind"] == overlap.KIND:
         return stream_frames(windows_of(network, r) for r in rows)
+    if network["output"]["kind"] == cues.KIND:
+        return stream_cues(network, (brains.forward(network, r) for r in rows))
     return stream_samples((blocks_of(network, r) for r in rows), mode)
+
+
+def stream_cues(network: dict[str, Any], outputs: Iterable[np.ndarray],
+                choices: list[library.Choice] | None = None) -> Iterator[np.ndarray]:
+    """Example-based synthesis of a cue brain's stream of (n, CUES) outputs: each slot a
+    gained copy of a library entry, crossfaded (`library.Synthesizer`); yields float32 runs
+    of samples, 735 per slot in all. Each slot's `library.Choice` is appended to `choices`
+    when a list is given."""
+    synthesizer = library.Synthesizer(network["output"]["library"],
+                                      network["output"]["onset_threshold"], record=choices is not None)
+    for batch in outputs:
+        yield synthesizer.push(*cues.decode(batch))
+        if choices is not None:
+            choices.extend(synthesizer.choices)
+            synthesizer.choices.clear()
+    yield synthesizer.finish()
 
 
 def stream_samples(blocks: Iterable[np.ndarray], mode: str) -> Iterator[np.ndarray]:
@@ -288,7 +351,8 @@ def render(video_path: str | Path, out_path: str | Path, brain_path: str | Path 
     frames = frame_stream(network, video_path, batch_slots, info.origin_s)
     with Prefetch(frames) as batches:
         log.info("rendering %s with %s (%s)", video_path, brain_file,
-                 {spectral.KIND: "spectral synthesis", overlap.KIND: "overlap-add"}.get(
+                 {spectral.KIND: "spectral synthesis", overlap.KIND: "overlap-add",
+                  cues.KIND: "example-based synthesis"}.get(
                      network["output"]["kind"], f"{mode} join"))
         runs = sound_stream(network, cli.progress(batches, info.expected_slots, progress), mode)
         samples = _write_wav(out_path, runs,

@@ -1,0 +1,88 @@
+"""A cue brain end to end: trained with theanet.py's defaults on the event benchmark's
+training scene, it puts sounds on the impacts of scenes it never saw, and is silent where
+nothing moves."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bitmap2pcm.core import grid
+from bitmap2pcm.learn import brain as brains
+from bitmap2pcm.media import audio
+from bitmap2pcm.render import stream
+from bitmap2pcm.sound import bands, cues, library, onsets
+
+from conftest import REPO, make_video, run_script
+
+EVENTS = REPO / "examples" / "events"
+TOLERANCE_SLOTS = 2
+
+
+@pytest.fixture(scope="module")
+def cue_brain(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("cue-brain")
+    assert run_script("pickler.py", str(EVENTS / "train.mkv"), "-o", str(folder), "-q").returncode == 0
+    trained = run_script("theanet.py", "-q", "--frames", str(folder / "frames.pkl"), "--audio",
+                         str(folder / "audio.pkl"), "--save-every", "0", "-o", str(folder / "cues.pkl"))
+    assert trained.returncode == 0, trained.stderr
+    return folder / "cues.pkl"
+
+
+def test_the_default_brain_is_a_cue_brain_with_its_library(cue_brain):
+    network = stream.load_brain(cue_brain)
+    assert network["layer_sizes"] == [1032, 1000, cues.CUES]
+    assert network["input"]["layout"] == "movement" and network["output"]["kind"] == cues.KIND
+    examples = network["output"]["library"]
+    assert len(examples["slot_start"]) <= library.DEFAULT_CAP_S * grid.SLOTS_PER_SECOND
+    assert examples["onset"].any()
+
+
+def test_impacts_of_unseen_scenes_get_onsets_on_time(cue_brain, tmp_path):
+    record = json.loads((EVENTS / "events.json").read_text())["files"]
+    heard = impacts = on_time = rendered = 0
+    for scene in ("test-1.mkv", "test-2.mkv"):
+        stream.render(EVENTS / scene, tmp_path / "out.wav", cue_brain)
+        samples, _ = audio.read_wav(tmp_path / "out.wav")
+        true_slots = np.array([i["slot"] for i in record[scene]["impacts"]])
+        found = onsets.onset_slots(samples)
+        near = np.abs(found[:, None] - true_slots[None, :]) <= TOLERANCE_SLOTS
+        heard, impacts = heard + near.any(axis=0).sum(), impacts + true_slots.size
+        on_time, rendered = on_time + near.any(axis=1).sum(), rendered + found.size
+    assert heard >= 0.5 * impacts, f"{heard} of {impacts} impacts heard"
+    assert on_time >= 0.5 * rendered, f"{on_time} of {rendered} onsets on an impact"
+
+
+def test_the_output_changes_when_only_the_next_frame_changes(cue_brain):
+    network = brains.load(cue_brain)
+    frames = np.zeros((12, 64 * 64), np.uint8)
+    for t in range(12):  # a square falling 3 px a frame
+        frames[t].reshape(64, 64)[10 + 3 * t:22 + 3 * t, 26:38] = 255
+    other = frames.copy()
+    other[7] = frames[6]  # it stops after slot 6
+    a = brains.forward(network, stream.whole_rows(network, frames))
+    b = brains.forward(network, stream.whole_rows(network, other))
+    assert not np.allclose(a[6], b[6])
+    assert np.array_equal(a[:3], b[:3])  # beyond the window, nothing changes
+
+
+def test_nothing_moving_is_silent(cue_brain, tmp_path):
+    still = make_video(tmp_path / "still.mkv", seconds=3.0, picture="lum:90", sound=None)
+    stream.render(still, tmp_path / "still.wav", cue_brain)
+    samples, _ = audio.read_wav(tmp_path / "still.wav")
+    assert bands.loudness_db(samples).max() <= -40
+
+
+def test_the_library_cap_is_an_option(tmp_path):
+    folder = tmp_path
+    assert run_script("pickler.py", str(EVENTS / "test-1.mkv"), "-o", str(folder), "-q").returncode == 0
+    trained = run_script("theanet.py", "-q", "--epochs", "1", "--pretrain-epochs", "0",
+                         "--library-seconds", "2", "-o", str(folder / "small.pkl"), cwd=folder)
+    assert trained.returncode == 0, trained.stderr
+    examples = stream.load_brain(folder / "small.pkl")["output"]["library"]
+    assert len(examples["slot_start"]) <= 2 * grid.SLOTS_PER_SECOND
+    refused = run_script("theanet.py", "--library-seconds", "0", cwd=folder)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
