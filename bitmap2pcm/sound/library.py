@@ -59,9 +59,9 @@ def build(audio_rows: np.ndarray, cue_rows: np.ndarray, usable: np.ndarray,
     `audio_rows` (n, 735) on the [0, 1] scale and their `cue_rows` (n, CUES) (`cues.unit_targets`);
     `usable` the rows it may copy (never the held-out ones); `segments` the clips' row
     ranges (all rows are one clip when there are none). Runs of RUN_SLOTS consecutive usable
-    rows of one clip are the candidates; when
-    they hold more than `cap_s` seconds, the runs with onsets come first (events are rare
-    and the ones worth copying), then runs evenly spaced over the rest.
+    rows of one clip are the candidates; when they hold more than `cap_s` seconds, the runs
+    with onsets come first (events are rare and the ones worth copying), then runs evenly
+    spaced over the rest.
     """
     if cap_s <= 0:
         raise UserError(f"the example library needs a cap above 0 seconds, not {cap_s:g}")
@@ -113,7 +113,8 @@ def _within_cap(runs: list[tuple[int, int, int, int]], cue_rows: np.ndarray,
     if sum(end - row for row, end, *_ in runs) <= cap_slots:
         return runs
     with_onsets = [i for i, (row, end, *_) in enumerate(runs) if cue_rows[row:end, cues.ONSET].any()]
-    others = [i for i in range(len(runs)) if i not in set(with_onsets)]
+    onset_runs = set(with_onsets)
+    others = [i for i in range(len(runs)) if i not in onset_runs]
     keep, slots = [], 0
     half = cap_slots // 2  # onset runs may take half the library: the rest is steady sound
     for i in with_onsets[:: max(1, -(-len(with_onsets) * RUN_SLOTS // max(half, 1)))]:
