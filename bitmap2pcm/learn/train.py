@@ -79,7 +79,9 @@ class Trainer:
 
     `resume` is a loaded checkpoint (a brain with a "resume" entry) to continue from.
     Checkpoints go to `checkpoint_dir`. `backend` is "auto", "cpu" or "jax" (see backend.py):
-    the same graphs run on either, and the brain written is the same format.
+    the same graphs run on either, and the brain written is the same format. `sound` is
+    audio.pkl's rows, which a cue brain's example library copies (the pairs then hold its
+    cue targets); other targets do not need it.
     """
 
     def __init__(self, pairs: TrainingPairs, settings: Settings, checkpoint_dir: str | Path = ".",
@@ -88,7 +90,9 @@ class Trainer:
         check_layers(settings.layer_sizes, pairs)
         self.pairs = pairs
         self.settings = settings
-        self.sound = pairs.audio if sound is None else sound  # audio.pkl's rows: the examples
+        if settings.target == "cues" and sound is None:
+            raise ValueError("a cue brain needs audio.pkl's rows (`sound`) to copy its examples from")
+        self.sound = sound  # audio.pkl's rows, which a cue brain's example library copies
         self.checkpoint_dir = Path(checkpoint_dir)
         self.quiet = quiet
         self.train_rows, self.validation_rows, self.holdout = split_rows(pairs, settings.holdout_tail)
