@@ -179,6 +179,11 @@ def _read_provenance(pairs: TrainingPairs) -> dict | None:
     return provenance
 
 
+def clip_segments(pairs: TrainingPairs) -> list[tuple[int, int]]:
+    """(first_row, stop_row) of every clip (`clips_of`): the runs a target is analysed in."""
+    return [(clip["first_row"], clip["first_row"] + clip["slots"]) for clip in clips_of(pairs)]
+
+
 def clips_of(pairs: TrainingPairs) -> list[dict]:
     """The clips the rows came from, per pickler's sidecar next to frames.pkl.
 

@@ -21,7 +21,7 @@ import numpy as np
 from ..data import eigen
 from ..data import history as history_inputs
 from ..data import motion, movement
-from ..data.trainset import TrainingPairs, clips_of, picture_channels, provenance_of, sidecar_path
+from ..data.trainset import TrainingPairs, clip_segments, picture_channels, provenance_of, sidecar_path
 from ..sound import cues, library, spectral
 from . import brain as brain_format
 from .pairs import output_spec
@@ -126,16 +126,25 @@ def level_gain_db(run: RunFacts, brain: dict[str, Any], batch_rows: int) -> floa
     """An stft brain's level calibration (spectral.level_gain_db), measured on the validation
     rows, which fine-tuning never fitted (on the training rows when there are none); forward
     passes in batches, like validation (the rows' spectra are a few MB)."""
-    which = "validation" if len(run.validation_rows) else "training"
-    rows = run.validation_rows if len(run.validation_rows) else run.train_rows
-    predicted, target = [], []
-    for start in range(0, len(rows), batch_rows):
-        batch = rows[start:start + batch_rows]
-        predicted.append(spectral.from_unit(brain_format.forward(brain, run.pairs.frames[batch])))
-        target.append(spectral.from_unit(run.pairs.audio[batch]))
-    gain_db = spectral.level_gain_db(np.concatenate(predicted), np.concatenate(target))
+    rows, which = _unfitted_rows(run)
+    predicted = spectral.from_unit(_outputs(run, brain, rows, batch_rows))
+    gain_db = spectral.level_gain_db(predicted, spectral.from_unit(run.pairs.audio[rows]))
     log.info("level calibration on %d %s rows: %+.1f dB", len(rows), which, gain_db)
     return round(gain_db, 3)
+
+
+def _unfitted_rows(run: RunFacts) -> tuple[np.ndarray, str]:
+    """The rows a calibration is measured on, and their name: the validation rows, which
+    fine-tuning never fitted, or the training rows when there are none."""
+    if len(run.validation_rows):
+        return run.validation_rows, "validation"
+    return run.train_rows, "training"
+
+
+def _outputs(run: RunFacts, brain: dict[str, Any], rows: np.ndarray, batch_rows: int) -> np.ndarray:
+    """The brain's outputs for `rows`, forward passes in batches, like validation."""
+    return np.concatenate([brain_format.forward(brain, run.pairs.frames[rows[start:start + batch_rows]])
+                           for start in range(0, len(rows), batch_rows)])
 
 
 def cue_synthesis(run: RunFacts, brain: dict[str, Any], sound: np.ndarray,
@@ -145,17 +154,15 @@ def cue_synthesis(run: RunFacts, brain: dict[str, Any], sound: np.ndarray,
     none) so that it makes as many events as the true sound has onsets, and the example
     library, copied from `sound` (audio.pkl's PCM rows) on every row training may use, never
     the held-out ones."""
-    rows = run.validation_rows if len(run.validation_rows) else run.train_rows
-    predicted = np.concatenate([brain_format.forward(brain, run.pairs.frames[rows[start:start + batch_rows]])
-                                for start in range(0, len(rows), batch_rows)])
-    probability = cues.decode(predicted)[-1]
+    rows, _ = _unfitted_rows(run)
+    probability = cues.decode(_outputs(run, brain, rows, batch_rows))[-1]
     breaks = np.flatnonzero(np.diff(rows) != 1) + 1  # contiguous runs: events need neighbours
     runs = list(zip(np.split(probability, breaks),
                     np.split(run.pairs.audio[rows, cues.ONSET] > 0.5, breaks)))
     threshold = library.onset_threshold(runs)
     usable = np.sort(np.concatenate([run.train_rows, run.validation_rows]))
-    segments = [(clip["first_row"], clip["first_row"] + clip["slots"]) for clip in clips_of(run.pairs)]
-    examples = library.build(sound, run.pairs.audio, usable, segments, run.settings.library_seconds)
+    examples = library.build(sound, run.pairs.audio, usable, clip_segments(run.pairs),
+                             run.settings.library_seconds)
     log.info("onset threshold %.2f (on %d rows); example library: %d slots, %.1f MB",
              threshold, len(rows), len(examples["slot_start"]), library.size_bytes(examples) / 1e6)
     return {"onset_threshold": threshold, "library": examples}

@@ -12,7 +12,7 @@ from ..core.errors import UserError
 from ..data import eigen
 from ..data import history as history_inputs
 from ..data import motion, movement
-from ..data.trainset import TrainingPairs, clips_of, picture_channels, split_rows
+from ..data.trainset import TrainingPairs, clip_segments, clips_of, picture_channels, split_rows
 from ..sound import cues, overlap, spectral
 from . import brain as brain_format
 from .settings import EIGEN, Settings, rng_for
@@ -37,7 +37,7 @@ def target_pairs(pairs: TrainingPairs, target: str) -> TrainingPairs:
     frame (overlap.unit_targets), analysed clip by clip (per pickler's sidecar)."""
     if target == "pcm":
         return pairs
-    segments = [(clip["first_row"], clip["first_row"] + clip["slots"]) for clip in clips_of(pairs)]
+    segments = clip_segments(pairs)
     if target == "stft":
         log.info("computing STFT magnitude targets (%d bins per slot)", spectral.BINS)
         audio = spectral.unit_targets(pairs.audio, segments)

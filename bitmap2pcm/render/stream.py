@@ -289,19 +289,13 @@ def sound_stream(network: dict[str, Any], batches: Iterable[np.ndarray],
     return stream_samples((blocks_of(network, r) for r in rows), mode)
 
 
-def stream_cues(network: dict[str, Any], outputs: Iterable[np.ndarray],
-                choices: list[library.Choice] | None = None) -> Iterator[np.ndarray]:
+def stream_cues(network: dict[str, Any], outputs: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
     """Example-based synthesis of a cue brain's stream of (n, CUES) outputs: each slot a
     gained copy of a library entry, crossfaded (`library.Synthesizer`); yields float32 runs
-    of samples, 735 per slot in all. Each slot's `library.Choice` is appended to `choices`
-    when a list is given."""
-    synthesizer = library.Synthesizer(network["output"]["library"],
-                                      network["output"]["onset_threshold"], record=choices is not None)
+    of samples, 735 per slot in all."""
+    synthesizer = library.Synthesizer(network["output"]["library"], network["output"]["onset_threshold"])
     for batch in outputs:
         yield synthesizer.push(*cues.decode(batch))
-        if choices is not None:
-            choices.extend(synthesizer.choices)
-            synthesizer.choices.clear()
     yield synthesizer.finish()
 
 

@@ -264,14 +264,15 @@ class Synthesizer:
             return np.zeros(0, np.float32)
         events = self._events.push(np.asarray(onset_probability, np.float64))
         steady_cost = self.costs(band, np.asarray(loudness_db, np.float64))
-        event_cost = self.costs(band, np.asarray(sounding_db, np.float64))
+        # events are rare: their costs, in slot order, only for their slots
+        event_costs = iter(self.costs(band[events], np.asarray(sounding_db, np.float64)[events]))
         entries = np.empty(n, np.int64)
         gains = np.zeros(n)
         for t, event in enumerate(events):
             previous = self._previous_entry
             continues = previous >= 0 and self._follows[previous]
             if event:
-                entry = int(np.argmin(np.where(self._for_event, event_cost[t], np.inf)))
+                entry = int(np.argmin(np.where(self._for_event, next(event_costs), np.inf)))
                 gain = self._gain(sounding_db[t], entry)
             elif self._playing and continues and self._level[previous + 1] > SILENCE_DB:
                 entry, gain = previous + 1, self._gain_now  # the event's recording plays out
