@@ -239,12 +239,6 @@ def magnitudes_of(network: dict[str, Any], rows: np.ndarray) -> np.ndarray:
     return spectral.calibrated(spectral.from_unit(brains.forward(network, rows)), network["output"])
 
 
-def windows_of(network: dict[str, Any], rows: np.ndarray) -> np.ndarray:
-    """Input rows to windowed PCM frames (n, overlap.FRAME): 2y - 1 of the brain's outputs,
-    clamped to [-1, 1]."""
-    return overlap.from_unit(brains.forward(network, rows))
-
-
 def predict_blocks(network: dict[str, Any], frames: np.ndarray) -> np.ndarray:
     """A whole video's uint8 frames (n, side*side) to its PCM blocks (`blocks_of`)."""
     return blocks_of(network, whole_rows(network, frames))
@@ -255,59 +249,52 @@ def predict_magnitudes(network: dict[str, Any], frames: np.ndarray) -> np.ndarra
     return magnitudes_of(network, whole_rows(network, frames))
 
 
-def stream_spectra(spectra: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
-    """Synthesize a stream of (n, BINS) magnitude batches; yields float32 runs of samples,
-    HOP per slot in all (see `spectral.Synthesizer`)."""
-    synthesizer = spectral.Synthesizer()
-    for batch in spectra:
-        yield synthesizer.push(batch)
-    yield synthesizer.finish()
+class Synthesizer:
+    """A brain's sound, pushed a batch of slots at a time: `push(outputs)` takes the network's
+    (n, outputs) rows and returns the samples that are final, `finish()` the rest; 735 samples
+    per slot in all, float32 in [-1, 1]. PCM blocks are joined by `mode`; spectra, windowed
+    frames and cues are synthesized (the mode does not apply to them)."""
 
+    def __init__(self, network: dict[str, Any], mode: str = DEFAULT_MODE) -> None:
+        kind = network["output"]["kind"]
+        self._network = network
+        if kind == spectral.KIND:
+            self._convert, self._inner = self._magnitudes, spectral.Synthesizer()
+        elif kind == overlap.KIND:
+            self._convert, self._inner = overlap.from_unit, overlap.Synthesizer()
+        elif kind == cues.KIND:
+            self._convert = cues.decode
+            self._inner = library.Synthesizer(network["output"]["library"],
+                                              network["output"]["onset_threshold"])
+        else:
+            if mode not in join.JOINS:
+                raise UserError(f"unknown mode '{mode}' (choose {', '.join(MODES)})")
+            self._convert, self._inner = self._blocks, join.JOINS[mode]()
 
-def stream_frames(frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
-    """Overlap-add a stream of (n, overlap.FRAME) windowed PCM batches; yields float32 runs of
-    samples, HOP per slot in all (see `overlap.Synthesizer`)."""
-    synthesizer = overlap.Synthesizer()
-    for batch in frames:
-        yield synthesizer.push(batch)
-    yield synthesizer.finish()
+    def _magnitudes(self, outputs: np.ndarray) -> np.ndarray:
+        return spectral.calibrated(spectral.from_unit(outputs), self._network["output"])
+
+    @staticmethod
+    def _blocks(outputs: np.ndarray) -> np.ndarray:
+        return np.clip(grid.unit_to_pcm(outputs), -1.0, 1.0, out=outputs)
+
+    def push(self, outputs: np.ndarray) -> np.ndarray:
+        converted = self._convert(outputs)
+        return self._inner.push(*converted) if isinstance(converted, tuple) else self._inner.push(converted)
+
+    def finish(self) -> np.ndarray:
+        return self._inner.finish()
 
 
 def sound_stream(network: dict[str, Any], batches: Iterable[np.ndarray],
                  mode: str) -> Iterator[np.ndarray]:
-    """Runs of samples for a stream of uint8 frame batches, by the brain's output kind: PCM
-    blocks joined by `mode`, or magnitude spectra synthesized or windowed frames overlap-added
-    (no join, `mode` unused). The batches are one video: the inputs run across them
-    (`input_rows`)."""
-    rows = input_rows(network, batches)
-    if network["output"]["kind"] == spectral.KIND:
-        return stream_spectra(magnitudes_of(network, r) for r in rows)
-    if network["output"]["kind"] == overlap.KIND:
-        return stream_frames(windows_of(network, r) for r in rows)
-    if network["output"]["kind"] == cues.KIND:
-        return stream_cues(network, (brains.forward(network, r) for r in rows))
-    return stream_samples((blocks_of(network, r) for r in rows), mode)
-
-
-def stream_cues(network: dict[str, Any], outputs: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
-    """Example-based synthesis of a cue brain's stream of (n, CUES) outputs: each slot a
-    gained copy of a library entry, crossfaded (`library.Synthesizer`); yields float32 runs
-    of samples, 735 per slot in all."""
-    synthesizer = library.Synthesizer(network["output"]["library"], network["output"]["onset_threshold"])
-    for batch in outputs:
-        yield synthesizer.push(*cues.decode(batch))
+    """Runs of samples for a stream of uint8 frame batches of one video: its input rows
+    (`input_rows`, which run across the batches) through the network and the brain's
+    `Synthesizer`."""
+    synthesizer = Synthesizer(network, mode)
+    for rows in input_rows(network, batches):
+        yield synthesizer.push(brains.forward(network, rows))
     yield synthesizer.finish()
-
-
-def stream_samples(blocks: Iterable[np.ndarray], mode: str) -> Iterator[np.ndarray]:
-    """Join a stream of (n, 735) PCM batches with the named join; yields float32 runs of
-    samples whose concatenation is `join.join_all` of all blocks."""
-    if mode not in join.JOINS:
-        raise UserError(f"unknown mode '{mode}' (choose {', '.join(MODES)})")
-    joiner = join.JOINS[mode]()
-    for batch in blocks:
-        yield joiner.push(batch)
-    yield joiner.finish()
 
 
 @dataclass(frozen=True)
