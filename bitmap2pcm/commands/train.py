@@ -7,10 +7,12 @@ import argparse
 from typing import Callable
 
 from ..core import cli
-from ..data import eigen
+from ..data import eigen, layouts
 from ..learn.brain import DEFAULT_BRAIN_FILE
 from ..learn.run import run_training
-from ..learn.settings import CUE_TRAINING, INPUTS, PRESETS, TARGETS, Settings
+from ..learn.settings import PRESETS, Settings
+from ..sound import registry
+from ..sound.representation import MEAN_SQUARED_ERROR_TRAINING as OTHER_TRAINING
 
 EXAMPLES = """
   {command}                                  # frames.pkl + audio.pkl -> theanet.py.net.pkl: the
@@ -25,7 +27,6 @@ EXAMPLES = """
   {command} --target stft                    # predict STFT magnitudes: 4096-1000-513
   {command} --target ola                     # overlapping windowed PCM: 4096-1000-1470
   {command} --history 2                      # frame + 2 frame differences: 12288-1000-735
-  {command} --input spacetime --target stft  # the frame and its motion in and out: 4611-1000-513
   {command} --eigen-frames 256               # 256 PCA coefficients per frame: 256-1000-735
   {command} --backend jax --preset kungfury  # on an NVIDIA GPU (pip install '.[gpu]')
 """
@@ -74,7 +75,7 @@ def _layers(text: str) -> list[int]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    defaults = Settings(layer_sizes=PRESETS["shallow"])
+    defaults = Settings()  # the recommended mode
     parser.add_argument("--frames", default="frames.pkl",
                         help="frames pickle, N x 4096 (N x 12288 in colour) (default %(default)s)")
     parser.add_argument("--audio", default="audio.pkl",
@@ -85,7 +86,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="an original shape: " + "; ".join(
                            f"{name} {'-'.join(map(str, sizes))}" for name, sizes in PRESETS.items())
                        + " (default shallow)")
-    parser.add_argument("--target", choices=TARGETS,
+    parser.add_argument("--target", choices=registry.NAMES,
                         help="what the network predicts per slot: pcm, the 735 samples (the "
                              "original); stft, the 513-bin log-magnitude spectrum of a 1024-sample "
                              "Hann frame centred on the slot, which render turns into sound with "
@@ -105,13 +106,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "ones. The input becomes 4096 * (K + 1): a preset's first layer "
                              "adapts and --layers must start with it; render applies it from the "
                              "brain (default 0, the frame alone)")
-    parser.add_argument("--input", choices=INPUTS, dest="inputs",
+    parser.add_argument("--input", choices=layouts.CHOSEN_BY_NAME, dest="inputs",
                         help="what the network sees per slot: frame, the 64x64 picture (the "
-                             "original; with --history also its previous differences); "
-                             "spacetime, the picture with the motion into and out of its slot "
-                             "(signed 16x16 block-mean differences with the frame before and the "
-                             "frame after, the motion energies and their drop, where a moving "
-                             "thing stops), 4611 inputs; movement, the motion in a centred "
+                             "original; with --history also its previous differences, with "
+                             "--eigen-frames its principal components); movement, the motion in a centred "
                              "window of seven frames on a 16x16 grid (the coarse picture, motion "
                              "in and out and its change, six motion energies, the turn), 1032 "
                              "inputs that mean the same on any video. A preset's first layer "
@@ -123,8 +121,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              f"training rows only ({eigen.SUBSET_ROWS} of them drawn at random, or "
                              "K if more; never the held-out or validation rows), each coefficient mapped "
                              f"linearly from +-{eigen.CLIP_SIGMAS:g} standard deviations onto [0, 1] "
-                             "and clipped; with --input "
-                             "spacetime the motion part stays. A preset's first layer adapts and "
+                             "and clipped. A preset's first layer adapts and "
                              "--layers must start with it; the brain stores the fit and render "
                              "applies it (default: the pixels)")
     parser.add_argument("--faithful", action="store_true",
@@ -139,18 +136,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="brain to write; checkpoints go beside it (default %(default)s)")
     parser.add_argument("--epochs", type=_count(0),
                         help=f"most fine-tuning epochs (default {defaults.epochs}, "
-                             f"{CUE_TRAINING['epochs']} for a cue brain; early stopping "
-                             f"usually ends sooner)")
+                             f"{OTHER_TRAINING['epochs']} for other targets than cues; early "
+                             f"stopping usually ends sooner)")
     parser.add_argument("--pretrain-epochs", type=_count(0),
                         help=f"CD epochs per hidden layer, 0 = none (default {defaults.pretrain_epochs})")
     parser.add_argument("--patience", type=_count(1),
                         help=f"fine-tuning epochs without improvement before stopping "
-                             f"(default {defaults.patience}, {CUE_TRAINING['patience']} for a cue brain)")
+                             f"(default {defaults.patience}, {OTHER_TRAINING['patience']} for other targets)")
     parser.add_argument("--batch", type=_count(1), help=f"minibatch rows (default {defaults.batch}, "
-                                                        f"{CUE_TRAINING['batch']} for a cue brain)")
+                                                        f"{OTHER_TRAINING['batch']} for other targets)")
     parser.add_argument("--lr", type=_positive_float, dest="learning_rate",
                         help=f"fine-tuning learning rate (default {defaults.learning_rate}, "
-                             f"{CUE_TRAINING['learning_rate']} for a cue brain)")
+                             f"{OTHER_TRAINING['learning_rate']} for other targets)")
     parser.add_argument("--pretrain-lr", type=_positive_float, dest="pretrain_learning_rate",
                         help=f"RBM learning rate (default {defaults.pretrain_learning_rate})")
     parser.add_argument("--cd-steps", type=_count(1), help=f"k of CD-k (default {defaults.cd_steps})")

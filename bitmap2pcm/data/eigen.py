@@ -3,7 +3,7 @@ PCA components"): the network sees a frame's first K principal-component coeffic
 of its pixels (theanet.py --eigen-frames K).
 
 The components are fitted on training rows only (never the held-out tails, nor the validation
-rows: see learn/pairs.eigen_fit) and stored in the brain's input convention, so render projects
+rows: see learn/pairs.run_layout) and stored in the brain's input record, so render projects
 a new video's frames with the same mean, components and scale:
 
     c_j = (f - mean) . v_j                           coefficient of component j, pixel units
@@ -33,13 +33,17 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..core.errors import UserError
+from .layout import InputLayout
+
 log = logging.getLogger("bitmap2pcm")
 
 SUBSET_ROWS = 2048      # rows the components are fitted on (68 s of video), for any length
 CLIP_SIGMAS = 3.0       # +-3 sigma of a coefficient maps onto [0, 1]
 RANK_TOLERANCE = 1e-5   # singular values below this fraction of the largest are rounding noise
 CHUNK_ROWS = 2048       # rows projected at a time: bounds the temporaries
-KEY = "eigen_frames"    # the fit's entry in a brain's input convention
+KEY = "eigen_frames"    # the fit's entry in a brain's input record
+NAME = "eigen-frames"
 
 
 class EigenFit(NamedTuple):
@@ -92,21 +96,9 @@ def project(frames: np.ndarray, fit: EigenFit) -> np.ndarray:
     return out
 
 
-def convention(base: dict[str, Any], eigen_fit: EigenFit | None) -> dict[str, Any]:
-    """`base` (a brain's input convention) with the fit recorded, as numpy arrays (the brain's
-    restricted unpickler reads them); unchanged without a fit."""
-    if eigen_fit is None:
-        return dict(base)
-    return dict(base, **{KEY: {
-        "mean": eigen_fit.mean, "components": eigen_fit.components, "scale": eigen_fit.scale,
-        "mapping": f"u = clip(1/2 + ((f - mean) . component) * scale, 0, 1); scale = 1 / "
-                   f"({2 * CLIP_SIGMAS:g} sigma) of the fitted training rows",
-    }})
-
-
 def fit_of(convention: dict[str, Any]) -> EigenFit | None:
-    """The fit a brain's input convention records, or None for a pixel brain; ValueError
-    says what is wrong with a malformed one."""
+    """The fit a brain's input record holds, or None when it has none; ValueError says what
+    is wrong with a malformed one."""
     record = convention.get(KEY)
     if record is None:
         return None
@@ -121,8 +113,8 @@ def fit_of(convention: dict[str, Any]) -> EigenFit | None:
 
 
 class ProjectionStream:
-    """Eigen-frame inputs for a stream of frame batches (the frame layout): each batch's rows
-    are its own frames' projections, nothing is held back."""
+    """Eigen-frame inputs for a stream of frame batches: each batch's rows are its own
+    frames' projections, nothing is held back."""
 
     def __init__(self, eigen_fit: EigenFit):
         self.fit = eigen_fit
@@ -132,3 +124,63 @@ class ProjectionStream:
 
     def finish(self) -> np.ndarray:
         return np.empty((0, len(self.fit.scale)), np.float32)
+
+
+class EigenFrames(InputLayout):
+    """Each frame's first `k` principal-component inputs (theanet.py --eigen-frames K); the
+    layout is `fitted` on the training rows before it makes rows."""
+
+    name = NAME
+
+    def __init__(self, k: int, eigen_fit: EigenFit | None = None) -> None:
+        self.k = k
+        self.fit = eigen_fit
+
+    def units(self, pixels: int) -> int:
+        del pixels
+        return self.k
+
+    def what(self, pixels: int) -> str:
+        return f"{self.k} eigen-frame coefficients of each {pixels}-value frame"
+
+    def fitted(self, frames: np.ndarray, train_rows: np.ndarray, rng: np.random.Generator) -> "EigenFrames":
+        log.info("fitting %d eigen-frames on %d of the %d training rows", self.k,
+                 min(len(train_rows), max(SUBSET_ROWS, self.k)), len(train_rows))
+        return EigenFrames(self.k, fit(frames, self.k, train_rows, rng))
+
+    def _fit(self) -> EigenFit:
+        if self.fit is None:
+            raise ValueError("eigen-frames are used before they are fitted")
+        return self.fit
+
+    def rows(self, frames: np.ndarray, clip_starts: list[int]) -> np.ndarray:
+        del clip_starts
+        log.info("projecting each frame onto %d eigen-frames", self.k)
+        return project(frames, self._fit())
+
+    def stream(self) -> ProjectionStream:
+        return ProjectionStream(self._fit())
+
+    def convention(self, picture: dict[str, Any]) -> dict[str, Any]:
+        """The picture with the fit recorded, as numpy arrays (the brain's restricted
+        unpickler reads them)."""
+        eigen_fit = self._fit()
+        return dict(picture, layout=NAME, **{KEY: {
+            "mean": eigen_fit.mean, "components": eigen_fit.components, "scale": eigen_fit.scale,
+            "mapping": f"u = clip(1/2 + ((f - mean) . component) * scale, 0, 1); scale = 1 / "
+                       f"({2 * CLIP_SIGMAS:g} sigma) of the fitted training rows",
+        }})
+
+    @classmethod
+    def from_convention(cls, record: dict[str, Any], pixels: int, source: str) -> "EigenFrames":
+        try:
+            eigen_fit = fit_of(record)
+        except ValueError as error:
+            raise UserError(f"{source}: brain's eigen-frame fit is unusable: {error}") from None
+        if eigen_fit is None:
+            raise UserError(f"{source}: brain's eigen-frame layout lacks its fit; retrain it")
+        if eigen_fit.mean.shape[0] != pixels:
+            raise UserError(f"{source}: brain's eigen-frames are fitted to frames of "
+                            f"{eigen_fit.mean.shape[0]} values, but its picture convention makes "
+                            f"frames of {pixels}")
+        return cls(len(eigen_fit.scale), eigen_fit)

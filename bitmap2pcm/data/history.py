@@ -21,28 +21,16 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from ..media.video import channels_of
+from ..core.errors import UserError
+from .layout import InputLayout
 
-LAYOUT = "frame+differences"
+NAME = "frame+differences"
 CHUNK_ROWS = 2048  # rows built at a time: bounds the temporaries of the fancy indexing
-
-
-def history_of(input_spec: dict[str, Any]) -> int:
-    """K of a brain's input convention (0 for a plain-frame brain)."""
-    return int(input_spec.get("history", 0) or 0) if input_spec.get("layout") == LAYOUT else 0
 
 
 def input_size(pixels: int, k: int) -> int:
     """Input units of a network with history `k` on frames of `pixels` pixels."""
     return pixels * (k + 1)
-
-
-def convention(base: dict[str, Any], k: int) -> dict[str, Any]:
-    """`base` (brain.input_convention) with history `k` recorded; unchanged for k = 0."""
-    if k == 0:
-        return dict(base)
-    return dict(base, layout=LAYOUT, history=int(k),
-                difference_mapping="(d + 1) / 2, d = f_t - f_(t-1); clip start repeats its first frame")
 
 
 def clip_starts_of(count: int, clips: Iterable[tuple[int, int]]) -> list[int]:
@@ -132,11 +120,35 @@ class HistoryStream:
         return np.empty((0, 0), np.float32)
 
 
-def frame_pixels(network: dict[str, Any]) -> int:
-    """Pixels of one frame of a brain's input, whatever else its input layer sees (the
-    differences of a history layout, the motion of a spacetime one, eigen-frames made of
-    them): side x side, times 3 for colour frames (frames.pkl's width)."""
-    side = network["input"].get("side")
-    if isinstance(side, int) and side > 0:
-        return side * side * channels_of(network["input"])
-    return int(network["layer_sizes"][0]) // (history_of(network["input"]) + 1)
+class History(InputLayout):
+    """The frame and its `k` previous differences (theanet.py --history K)."""
+
+    name = NAME
+
+    def __init__(self, k: int) -> None:
+        if k < 1:
+            raise ValueError(f"a history layout has 1 or more differences, not {k}")
+        self.k = k
+
+    def units(self, pixels: int) -> int:
+        return input_size(pixels, self.k)
+
+    def what(self, pixels: int) -> str:
+        return f"each {pixels}-pixel frame and {self.k} difference{'' if self.k == 1 else 's'}"
+
+    def rows(self, frames: np.ndarray, clip_starts: list[int]) -> np.ndarray:
+        return with_history(frames, self.k, clip_starts)
+
+    def stream(self) -> HistoryStream:
+        return HistoryStream(self.k)
+
+    def convention(self, picture: dict[str, Any]) -> dict[str, Any]:
+        return dict(picture, layout=NAME, history=int(self.k),
+                    difference_mapping="(d + 1) / 2, d = f_t - f_(t-1); clip start repeats its first frame")
+
+    @classmethod
+    def from_convention(cls, record: dict[str, Any], pixels: int, source: str) -> "History":
+        k = record.get("history")
+        if not isinstance(k, int) or k < 1:
+            raise UserError(f"{source}: brain records history {k!r}, not a whole number of frames")
+        return cls(k)

@@ -5,7 +5,7 @@ hits the floor moves down until the slot and up after it. A still frame cannot s
 and 4096 pixels mostly show *which scene* it is, which a network learns first and which does
 not carry over to other videos. So the movement row of slot t is built from the frames
 f_(t-3) .. f_(t+3) (a centred window, LOOK frames either side), all on COARSE_SIDE x
-COARSE_SIDE block means (`motion.coarse`), so that it means the same on any video:
+COARSE_SIDE block means (`coarse`), so that it means the same on any video:
 
     [ c(f_t),  u(b_t),  u(a_t),  min(1, 2 |a_t - b_t|),  g(e_(t-2)) .. g(e_(t+3)),  r_t,  g(|a_t - b_t|) ]
 
@@ -14,7 +14,8 @@ COARSE_SIDE block means (`motion.coarse`), so that it means the same on any vide
   signed, u(d) = (d + 1) / 2 (no motion = 0.5);
 - |a_t - b_t|: where the motion changed during the slot (an impact, a reversal, a start);
 - e_k = mean |f_k - f_(k-1)|: motion energy of the six frame steps around the slot, on
-  `motion.energy_unit`'s log scale, so the network sees motion build up and die down;
+  `energy_unit`'s log scale, g(e) = clip(1 + log10(e + ENERGY_FLOOR) / ENERGY_DECADES, 0, 1),
+  which spreads the few decades motion energy spans over [0, 1] (a still picture reads 0), so the network sees motion build up and die down;
 - r_t = (1 - cos(s(a_t), s(b_t))) / 2, the turn: s a 3 x 3 box blur of the maps (so that
   a thing moving less than a block per frame does not flicker between blocks), cos their
   cosine: about 0 .. 0.25 while motion goes on steadily (and 0 with no motion at all), 0.5
@@ -33,11 +34,13 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from . import motion
+from .layout import InputLayout
 
-LAYOUT = "movement"
+NAME = "movement"
 LOOK = 3                   # frames either side of the slot
-COARSE_SIDE = motion.COARSE_SIDE
+COARSE_SIDE = 16           # maps of 16 x 16 blocks (4 x 4 pixels of a 64 x 64 frame)
+ENERGY_FLOOR = 1e-4        # mean |difference| below this is no motion at all
+ENERGY_DECADES = 4.0       # g maps 1e-4 .. 1 (four decades) onto 0 .. 1
 MAP = COARSE_SIDE * COARSE_SIDE
 STEPS = 2 * LOOK           # frame-to-frame energies in the window: e_(t-2) .. e_(t+3)
 SCALARS = STEPS + 2
@@ -47,18 +50,26 @@ TINY = 1e-12               # products of map norms below this: no motion
 
 def input_size(pixels: int) -> int:
     """Input units of a movement network (the same for any frame size that shrinks to the
-    coarse grid; `pixels` is checked by `motion.coarse`)."""
+    coarse grid; `pixels` is checked by `coarse`)."""
     del pixels
     return 4 * MAP + SCALARS
 
 
-def convention(base: dict[str, Any]) -> dict[str, Any]:
-    """`base` (brain.input_convention) with the movement layout recorded."""
-    return dict(base, layout=LAYOUT, look=LOOK, coarse_side=COARSE_SIDE,
-                energy_floor=motion.ENERGY_FLOOR, energy_decades=motion.ENERGY_DECADES,
-                rows="coarse frame, (d+1)/2 of motion in and out, min(1, 2|out - in|), "
-                     "g(e) of the six steps t-2..t+3, turn ratio, g(|out - in|); "
-                     "clip ends repeat the end frame")
+def coarse(differences: np.ndarray) -> np.ndarray:
+    """Block means of (n, side*side) maps: (n, COARSE_SIDE**2), so that a map means the same
+    on any video (a moving edge anywhere in a block, not a particular pixel)."""
+    n, pixels = differences.shape
+    side = int(round(np.sqrt(pixels)))
+    block = side // COARSE_SIDE
+    if block * COARSE_SIDE != side or side * side != pixels:
+        raise ValueError(f"frames of {pixels} pixels do not shrink to {COARSE_SIDE} x {COARSE_SIDE} blocks")
+    shaped = differences.reshape(n, COARSE_SIDE, block, COARSE_SIDE, block)
+    return shaped.mean(axis=(2, 4)).reshape(n, COARSE_SIDE * COARSE_SIDE)
+
+
+def energy_unit(energy: np.ndarray) -> np.ndarray:
+    """g(e): motion energy (mean |difference|) on a log scale in [0, 1]."""
+    return np.clip(1.0 + np.log10(energy + ENERGY_FLOOR) / ENERGY_DECADES, 0.0, 1.0)
 
 
 def _rows(window: np.ndarray, out: np.ndarray) -> None:
@@ -67,18 +78,18 @@ def _rows(window: np.ndarray, out: np.ndarray) -> None:
     n = len(out)
     steps = np.abs(np.diff(window, axis=0)).mean(axis=1)  # e of every step in the window
     frames = window[LOOK:LOOK + n]
-    into = motion.coarse(frames - window[LOOK - 1:LOOK - 1 + n])
-    out_of = motion.coarse(window[LOOK + 1:LOOK + 1 + n] - frames)
+    into = coarse(frames - window[LOOK - 1:LOOK - 1 + n])
+    out_of = coarse(window[LOOK + 1:LOOK + 1 + n] - frames)
     change = np.abs(out_of - into)
-    out[:, :MAP] = motion.coarse(frames)
+    out[:, :MAP] = coarse(frames)
     out[:, MAP:2 * MAP] = (into + 1.0) * 0.5
     out[:, 2 * MAP:3 * MAP] = (out_of + 1.0) * 0.5
     out[:, 3 * MAP:4 * MAP] = np.minimum(1.0, 2.0 * change)
     scalars = out[:, 4 * MAP:]
     for k in range(STEPS):  # e_(t-2+k) of row i joins frames i + k and i + k + 1 of the window
-        scalars[:, k] = motion.energy_unit(steps[k:k + n])
+        scalars[:, k] = energy_unit(steps[k:k + n])
     scalars[:, STEPS] = _turn(into, out_of)
-    scalars[:, STEPS + 1] = motion.energy_unit(change.mean(axis=1))
+    scalars[:, STEPS + 1] = energy_unit(change.mean(axis=1))
 
 
 def _turn(into: np.ndarray, out_of: np.ndarray) -> np.ndarray:
@@ -153,3 +164,34 @@ class MovementStream:
             return np.empty((0, 0), np.float32)
         window, self._window = _padded(self._window, False, True), None
         return _rows_of(window)
+
+
+class Movement(InputLayout):
+    """The movement in a centred window of coarse frames (theanet.py --input movement)."""
+
+    name = NAME
+    lookahead_slots = LOOK
+    gray_only = True
+
+    def units(self, pixels: int) -> int:
+        return input_size(pixels)
+
+    def what(self, pixels: int) -> str:
+        del pixels
+        return "each slot's movement on a coarse grid"
+
+    def rows(self, frames: np.ndarray, clip_starts: list[int]) -> np.ndarray:
+        return movement_rows(frames, clip_starts)
+
+    def stream(self) -> MovementStream:
+        return MovementStream()
+
+    def convention(self, picture: dict[str, Any]) -> dict[str, Any]:
+        return dict(picture, layout=NAME, look=LOOK, coarse_side=COARSE_SIDE,
+                    energy_floor=ENERGY_FLOOR, energy_decades=ENERGY_DECADES,
+                    rows="coarse frame, (d+1)/2 of motion in and out, min(1, 2|out - in|), "
+                         "g(e) of the six steps t-2..t+3, turn ratio, g(|out - in|); "
+                         "clip ends repeat the end frame")
+
+
+LAYOUT = Movement()

@@ -20,7 +20,6 @@ from ..core.errors import UserError
 from ..core.files import load_pickle
 from ..media import video
 from . import dataset
-from .eigen import EigenFit
 
 log = logging.getLogger("bitmap2pcm")
 
@@ -38,15 +37,13 @@ VALIDATION_GAP = 30
 
 @dataclass
 class TrainingPairs:
-    """Frames (N x pixels) and audio rows (N x samples), float32, checked and trimmed; once
-    the frames are replaced by input rows (learn/pairs.input_pairs), `eigen` is the
-    eigen-frame fit they were projected with, which the brain records."""
+    """Frames (N x pixels) and audio rows (N x samples), float32, checked and trimmed (the
+    trainer's pairs hold the input rows and targets instead: learn/pairs.py)."""
 
     frames: np.ndarray
     audio: np.ndarray
     frames_path: str
     audio_path: str
-    eigen: EigenFit | None = None
 
     def __len__(self) -> int:
         return int(self.frames.shape[0])

@@ -11,19 +11,20 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import UserError
-from ..core.files import load_pickle
 from ..learn import brain as brain_format
+from ..learn.brain import Brain
+
 
 def card_html(brain_path: Path) -> str:
     """The brain's card as HTML: a shipped brain's NAME.md beside it, otherwise the training
     record the brain carries; a brain that cannot be read any more says so."""
     name = brain_format.name_of(brain_path)
     try:
-        network = brain_format.validate(load_pickle(brain_path), str(brain_path))
+        network = brain_format.load(brain_path)
     except UserError as reason:
         return f"<p>The brain file cannot be read now: {esc(reason)}</p>"
     card = Path(str(brain_path)[: -len(".pkl")] + ".md") if str(brain_path).endswith(".pkl") else None
-    if "shipped" in network and card is not None and card.is_file():
+    if network.shipped is not None and card is not None and card.is_file():
         try:
             text = card.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
@@ -35,13 +36,13 @@ def card_html(brain_path: Path) -> str:
             + record_table(network))
 
 
-def record_table(network: dict[str, Any]) -> str:
+def record_table(network: Brain) -> str:
     """The brain's shape and its training record as a two-column table."""
-    rows = [("shape", "-".join(map(str, network["layer_sizes"]))),
-            ("activations", ", ".join(network["activations"])),
-            ("output", network["output"].get("kind", "?")),
-            ("input layout", network["input"].get("layout", "frame"))]
-    training = dict(network.get("training") or {})
+    rows = [("shape", "-".join(map(str, network.layer_sizes))),
+            ("activations", ", ".join(network.activations)),
+            ("output", network.representation.kind),
+            ("input layout", network.layout.name)]
+    training = dict(network.training or {})
     losses = training.pop("losses", None) or {}
     holdout = training.pop("holdout", None)
     rows += _flatten(training)

@@ -30,6 +30,7 @@ from ..learn import brain as brains
 from ..media import audio, video
 from ..render import stream as render
 from ..sound import join
+from ..learn.brain import Brain
 from . import baselines, loudness, metrics, onsets
 
 log = logging.getLogger("bitmap2pcm")
@@ -195,7 +196,7 @@ def silence_dbfs(brain_path: Path, mode: str, colour: str, folder: Path) -> floa
     return metrics.level_dbfs(samples)
 
 
-def load_part(video_path: Path, summary: render.RenderSummary, network: dict[str, Any],
+def load_part(video_path: Path, summary: render.RenderSummary, network: Brain,
               start_s: float | None, stop_s: float | None, with_truth: bool = True) -> Part:
     """The ranges of the video's slots (as many as its render decoded) to score, their
     pictures, and the true sound (None for a video without a sound track), all from the time
@@ -226,11 +227,11 @@ def has_truth(videos: Sequence[Path]) -> bool:
     return all(sounding)
 
 
-def decode_frames(network: dict[str, Any], video_path: Path, origin_s: float | None = None) -> np.ndarray:
+def decode_frames(network: Brain, video_path: Path, origin_s: float | None = None) -> np.ndarray:
     """All of a video's frames as the brain sees them, uint8 (slots, pixels), from time zero
     `origin_s` (probed when not given)."""
     batches = list(render.frame_stream(network, video_path, origin_s=origin_s))
-    return np.concatenate(batches) if batches else np.zeros((0, history.frame_pixels(network)), np.uint8)
+    return np.concatenate(batches) if batches else np.zeros((0, network.pixels), np.uint8)
 
 
 def scored_pictures(parts: Sequence[Part]) -> list[np.ndarray]:
@@ -246,7 +247,7 @@ def set_name(videos: Sequence[Path]) -> str:
     return parents.pop().name if len(parents) == 1 else f"{len(videos)} videos"
 
 
-def render_set(videos: Sequence[Path], brain_path: Path, network: dict[str, Any],
+def render_set(videos: Sequence[Path], brain_path: Path, network: Brain,
                modes: Sequence[str], start_s: float | None, stop_s: float | None,
                folder: Path, with_truth: bool = True
                ) -> tuple[list[Part], dict[str, list[np.ndarray]], dict[str, float]]:
@@ -294,7 +295,7 @@ def evaluate(videos: Sequence[str | Path], brain_path: str | Path,
     videos = [Path(v) for v in videos]
     with_truth = has_truth(videos)
     # Join modes only apply to PCM blocks; a spectral brain renders one way, whatever the mode.
-    joins_apply = network["output"]["kind"] == "pcm"
+    joins_apply = network.representation.joins
     brain_modes = list(modes) if joins_apply else list(modes[:1])
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="evaluate.") as scratch:
@@ -309,7 +310,7 @@ def evaluate(videos: Sequence[str | Path], brain_path: str | Path,
             measured["silence_white_dbfs"] = silence_dbfs(brain_path, mode, "white", folder)
             measured["speed_x_realtime"] = speeds[mode]
             measured.update(response(renders[mode], pictures))
-            label = mode if joins_apply else network["output"]["kind"]
+            label = mode if joins_apply else network.representation.kind
             rows.append(Row(f"{brains.name_of(brain_path)} ({label})", "brain", measured,
                             renders[mode], mode if joins_apply else None))
 
@@ -331,7 +332,7 @@ def evaluate(videos: Sequence[str | Path], brain_path: str | Path,
     return SetResult(name or set_name(videos), brain_path, parts, rows, notes, origin)
 
 
-def baseline_rows(network: dict[str, Any], data: TrainingData, parts: Sequence[Part], mode: str,
+def baseline_rows(network: Brain, data: TrainingData, parts: Sequence[Part], mode: str,
                   notes: list[str]) -> list[Row]:
     """The baselines on the scored slots of `parts`, from the training rows of `data`:
     constant, clip-mean spectrum, retrieval, and motion (the clip-mean spectrum with a

@@ -21,7 +21,7 @@ Layout, for each set (one brain on a set of videos):
 - the metric table (`report.HEADERS`, `report.cells`, chance levels beside each r, F1 and
   AP), whose rows also choose the track, and `report.LEGEND`;
 - the brain's card: for a shipped brain its `NAME.md` beside `NAME.pkl`, otherwise its
-  training record (`network["training"]`: data, options, epochs, training time).
+  training record (`network.training`: data, options, epochs, training time).
 
 Media: Chromium as Debian builds it plays VP9, VP8, H.264, Opus, Vorbis, AAC, FLAC and WAV
 (tested: canPlayType "probably" and real playback for each); a Chromium built without the

@@ -1,29 +1,28 @@
-"""The brain file: a trained network as a plain dict of numpy arrays and builtins (README, File formats).
+"""The brain: a trained network and what it was trained to see and say (README, File formats).
 
-A brain loads without PyTensor and without running code (through `files.load_pickle`), so
-render needs nothing but numpy. Layout, version 1:
+A brain file is a pickle of plain builtins and numpy arrays, read through the restricted
+unpickler (`files.load_pickle`), so it loads without PyTensor and without running code, and
+render needs nothing but numpy. In memory it is a `Brain`; on disk, version 1:
 
     format        "bitmap2pcm-brain"
     version       1
-    layer_sizes   [4096, 1000, 735]          visible, hidden..., output
-    weights       [W0 (4096x1000), W1, ...]  float32 (float16 allowed on disk, upcast on load)
+    layer_sizes   [1032, 1000, 105]          visible, hidden..., output
+    weights       [W0 (1032x1000), W1, ...]  float32 (float16 allowed on disk, upcast on load)
     biases        [b0 (1000,), b1, ...]
     activations   ["sigmoid", "linear"]      one per weight layer
-    input         picture convention: side, color (gray, or "rgb ..." for three planes per
-                  frame, see media/video.py), interpolation, value range, slots/s, layout
-                  ("frame", or "frame+differences" with "history": K, see history.py), and
-                  with eigen-frames their fit: "eigen_frames" {mean, components, scale}
-                  numpy arrays (data/eigen.py)
-    output        sound convention: kind "pcm", samples_per_slot, rate_hz, slots/s, mapping
-                  (or "stft-magnitude", "pcm-overlap", or "sound-cues" with its
-                  "onset_threshold" and its example "library" of int16 training sound,
-                  see sound/cues.py and sound/library.py)
+    input         the picture convention (side, color, interpolation, value range, slots/s)
+                  and the input layout's record ("layout" and what it needs: data/layouts.py)
+    output        the sound representation's record ("kind" and what synthesis needs, with
+                  what training measured for it: sound/registry.py)
     training      record: data source, frames, epochs, losses, seconds, seed, software version
     resume        (checkpoints only) optimizer state for theanet.py --resume; ignored by render
+    shipped, evaluation   (shipped brains only) where it came from and how it scored
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +32,16 @@ from .. import __version__
 from ..core import grid
 from ..core.errors import UserError
 from ..core.files import load_pickle, save_pickle
-from ..media.video import DEFAULT_INTERPOLATION, color_name
+from ..data import layouts
+from ..data.layout import InputLayout
+from ..media import video
+from ..sound import registry
+from ..sound.representation import Representation, Synthesizer
 
 FORMAT_NAME = "bitmap2pcm-brain"
 FORMAT_VERSION = 1
 DEFAULT_BRAIN_FILE = "theanet.py.net.pkl"
+RETRAIN = "retrain it with theanet.py"
 
 ACTIVATIONS = {
     "sigmoid": lambda x: 0.5 * (1.0 + np.tanh(0.5 * x)),  # overflow-free logistic
@@ -45,70 +49,106 @@ ACTIVATIONS = {
     "relu": lambda x: np.maximum(x, 0.0),
     "linear": lambda x: x,
 }
+_OPTIONAL = ("resume", "shipped", "evaluation")
 
 
-def input_convention(interpolation: str = DEFAULT_INTERPOLATION, channels: int = 1) -> dict[str, Any]:
+def picture_convention(interpolation: str = video.DEFAULT_INTERPOLATION,
+                       channels: int = 1) -> dict[str, Any]:
     """How frames were prepared (`channels` 3: in colour): render must prepare new videos the
-    same way."""
+    same way. Every input layout records it."""
     return {
         "side": grid.FRAME_SIDE,
-        "color": color_name(channels),
+        "color": video.color_name(channels),
         "interpolation": interpolation,
         "value_range": [0.0, 1.0],
         "slots_per_second": grid.SLOTS_PER_SECOND,
-        "layout": "frame",  # one frame per row, row-major pixels
     }
 
 
-def output_convention() -> dict[str, Any]:
-    return {
-        "kind": "pcm",
-        "samples_per_slot": grid.SAMPLES_PER_SLOT,
-        "rate_hz": grid.RATE_HZ,
-        "slots_per_second": grid.SLOTS_PER_SECOND,
-        "mapping": "pcm = 2*y - 1",
-    }
+@dataclass
+class Brain:
+    """A trained network (or a checkpoint: `resume` set) and its conventions.
+
+    `input` and `output` are the records its layout and representation wrote; read them
+    through `layout` and `representation`, which load_brain has checked."""
+
+    layer_sizes: list[int]
+    weights: list[np.ndarray]
+    biases: list[np.ndarray]
+    activations: list[str]
+    input: dict[str, Any]
+    output: dict[str, Any]
+    training: dict[str, Any]
+    resume: dict[str, Any] | None = None
+    shipped: dict[str, Any] | None = None
+    evaluation: dict[str, Any] | None = None
+    version: int = FORMAT_VERSION
+    source: str = field(default="<new brain>", compare=False)
+
+    @property
+    def pixels(self) -> int:
+        """Values of one frame the brain is shown: side x side, three planes in colour."""
+        return int(self.input["side"]) ** 2 * video.channels_of(self.input)
+
+    @cached_property
+    def layout(self) -> InputLayout:
+        return layouts.of_input(self.input, self.pixels, self.source)
+
+    @cached_property
+    def representation(self) -> Representation:
+        return registry.of_output(self.output, self.source)
+
+    @property
+    def lookahead_slots(self) -> int:
+        """Frames after a slot the brain waits for before it can sound that slot."""
+        return self.layout.lookahead_slots
+
+    def synthesizer(self, mode: str) -> Synthesizer:
+        """What turns the network's outputs into samples (`mode` joins PCM blocks)."""
+        return self.representation.synthesizer(self.output, mode)
+
+    def to_record(self) -> dict[str, Any]:
+        """The brain as the file holds it (see the module notes)."""
+        record = {"format": FORMAT_NAME, "version": self.version, "layer_sizes": self.layer_sizes,
+                  "weights": self.weights, "biases": self.biases, "activations": self.activations,
+                  "input": self.input, "output": self.output, "training": self.training}
+        record.update({key: getattr(self, key) for key in _OPTIONAL if getattr(self, key) is not None})
+        return record
+
+    @classmethod
+    def from_record(cls, record: Any, source: str) -> "Brain":
+        """A brain from a loaded file's contents, checked against the format (UserError
+        naming the problem); weights upcast to float32."""
+        if not isinstance(record, dict) or record.get("format") != FORMAT_NAME:
+            raise UserError(f"{source}: not a bitmap2pcm brain")
+        if record.get("version") != FORMAT_VERSION:
+            raise UserError(
+                f"{source}: brain format version {record.get('version')!r} is not supported "
+                f"(this is bitmap2pcm {__version__}, which reads version {FORMAT_VERSION}); "
+                f"{RETRAIN}")
+        try:
+            brain = cls(layer_sizes=[int(size) for size in record["layer_sizes"]],
+                        weights=list(record["weights"]), biases=list(record["biases"]),
+                        activations=list(record["activations"]), input=record["input"],
+                        output=record["output"], training=record.get("training", {}),
+                        **{key: record.get(key) for key in _OPTIONAL}, source=source)
+        except KeyError as missing:
+            raise UserError(f"{source}: brain lacks the field {missing}") from None
+        except (TypeError, ValueError):
+            raise UserError(f"{source}: brain's layer lists are malformed") from None
+        _check_layers(brain)
+        brain.weights = [np.ascontiguousarray(w, dtype=np.float32) for w in brain.weights]
+        brain.biases = [np.ascontiguousarray(b, dtype=np.float32) for b in brain.biases]
+        return brain
 
 
-def make_brain(weights: list[np.ndarray], biases: list[np.ndarray], activations: list[str],
-               training: dict[str, Any], interpolation: str = DEFAULT_INTERPOLATION,
-               input_spec: dict[str, Any] | None = None,
-               output_spec: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Assemble a brain dict from trained parameters (copied to float32)."""
-    layer_sizes = [int(weights[0].shape[0])] + [int(w.shape[1]) for w in weights]
-    brain = {
-        "format": FORMAT_NAME,
-        "version": FORMAT_VERSION,
-        "layer_sizes": layer_sizes,
-        "weights": [np.ascontiguousarray(w, dtype=np.float32) for w in weights],
-        "biases": [np.ascontiguousarray(b, dtype=np.float32) for b in biases],
-        "activations": list(activations),
-        "input": input_spec or input_convention(interpolation),
-        "output": output_spec or output_convention(),
-        "training": {"software": f"bitmap2pcm {__version__}", **training},
-    }
-    validate(brain, "<new brain>")
-    return brain
-
-
-def validate(brain: Any, source: str) -> dict[str, Any]:
-    """Check a loaded object against the brain format; raise UserError naming the problem."""
-    if not isinstance(brain, dict) or brain.get("format") != FORMAT_NAME:
-        raise UserError(f"{source}: not a bitmap2pcm brain")
-    if brain.get("version") != FORMAT_VERSION:
-        raise UserError(
-            f"{source}: brain format version {brain.get('version')!r} is not supported "
-            f"(this is bitmap2pcm {__version__}, which reads version {FORMAT_VERSION})"
-        )
-    try:
-        sizes, weights, biases = brain["layer_sizes"], brain["weights"], brain["biases"]
-        activations = brain["activations"]
-        brain["input"], brain["output"]
-    except KeyError as missing:
-        raise UserError(f"{source}: brain lacks the field {missing}") from None
-    if not (len(weights) == len(biases) == len(activations) == len(sizes) - 1 >= 1):
+def _check_layers(brain: Brain) -> None:
+    source, sizes = brain.source, brain.layer_sizes
+    if not isinstance(brain.input, dict) or not isinstance(brain.output, dict):
+        raise UserError(f"{source}: brain's input and output records are not records")
+    if not (len(brain.weights) == len(brain.biases) == len(brain.activations) == len(sizes) - 1 >= 1):
         raise UserError(f"{source}: brain layer lists disagree in length")
-    for index, (w, b, activation) in enumerate(zip(weights, biases, activations)):
+    for index, (w, b, activation) in enumerate(zip(brain.weights, brain.biases, brain.activations)):
         expected = (sizes[index], sizes[index + 1])
         if not isinstance(w, np.ndarray) or w.shape != expected:
             raise UserError(f"{source}: layer {index} weights are not {expected}")
@@ -116,33 +156,76 @@ def validate(brain: Any, source: str) -> dict[str, Any]:
             raise UserError(f"{source}: layer {index} biases are not ({sizes[index + 1]},)")
         if activation not in ACTIVATIONS:
             raise UserError(f"{source}: unknown activation '{activation}'")
+
+
+def make_brain(weights: list[np.ndarray], biases: list[np.ndarray], activations: list[str],
+               training: dict[str, Any], input_record: dict[str, Any] | None = None,
+               output_record: dict[str, Any] | None = None) -> Brain:
+    """A brain of trained parameters (copied to float32) with the given input and output
+    records, by default the 2015 network's (the gray frame in, PCM samples out)."""
+    if input_record is None:
+        input_record = layouts.LAYOUTS[layouts.FAITHFUL]().convention(picture_convention())
+    if output_record is None:
+        output_record = registry.named(registry.FAITHFUL).convention()
+    layer_sizes = [int(weights[0].shape[0])] + [int(w.shape[1]) for w in weights]
+    brain = Brain(layer_sizes=layer_sizes,
+                  weights=[np.ascontiguousarray(w, dtype=np.float32) for w in weights],
+                  biases=[np.ascontiguousarray(b, dtype=np.float32) for b in biases],
+                  activations=list(activations), input=input_record, output=output_record,
+                  training={"software": f"bitmap2pcm {__version__}", **training})
+    _check_layers(brain)
     return brain
 
 
-def load(path: str | Path) -> dict[str, Any]:
-    """Load and check a brain or checkpoint; weights are upcast to float32."""
-    brain = validate(load_pickle(path), str(path))
-    brain["weights"] = [np.ascontiguousarray(w, dtype=np.float32) for w in brain["weights"]]
-    brain["biases"] = [np.ascontiguousarray(b, dtype=np.float32) for b in brain["biases"]]
+def load(path: str | Path) -> Brain:
+    """Load and check a brain or checkpoint (its format and layers; `check` does the rest)."""
+    return Brain.from_record(load_pickle(path), str(path))
+
+
+def check(brain: Brain) -> Brain:
+    """Check that render can use `brain`: its picture convention, its input layout and sound
+    representation (each says what is wrong in one line), and that its layers fit them."""
+    source = brain.source
+    side = brain.input.get("side")
+    if not isinstance(side, int) or side < 1:
+        raise UserError(f"{source}: brain's picture convention has side {side!r}, not a size in pixels")
+    if brain.input.get("interpolation") not in video.INTERPOLATIONS:
+        raise UserError(f"{source}: brain was trained with unknown interpolation "
+                        f"{brain.input.get('interpolation')!r}")
+    layout, representation = brain.layout, brain.representation
+    if layout.gray_only and video.channels_of(brain.input) > 1:
+        raise UserError(f"{source}: brain's {layout.name} input takes gray pictures, but it "
+                        f"records colour ones; {RETRAIN}")
+    if brain.layer_sizes[-1] != representation.outputs:
+        raise UserError(f"{source}: brain has {brain.layer_sizes[-1]} outputs, not the "
+                        f"{representation.outputs} its {representation.kind!r} output needs per slot")
+    if layout.units(brain.pixels) != brain.layer_sizes[0]:
+        raise UserError(f"{source}: brain takes {brain.layer_sizes[0]} inputs per frame, which does "
+                        f"not fit its {side}x{side} picture convention: its {layout.name!r} "
+                        f"layout feeds the network {layout.what(brain.pixels)}, "
+                        f"{layout.units(brain.pixels)} inputs")
     return brain
 
 
-def save(brain: dict[str, Any], path: str | Path) -> None:
-    validate(brain, str(path))
-    save_pickle(brain, path)
+def save(brain: Brain, path: str | Path) -> None:
+    _check_layers(brain)
+    save_pickle(brain.to_record(), path)
 
 
-def compact(brain: dict[str, Any]) -> dict[str, Any]:
+def compact(brain: Brain) -> Brain:
     """A copy of `brain` to ship: weights in float16, which halves the file (`load` upcasts
     them to float32, so render computes as before); biases stay float32 (a few kB, and they
     shift every unit at once); a checkpoint's resume state is dropped. A weight float16
     cannot hold (|w| > 65504) is a UserError rather than a silent infinity."""
     with np.errstate(over="ignore"):  # an overflow becomes inf, refused just below
-        weights = [np.ascontiguousarray(w, dtype=np.float16) for w in brain["weights"]]
+        weights = [np.ascontiguousarray(w, dtype=np.float16) for w in brain.weights]
     if not all(np.isfinite(w).all() for w in weights):
         raise UserError("brain has weights too large for float16; it cannot be made compact")
-    return {**{key: value for key, value in brain.items() if key != "resume"}, "weights": weights,
-            "biases": [np.ascontiguousarray(b, dtype=np.float32) for b in brain["biases"]]}
+    return Brain(layer_sizes=list(brain.layer_sizes), weights=weights,
+                 biases=[np.ascontiguousarray(b, dtype=np.float32) for b in brain.biases],
+                 activations=list(brain.activations), input=brain.input, output=brain.output,
+                 training=brain.training, shipped=brain.shipped, evaluation=brain.evaluation,
+                 source=brain.source)
 
 
 def name_of(path: str | Path) -> str:
@@ -154,13 +237,13 @@ def name_of(path: str | Path) -> str:
     return Path(path).stem
 
 
-def forward(brain: dict[str, Any], inputs: np.ndarray) -> np.ndarray:
+def forward(brain: Brain, inputs: np.ndarray) -> np.ndarray:
     """Run the network on a batch of input rows with numpy; returns float32 outputs."""
     activity = np.asarray(inputs, dtype=np.float32)
-    if activity.ndim != 2 or activity.shape[1] != brain["layer_sizes"][0]:
+    if activity.ndim != 2 or activity.shape[1] != brain.layer_sizes[0]:
         raise UserError(
-            f"brain expects {brain['layer_sizes'][0]} inputs per frame, got {activity.shape[-1]}"
+            f"brain expects {brain.layer_sizes[0]} inputs per frame, got {activity.shape[-1]}"
         )
-    for w, b, activation in zip(brain["weights"], brain["biases"], brain["activations"]):
+    for w, b, activation in zip(brain.weights, brain.biases, brain.activations):
         activity = ACTIVATIONS[activation](activity @ w + b)
     return activity.astype(np.float32, copy=False)

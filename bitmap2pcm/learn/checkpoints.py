@@ -18,13 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from ..data import eigen
-from ..data import history as history_inputs
-from ..data import motion, movement
+from ..data.layout import InputLayout
 from ..data.trainset import TrainingPairs, clip_segments, picture_channels, provenance_of, sidecar_path
-from ..sound import cues, library, spectral
+from ..sound.representation import Calibration
 from . import brain as brain_format
-from .pairs import output_spec
+from .brain import Brain
 from .settings import Settings
 
 log = logging.getLogger("bitmap2pcm")
@@ -102,70 +100,36 @@ class RunFacts:
     holdout: dict[str, Any]
     interpolation: str
     backend: dict[str, Any]
+    layout: InputLayout
 
 
 def brain_of(run: RunFacts, weights: list[np.ndarray], biases: list[np.ndarray],
-             activations: list[str], progress: Progress) -> dict[str, Any]:
+             activations: list[str], progress: Progress) -> Brain:
     """A brain of this run at `progress` (a checkpoint adds its "resume" entry): the input
-    convention is the picture's (gray or colour), with the history or spacetime layout when
-    the run has one, and the eigen-frame fit its rows were projected with."""
-    picture = brain_format.input_convention(run.interpolation, picture_channels(run.pairs))
-    if run.settings.inputs == "spacetime":
-        input_spec = motion.convention(picture)
-    elif run.settings.inputs == "movement":
-        input_spec = movement.convention(picture)
-    else:
-        input_spec = history_inputs.convention(picture, run.settings.history)
+    record is the picture's convention (gray or colour) with the run's layout, the output
+    record its representation's."""
+    picture = brain_format.picture_convention(run.interpolation, picture_channels(run.pairs))
     return brain_format.make_brain(weights, biases, activations, training_record(run, progress),
-                                   interpolation=run.interpolation,
-                                   input_spec=eigen.convention(input_spec, run.pairs.eigen),
-                                   output_spec=output_spec(run.settings.target))
+                                   input_record=run.layout.convention(picture),
+                                   output_record=run.settings.representation().convention())
 
 
-def level_gain_db(run: RunFacts, brain: dict[str, Any], batch_rows: int) -> float:
-    """An stft brain's level calibration (spectral.level_gain_db), measured on the validation
-    rows, which fine-tuning never fitted (on the training rows when there are none); forward
-    passes in batches, like validation (the rows' spectra are a few MB)."""
-    rows, which = _unfitted_rows(run)
-    predicted = spectral.from_unit(_outputs(run, brain, rows, batch_rows))
-    gain_db = spectral.level_gain_db(predicted, spectral.from_unit(run.pairs.audio[rows]))
-    log.info("level calibration on %d %s rows: %+.1f dB", len(rows), which, gain_db)
-    return round(gain_db, 3)
+def calibration(run: RunFacts, brain: Brain, sound: np.ndarray, batch_rows: int) -> Calibration:
+    """What the representation may measure on the finished `brain`: its outputs on the
+    run's rows (forward passes in batches, like validation), the rows fine-tuning never
+    fitted (the validation rows, or the training rows when there are none), the rows
+    training may use, and `sound`, audio.pkl's rows."""
+    def outputs(rows: np.ndarray) -> np.ndarray:
+        return np.concatenate([brain_format.forward(brain, run.pairs.frames[rows[start:start + batch_rows]])
+                               for start in range(0, len(rows), batch_rows)])
 
-
-def _unfitted_rows(run: RunFacts) -> tuple[np.ndarray, str]:
-    """The rows a calibration is measured on, and their name: the validation rows, which
-    fine-tuning never fitted, or the training rows when there are none."""
-    if len(run.validation_rows):
-        return run.validation_rows, "validation"
-    return run.train_rows, "training"
-
-
-def _outputs(run: RunFacts, brain: dict[str, Any], rows: np.ndarray, batch_rows: int) -> np.ndarray:
-    """The brain's outputs for `rows`, forward passes in batches, like validation."""
-    return np.concatenate([brain_format.forward(brain, run.pairs.frames[rows[start:start + batch_rows]])
-                           for start in range(0, len(rows), batch_rows)])
-
-
-def cue_synthesis(run: RunFacts, brain: dict[str, Any], sound: np.ndarray,
-                  batch_rows: int) -> dict[str, Any]:
-    """What a cue brain's render needs beside its network: the onset threshold, calibrated on
-    the validation rows (which fine-tuning never fitted; the training rows when there are
-    none) so that it makes as many events as the true sound has onsets, and the example
-    library, copied from `sound` (audio.pkl's PCM rows) on every row training may use, never
-    the held-out ones."""
-    rows, _ = _unfitted_rows(run)
-    probability = cues.decode(_outputs(run, brain, rows, batch_rows))[-1]
-    breaks = np.flatnonzero(np.diff(rows) != 1) + 1  # contiguous runs: events need neighbours
-    runs = list(zip(np.split(probability, breaks),
-                    np.split(run.pairs.audio[rows, cues.ONSET] > 0.5, breaks)))
-    threshold = library.onset_threshold(runs)
-    usable = np.sort(np.concatenate([run.train_rows, run.validation_rows]))
-    examples = library.build(sound, run.pairs.audio, usable, clip_segments(run.pairs),
-                             run.settings.library_seconds)
-    log.info("onset threshold %.2f (on %d rows); example library: %d slots, %.1f MB",
-             threshold, len(rows), len(examples["slot_start"]), library.size_bytes(examples) / 1e6)
-    return {"onset_threshold": threshold, "library": examples}
+    unfitted, name = ((run.validation_rows, "validation") if len(run.validation_rows)
+                      else (run.train_rows, "training"))
+    return Calibration(outputs=outputs, targets=run.pairs.audio, sound=sound, unfitted_rows=unfitted,
+                       unfitted_name=name,
+                       usable_rows=np.sort(np.concatenate([run.train_rows, run.validation_rows])),
+                       segments=clip_segments(run.pairs),
+                       library_seconds=run.settings.library_seconds)
 
 
 def training_record(run: RunFacts, progress: Progress) -> dict[str, Any]:
@@ -186,12 +150,7 @@ def training_record(run: RunFacts, progress: Progress) -> dict[str, Any]:
         "target": settings.target,
         "history": settings.history,
         "silence_seconds": (provenance_of(pairs) or {}).get("silence_seconds", 0),
-        "loss": ("mean squared error over rows and "
-                 + {"stft": "magnitude bins, [0, 1] scale of spectral.to_unit",
-                    "ola": "windowed frame samples, [0, 1] units",
-                    "cues": "bands, cross-entropy of the loudness class and weighted "
-                            "cross-entropy of the onset (dbn.cue_loss)"}.get(settings.target,
-                                                                       "samples, [0, 1] units")),
+        "loss": settings.representation().loss_text,
         "best_epoch": progress.best_epoch,
         "best_validation_loss": (None if math.isinf(progress.best_loss)
                                  else float(progress.best_loss)),

@@ -8,9 +8,9 @@
 The hidden layers start from greedily pretrained RBMs (their W and hidden biases; the visible
 biases only served the reconstruction and are dropped), as in Hinton, Osindero & Teh (2006);
 the output layer is linear, as the original's theanets regressor was (a cue brain reads some
-of its outputs as logits: `cue_loss`), and starts with small weights and the mean training
-target as bias (for a cue brain, the prior: `cues.prior_outputs`), so fine-tuning starts from the "predict the
-mean" solution rather than from noise.
+of its outputs as logits: its loss is its representation's, sound/cues.py), and starts with
+small weights and the mean training target as bias (for a cue brain, the prior), so
+fine-tuning starts from the "predict the mean" solution rather than from noise.
 
 Fine-tuning uses Nesterov's accelerated gradient in the form of Bengio, Boulanger-Lewandowski
 & Pascanu (2013, eq. 7), which evaluates the gradient at the stored parameters:
@@ -29,7 +29,6 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..sound import cues
 from . import backend
 
 pt = backend.tensor()
@@ -148,28 +147,6 @@ class DBN:
     def mean_squared_error(self, x: Any, targets: Any) -> Any:
         """E: squared error averaged over rows and outputs (the original's theanets MSE)."""
         return pt.sqr(self.output(x) - targets).mean()
-
-    def cue_loss(self, x: Any, targets: Any, onset_weight: float) -> Any:
-        """E of a cue brain (sound/cues.py: a row is 40 bands, 64 loudness logits, 1 onset logit):
-
-            E = mean over rows of ( sum_b (y_b - t_b)^2                 bands, squared error
-                                    - sum_c t_c log softmax(y_L)_c      loudness class, cross-entropy
-                                    - w t_o log s(y_o) - (1 - t_o) log(1 - s(y_o)) )  onset
-                / 105
-
-        divided by the 105 outputs so that a learning rate means what it means for the mean
-        squared error; w (`onset_weight`) makes the rare onsets weigh as much as the rest.
-        """
-        y = self.output(x)
-        bands = pt.sqr(y[:, :cues.BANDS] - targets[:, :cues.BANDS]).sum(axis=1)
-        logits = y[:, cues.LOUDNESS]
-        top = logits.max(axis=1, keepdims=True)
-        log_softmax = logits - top - pt.log(pt.exp(logits - top).sum(axis=1, keepdims=True))
-        loudness = -(targets[:, cues.LOUDNESS] * log_softmax).sum(axis=1)
-        z, t = y[:, cues.ONSET], targets[:, cues.ONSET]
-        # log s(z) = -softplus(-z), log(1 - s(z)) = -softplus(z): stable for any z
-        onset = onset_weight * t * pt.softplus(-z) + (1.0 - t) * pt.softplus(z)
-        return ((bands + loudness + onset) / cues.CUES).mean()
 
     def nesterov_updates(self, loss: Any, learning_rate: Any, momentum: Any) -> dict[Any, Any]:
         """Updates for one Nesterov momentum step on `loss` (see the module docstring)."""

@@ -12,7 +12,7 @@ from ..data.trainset import load_pairs, picture_channels
 from . import backend as backend_module
 from . import brain as brain_format
 from .checkpoints import Interrupted
-from .pairs import eigen_fit, input_pairs, target_pairs
+from .pairs import input_pairs, run_layout, target_pairs
 from .reporting import duration_text
 from .settings import check_inputs, check_outputs, mode_defaults, preset_layers, settings_for
 from .train import Trainer
@@ -37,7 +37,7 @@ def run_training(frames: str, audio: str, output: str, layers: list[int] | None,
     checkpoint = None
     if resume is not None:
         checkpoint = brain_format.load(resume)
-        if not isinstance(checkpoint.get("resume"), dict):
+        if not isinstance(checkpoint.resume, dict):
             raise UserError(f"{resume}: a finished brain, not a checkpoint (brain-EPOCH.pkl)")
     if checkpoint is None:  # a resumed run is the checkpoint's mode
         options = mode_defaults(options, layers, preset, faithful)
@@ -47,15 +47,13 @@ def run_training(frames: str, audio: str, output: str, layers: list[int] | None,
     pixels = pairs.frames.shape[1]
     if layers is None and (preset is not None or checkpoint is None):
         # a preset's input layer takes the data's frames (3 planes in colour), known only now
-        layers = preset_layers(preset or "shallow", options.get("target", "pcm"), options.get("history", 0),
-                               options.get("inputs", "frame"), pixels, options.get("eigen_frames", 0))
+        layers = preset_layers(preset or "shallow", settings.representation(), settings.layout(), pixels)
         settings = settings_for(layers, options, checkpoint, resume)
     check_inputs(settings, pixels, picture_channels(pairs))
-    sound = pairs.audio  # a cue brain copies its examples from the sound itself
-    pairs = input_pairs(target_pairs(pairs, settings.target), settings.history, settings.inputs,
-                        eigen_fit(pairs, settings, checkpoint))
-    trainer = Trainer(pairs, settings, checkpoint_dir=output_path.parent, resume=checkpoint,
-                      quiet=quiet, backend=backend, sound=sound)
+    layout = run_layout(pairs, settings, checkpoint)
+    trainer = Trainer(input_pairs(target_pairs(pairs, settings.representation()), layout), settings,
+                      layout, sound=pairs.audio, checkpoint_dir=output_path.parent,
+                      resume=checkpoint, quiet=quiet, backend=backend)
     try:
         finished = trainer.run()
     except Interrupted as stop:
@@ -65,7 +63,7 @@ def run_training(frames: str, audio: str, output: str, layers: list[int] | None,
             log.warning("interrupted: continue with --resume %s", stop.checkpoint)
         return 1
     brain_format.save(finished, output_path)
-    record = finished["training"]
+    record = finished.training
     log.info("wrote %s (best epoch %d, validation %s, %s)", output_path, record["best_epoch"],
              record["best_validation_loss"], duration_text(record["seconds"]))
     return 0

@@ -23,7 +23,7 @@ import numpy as np
 
 from ..core import cli
 from ..core.errors import UserError
-from ..sound import cues
+from ..data.layout import InputLayout
 from ..data.trainset import (
     TrainingPairs,
     check_layers,
@@ -31,15 +31,15 @@ from ..data.trainset import (
     split_rows,
 )
 from . import brain as brain_format
+from .brain import Brain
 from .checkpoints import (
     Interrupted,
     Progress,
     RunFacts,
     brain_of,
+    calibration,
     checkpoint_name,
-    cue_synthesis,
     data_identity,
-    level_gain_db,
     snapshot,
 )
 from .reporting import loss_text, time_left
@@ -58,7 +58,6 @@ log = logging.getLogger("bitmap2pcm")
 EVALUATION_BATCH = 1024          # rows per validation call: bigger is faster, memory is small
 MIN_IMPROVEMENT = 1e-3           # a validation loss counts as better when 0.1% below the best
 PROGRESS_BAR_DELAY_S = 2.0       # epochs shorter than this show no bar, only the epoch line
-MAX_ONSET_WEIGHT = 20.0          # cue loss: an onset weighs at most 20 other slots
 
 
 def _batches(rows: int, batch: int) -> Iterator[int]:
@@ -75,24 +74,25 @@ def _column_mean(array: np.ndarray, rows: np.ndarray, chunk: int = 4096) -> np.n
 
 
 class Trainer:
-    """One training run over `pairs`; `run()` returns the finished brain dict.
+    """One training run over `pairs` (the input rows `layout` made and the targets of the
+    run's representation); `run()` returns the finished brain.
 
-    `resume` is a loaded checkpoint (a brain with a "resume" entry) to continue from.
-    Checkpoints go to `checkpoint_dir`. `backend` is "auto", "cpu" or "jax" (see backend.py):
-    the same graphs run on either, and the brain written is the same format. `sound` is
-    audio.pkl's rows, which a cue brain's example library copies (the pairs then hold its
-    cue targets); other targets do not need it.
+    `sound` is audio.pkl's rows, which a representation may measure or copy after training
+    (a cue brain's example library). `resume` is a loaded checkpoint (a brain with a
+    "resume" entry) to continue from. Checkpoints go to `checkpoint_dir`. `backend` is
+    "auto", "cpu" or "jax" (see backend.py): the same graphs run on either, and the brain
+    written is the same format.
     """
 
-    def __init__(self, pairs: TrainingPairs, settings: Settings, checkpoint_dir: str | Path = ".",
-                 resume: dict[str, Any] | None = None, quiet: bool = False,
-                 backend: str = "auto", sound: np.ndarray | None = None) -> None:
+    def __init__(self, pairs: TrainingPairs, settings: Settings, layout: InputLayout,
+                 sound: np.ndarray, checkpoint_dir: str | Path = ".", resume: Brain | None = None,
+                 quiet: bool = False, backend: str = "auto") -> None:
         check_layers(settings.layer_sizes, pairs)
         self.pairs = pairs
         self.settings = settings
-        if settings.target == "cues" and sound is None:
-            raise ValueError("a cue brain needs audio.pkl's rows (`sound`) to copy its examples from")
-        self.sound = sound  # audio.pkl's rows, which a cue brain's example library copies
+        self.layout = layout
+        self.representation = settings.representation()
+        self.sound = sound
         self.checkpoint_dir = Path(checkpoint_dir)
         self.quiet = quiet
         self.train_rows, self.validation_rows, self.holdout = split_rows(pairs, settings.holdout_tail)
@@ -100,11 +100,11 @@ class Trainer:
         self.started = time.monotonic()
         self.snapshot: dict[str, Any] | None = None
         self.resume = resume
-        self.progress = (Progress.from_record(resume["resume"]["progress"]) if resume
+        self.progress = (Progress.from_record(resume.resume["progress"]) if resume
                          else Progress())
-        if resume and resume["resume"]["data"] != data_identity(pairs):
+        if resume and resume.resume["data"] != data_identity(pairs):
             raise UserError("checkpoint was made with other training data "
-                            f"({resume['resume']['data']['frames']} frames); resume needs the same "
+                            f"({resume.resume['data']['frames']} frames); resume needs the same "
                             "frames.pkl and audio.pkl")
 
         # Imported here, not at the top: bad input is reported before PyTensor loads.
@@ -116,13 +116,11 @@ class Trainer:
         self.backend = backend_module
         self.pt = backend_module.tensor()
         if resume:
-            self.dbn = DBN(resume["weights"], resume["biases"],
-                           resume["resume"].get("velocities", {}).get("weights"),
-                           resume["resume"].get("velocities", {}).get("biases"))
+            self.dbn = DBN(resume.weights, resume.biases,
+                           resume.resume.get("velocities", {}).get("weights"),
+                           resume.resume.get("velocities", {}).get("biases"))
         else:
-            target_mean = _column_mean(pairs.audio, self.train_rows)
-            if settings.target == "cues":
-                target_mean = cues.prior_outputs(target_mean)
+            target_mean = self.representation.initial_bias(_column_mean(pairs.audio, self.train_rows))
             self.dbn = DBN.create(settings.layer_sizes, rng_for(settings.seed, INIT, 0), target_mean)
         # The data stay in place (C backend: borrowed, not copied; JAX: copied to the device
         # once); each epoch only writes `order`.
@@ -134,7 +132,7 @@ class Trainer:
 
     # --- the run ---------------------------------------------------------------------------
 
-    def run(self) -> dict[str, Any]:
+    def run(self) -> Brain:
         """Pretrain and fine-tune (from wherever `resume` left off); return the best brain."""
         settings = self.settings
         log.info("training %s on %d frames (%d train, %d validation), batch %d, seed %d, "
@@ -168,7 +166,7 @@ class Trainer:
         n_visible, n_hidden = settings.layer_sizes[layer], settings.layer_sizes[layer + 1]
         data = self.frames if layer == 0 else self._hidden_activity(layer)
         if self.resume is not None and progress.layer == layer:
-            rbm = RBM.from_state(self.resume["resume"]["rbm"])
+            rbm = RBM.from_state(self.resume.resume["rbm"])
             self.resume = None
         else:
             visible_mean = _column_mean(data.get_value(borrow=True), self.train_rows)
@@ -231,13 +229,13 @@ class Trainer:
 
         settings, progress, pt = self.settings, self.progress, self.pt
         if self.resume is not None:
-            best = self.resume["resume"]["best"]
+            best = self.resume.resume["best"]
             self.best = (list(best["weights"]), list(best["biases"]))
         else:
             self.best = self.dbn.parameters()
         x, targets = pt.matrix("x"), pt.matrix("targets")
-        loss = (self.dbn.cue_loss(x, targets, np.float32(self._onset_weight()))
-                if settings.target == "cues" else self.dbn.mean_squared_error(x, targets))
+        loss = self.representation.loss(self.dbn.output(x), targets, pt, self.pairs.audio,
+                                        self.train_rows)
         updates = self.dbn.nesterov_updates(loss, np.float32(settings.learning_rate),
                                             np.float32(settings.momentum))
         step = self.backend.compile_minibatch_step([x, targets], [self.frames, self.audio],
@@ -323,7 +321,7 @@ class Trainer:
         progress = Progress.from_record(state["progress"])
         checkpoint = brain_of(self._facts(), self.snapshot["weights"], self.snapshot["biases"],
                               self.dbn.activations, progress)
-        checkpoint["resume"] = state
+        checkpoint.resume = state
         path = self.checkpoint_dir / checkpoint_name(progress)
         brain_format.save(checkpoint, path)
         log.info("checkpoint %s", path)
@@ -334,23 +332,16 @@ class Trainer:
 
     def _facts(self) -> RunFacts:
         return RunFacts(self.pairs, self.settings, self.train_rows, self.validation_rows,
-                        self.holdout, self.interpolation, self.backend.describe())
+                        self.holdout, self.interpolation, self.backend.describe(), self.layout)
 
-    def _brain(self) -> dict[str, Any]:
-        """The finished brain: the best fine-tuned parameters and the training record."""
+    def _brain(self) -> Brain:
+        """The finished brain: the best fine-tuned parameters, the training record, and what
+        the representation measures on them (`Representation.calibrate`)."""
         progress = Progress.from_record(self.progress.to_record())
         progress.seconds = self._seconds()
         weights, biases = self.best
-        brain = brain_of(self._facts(), weights, biases, self.dbn.activations, progress)
-        if self.settings.target == "stft":
-            brain["output"]["level_gain_db"] = level_gain_db(self._facts(), brain, EVALUATION_BATCH)
-        if self.settings.target == "cues":
-            brain["output"].update(cue_synthesis(self._facts(), brain, self.sound, EVALUATION_BATCH))
+        facts = self._facts()
+        brain = brain_of(facts, weights, biases, self.dbn.activations, progress)
+        brain.output.update(self.representation.calibrate(
+            calibration(facts, brain, self.sound, EVALUATION_BATCH)))
         return brain
-
-    def _onset_weight(self) -> float:
-        """The onset's weight in the cue loss: negatives per positive among the training rows
-        (so both classes weigh alike), at most MAX_ONSET_WEIGHT (a handful of onsets must not
-        make every slot an event)."""
-        onsets = float(self.pairs.audio[self.train_rows, cues.ONSET].sum())
-        return float(min(MAX_ONSET_WEIGHT, (len(self.train_rows) - onsets) / max(onsets, 1.0)))

@@ -10,28 +10,13 @@ imported: a brain is plain numpy (`brain`).
 The WAV is 22050 Hz mono float32, exactly 735 samples per slot of the video, clamped to
 [-1, 1]; it appears under its name only when complete (`files.atomic_path`).
 
-What the blocks are depends on the brain's output convention (`brain["output"]["kind"]`):
-"pcm" brains predict 735 samples per slot, joined by the chosen join mode; "stft-magnitude"
-brains (theanet.py --target stft) predict a magnitude spectrum per slot, which
-`spectral.Synthesizer` turns into continuous sound by overlap-add; "pcm-overlap" brains
-(--target ola) predict a windowed 1470-sample frame per slot, which `overlap.Synthesizer`
-overlap-adds; "sound-cues" brains (--target cues, the recommended mode) predict each slot's
-bands, loudness class and onset, and `library.Synthesizer` copies the training sound the
-brain carries to match them (example-based synthesis). The raw and smooth joins do not
-apply to those three, and the mode is ignored. A movement brain (--input movement) sees a
-window of frames around the slot: `movement.MovementStream` holds three frames back.
-
-A brain trained with history (theanet.py --history K, `brain["input"]["history"]`) sees each
-frame with its K previous frame differences: `history.HistoryStream` builds those inputs batch
-by batch, carrying the last K frames across batches, so memory stays bounded; the video's first
-frame stands for the frames before it. A spacetime brain (theanet.py --input spacetime) also
-sees the frame after the slot: `motion.SpacetimeStream` holds one frame back (look-ahead of one
-slot, constant memory) and gives the last one when the video ends.
-
-A colour brain (pickler.py --color, `brain["input"]["color"]`) is given colour frames, three
-planes each; an eigen-frame brain (theanet.py --eigen-frames K) sees each frame's projection
-onto the K components stored in it (`eigen.project`, the same function its training used).
-Brains without these entries see gray pixels, as before.
+What the network sees and what it says are the brain's own: its input layout
+(`brain.layout`, data/layouts.py: the frame, its history of differences, the movement around
+it, its eigen-frames) turns the frames into rows, a batch at a time and in constant memory (a
+layout that looks ahead, like movement's three frames, holds those back), and its sound
+representation (`brain.representation`, sound/registry.py) gives the synthesizer its outputs
+go through: PCM blocks joined raw or smooth (`mode`), spectra, overlap-added frames, or
+copies of the training sound the brain carries. The mode applies to PCM blocks only.
 """
 
 from __future__ import annotations
@@ -49,11 +34,10 @@ import numpy as np
 from ..core import cli, grid
 from ..core.errors import UserError
 from ..core.files import atomic_path, check_writable_dir
-from ..data import eigen, history, motion, movement
 from ..learn import brain as brains
-from ..learn.settings import input_units
+from ..learn.brain import Brain
 from ..media import audio, video
-from ..sound import cues, join, library, overlap, spectral
+from ..sound import pcm
 
 log = logging.getLogger("bitmap2pcm")
 
@@ -62,7 +46,7 @@ log = logging.getLogger("bitmap2pcm")
 BRAINS_DIR = Path(__file__).resolve().parents[1] / "brains"
 DEFAULT_BRAIN = BRAINS_DIR / "cues.pkl"  # the one render uses when no brain is named
 FAITHFUL_BRAIN = BRAINS_DIR / "shallow.pkl"  # the original's network: the 2015 sound (--faithful)
-MODES = tuple(join.JOINS)
+MODES = pcm.MODES
 # Smooth is the default: same predictions, same timing, none of the edge clicks; "raw" gives
 # the 2015 sound bit for bit.
 DEFAULT_MODE = "smooth"
@@ -96,120 +80,28 @@ def resolve_brain(given: str | Path | None) -> Path:
                     f"{', '.join(shipped_names()) or 'none'})")
 
 
-def load_brain(path: str | Path) -> dict[str, Any]:
-    """Load a brain or checkpoint and check that render can use it on video frames.
-
-    Beyond the format checks of `brain.load` (which refuses pickles that would run code and
-    unknown format versions): the output must be PCM blocks of one slot, magnitude spectra
-    of one slot in the framing and scaling `spectral` synthesizes, or windowed PCM frames in
-    the framing `overlap` overlap-adds, and the input size must be what the brain's own
-    picture convention produces.
-    """
-    network = brains.load(path)
-    output = network["output"]
-    if output.get("kind") == spectral.KIND:
-        spectral.check_convention(output, str(path))
-        outputs = spectral.BINS
-    elif output.get("kind") == overlap.KIND:
-        overlap.check_convention(output, str(path))
-        outputs = overlap.FRAME
-    elif output.get("kind") == cues.KIND:
-        cues.check_convention(output, str(path))
-        library.check(output.get("library"), str(path))
-        if not isinstance(output.get("onset_threshold"), float):
-            raise UserError(f"{path}: the cue brain lacks its onset threshold; retrain it")
-        outputs = cues.CUES
-    elif output.get("kind") == "pcm" and output.get("samples_per_slot") == grid.SAMPLES_PER_SLOT:
-        outputs = grid.SAMPLES_PER_SLOT
-    else:
-        raise UserError(
-            f"{path}: brain predicts {output.get('kind')!r} blocks of "
-            f"{output.get('samples_per_slot')} samples; render needs 'pcm' blocks of "
-            f"{grid.SAMPLES_PER_SLOT}, '{spectral.KIND}' spectra, '{overlap.KIND}' frames or "
-            f"'{cues.KIND}'"
-        )
-    if network["layer_sizes"][-1] != outputs:
-        raise UserError(
-            f"{path}: brain has {network['layer_sizes'][-1]} outputs, not the {outputs} "
-            f"its {output['kind']!r} output convention needs per slot"
-        )
-    side = network["input"].get("side")
-    layout = network["input"].get("layout", "frame")
-    if layout not in ("frame", history.LAYOUT, motion.LAYOUT, movement.LAYOUT):
-        raise UserError(f"{path}: brain's input layout {layout!r} is unknown (render knows "
-                        f"'frame', '{history.LAYOUT}', '{motion.LAYOUT}' and '{movement.LAYOUT}')")
-    k = network["input"].get("history", 0) if layout == history.LAYOUT else 0
-    if not isinstance(k, int) or k < 0:
-        raise UserError(f"{path}: brain records history {k!r}, not a whole number of frames")
-    if not isinstance(side, int):
-        raise UserError(f"{path}: brain takes {network['layer_sizes'][0]} inputs per frame, which "
-                        f"does not fit its {side}x{side} picture convention")
-    pixels = video.channels_of(network["input"]) * side * side
-    fit = _eigen_fit(network, path, pixels, layout)
-    inputs = layout if layout in (motion.LAYOUT, movement.LAYOUT) else "frame"
-    if input_units(pixels, k, inputs, len(fit.scale) if fit else 0) != network["layer_sizes"][0]:
-        with_what = {motion.LAYOUT: " with its motion (spacetime)",
-                     movement.LAYOUT: " as movement rows"}.get(
-            layout, f" with {k} frame differences" if k else "")
-        with_what += f" as {len(fit.scale)} eigen-frame coefficients" if fit else ""
-        raise UserError(f"{path}: brain takes {network['layer_sizes'][0]} inputs per frame, which "
-                        f"does not fit its {side}x{side} picture convention{with_what}")
-    if network["input"].get("interpolation") not in video.INTERPOLATIONS:
-        raise UserError(
-            f"{path}: brain was trained with unknown interpolation "
-            f"{network['input'].get('interpolation')!r}"
-        )
-    return network
+def load_brain(path: str | Path) -> Brain:
+    """Load a brain or checkpoint and check that render can use it on video frames (its
+    picture convention, input layout and sound representation: `brain.check`); brain.load
+    refuses pickles that would run code and unknown format versions."""
+    return brains.check(brains.load(path))
 
 
-def _eigen_fit(network: dict[str, Any], path: str | Path, pixels: int,
-               layout: str) -> eigen.EigenFit | None:
-    """The brain's eigen-frame fit (None without one), checked against its frames of `pixels`
-    values and its layout (eigen-frames stand in for the frame of a frame or spacetime row)."""
-    try:
-        fit = eigen.fit_of(network["input"])
-    except ValueError as error:
-        raise UserError(f"{path}: brain's eigen-frame fit is unusable: {error}") from None
-    if fit is not None and fit.mean.shape[0] != pixels:
-        raise UserError(f"{path}: brain's eigen-frames are fitted to frames of {fit.mean.shape[0]} "
-                        f"values, but its picture convention makes frames of {pixels}")
-    if fit is not None and layout not in ("frame", motion.LAYOUT):
-        raise UserError(f"{path}: brain has eigen-frames in a {layout!r} input layout; render "
-                        f"projects frames only in the 'frame' and '{motion.LAYOUT}' layouts")
-    return fit
-
-
-def frame_stream(network: dict[str, Any], path: str | Path, batch_slots: int = BATCH_SLOTS,
+def frame_stream(network: Brain, path: str | Path, batch_slots: int = BATCH_SLOTS,
                  origin_s: float | None = None) -> video.FrameStream:
     """The video's frames prepared the way `network` was trained (same side, interpolation,
     gray or colour), on the grid from time zero `origin_s` (probed when not given)."""
-    convention = network["input"]
+    convention = network.input
     return video.FrameStream(path, side=convention["side"],
                              interpolation=convention["interpolation"], batch_slots=batch_slots,
                              origin_s=origin_s, channels=video.channels_of(convention))
 
 
-def input_stream(network: dict[str, Any]) -> (history.HistoryStream | motion.SpacetimeStream
-                                               | movement.MovementStream | eigen.ProjectionStream):
-    """The input builder for one video: the frame alone, with the brain's K differences, the
-    frame with its motion into and out of the slot (spacetime), or the movement around it;
-    with eigen-frames the frame's part is its projection."""
-    fit = eigen.fit_of(network["input"])
-    if network["input"].get("layout") == motion.LAYOUT:
-        return motion.SpacetimeStream(video.channels_of(network["input"]), fit)
-    if network["input"].get("layout") == movement.LAYOUT:
-        return movement.MovementStream()
-    if fit is not None:
-        return eigen.ProjectionStream(fit)
-    return history.HistoryStream(history.history_of(network["input"]))
-
-
-def input_rows(network: dict[str, Any], batches: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+def input_rows(network: Brain, batches: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
     """The rows the brain's input layer sees, for a stream of uint8 frame batches (n,
-    channels*side*side) of one video: history inputs run across the batches; spacetime inputs hold
-    each batch's last frame back until the next batch shows what follows it, and give it at
-    the end. Every frame gets one row, in order."""
-    builder = input_stream(network)
+    channels*side*side) of one video, by its layout's `stream` (which runs across the
+    batches, and gives what it held back at the end). Every frame gets one row, in order."""
+    builder = network.layout.stream()
     for batch in batches:
         rows = builder.push(video.frames_to_unit(batch))
         if len(rows):
@@ -219,79 +111,18 @@ def input_rows(network: dict[str, Any], batches: Iterable[np.ndarray]) -> Iterat
         yield last
 
 
-def whole_rows(network: dict[str, Any], frames: np.ndarray) -> np.ndarray:
+def whole_rows(network: Brain, frames: np.ndarray) -> np.ndarray:
     """`input_rows` of a whole video's frames at once."""
     rows = list(input_rows(network, [frames]))
-    return np.concatenate(rows) if rows else np.zeros((0, network["layer_sizes"][0]), np.float32)
+    return np.concatenate(rows) if rows else np.zeros((0, network.layer_sizes[0]), np.float32)
 
 
-def blocks_of(network: dict[str, Any], rows: np.ndarray) -> np.ndarray:
-    """Input rows to PCM blocks (n, 735): 2y - 1 of the brain's outputs, clamped to [-1, 1]
-    (a linear output layer can overshoot), float32."""
-    outputs = brains.forward(network, rows)
-    return np.clip(grid.unit_to_pcm(outputs), -1.0, 1.0, out=outputs)
-
-
-def magnitudes_of(network: dict[str, Any], rows: np.ndarray) -> np.ndarray:
-    """Input rows to magnitude spectra (n, BINS) in PCM units, through the inverse of the
-    brain's [0, 1] scaling (which clips overshooting outputs first) and its level calibration
-    (spectral.calibrated)."""
-    return spectral.calibrated(spectral.from_unit(brains.forward(network, rows)), network["output"])
-
-
-def predict_blocks(network: dict[str, Any], frames: np.ndarray) -> np.ndarray:
-    """A whole video's uint8 frames (n, side*side) to its PCM blocks (`blocks_of`)."""
-    return blocks_of(network, whole_rows(network, frames))
-
-
-def predict_magnitudes(network: dict[str, Any], frames: np.ndarray) -> np.ndarray:
-    """A whole video's uint8 frames (n, side*side) to its magnitude spectra (`magnitudes_of`)."""
-    return magnitudes_of(network, whole_rows(network, frames))
-
-
-class Synthesizer:
-    """A brain's sound, pushed a batch of slots at a time: `push(outputs)` takes the network's
-    (n, outputs) rows and returns the samples that are final, `finish()` the rest; 735 samples
-    per slot in all, float32 in [-1, 1]. PCM blocks are joined by `mode`; spectra, windowed
-    frames and cues are synthesized (the mode does not apply to them)."""
-
-    def __init__(self, network: dict[str, Any], mode: str = DEFAULT_MODE) -> None:
-        kind = network["output"]["kind"]
-        self._network = network
-        if kind == spectral.KIND:
-            self._convert, self._inner = self._magnitudes, spectral.Synthesizer()
-        elif kind == overlap.KIND:
-            self._convert, self._inner = overlap.from_unit, overlap.Synthesizer()
-        elif kind == cues.KIND:
-            self._convert = cues.decode
-            self._inner = library.Synthesizer(network["output"]["library"],
-                                              network["output"]["onset_threshold"])
-        else:
-            if mode not in join.JOINS:
-                raise UserError(f"unknown mode '{mode}' (choose {', '.join(MODES)})")
-            self._convert, self._inner = self._blocks, join.JOINS[mode]()
-
-    def _magnitudes(self, outputs: np.ndarray) -> np.ndarray:
-        return spectral.calibrated(spectral.from_unit(outputs), self._network["output"])
-
-    @staticmethod
-    def _blocks(outputs: np.ndarray) -> np.ndarray:
-        return np.clip(grid.unit_to_pcm(outputs), -1.0, 1.0, out=outputs)
-
-    def push(self, outputs: np.ndarray) -> np.ndarray:
-        converted = self._convert(outputs)
-        return self._inner.push(*converted) if isinstance(converted, tuple) else self._inner.push(converted)
-
-    def finish(self) -> np.ndarray:
-        return self._inner.finish()
-
-
-def sound_stream(network: dict[str, Any], batches: Iterable[np.ndarray],
+def sound_stream(network: Brain, batches: Iterable[np.ndarray],
                  mode: str) -> Iterator[np.ndarray]:
     """Runs of samples for a stream of uint8 frame batches of one video: its input rows
-    (`input_rows`, which run across the batches) through the network and the brain's
-    `Synthesizer`."""
-    synthesizer = Synthesizer(network, mode)
+    (`input_rows`, which run across the batches) through the network and its
+    representation's synthesizer (`mode` names the join of PCM blocks)."""
+    synthesizer = network.synthesizer(mode)
     for rows in input_rows(network, batches):
         yield synthesizer.push(brains.forward(network, rows))
     yield synthesizer.finish()
@@ -321,7 +152,7 @@ def render(video_path: str | Path, out_path: str | Path, brain_path: str | Path 
     frame is used.
     """
     started = time.perf_counter()
-    if mode not in join.JOINS:
+    if mode not in MODES:
         raise UserError(f"unknown mode '{mode}' (choose {', '.join(MODES)})")
     brain_file = resolve_brain(brain_path)
     network = load_brain(brain_file)
@@ -331,10 +162,9 @@ def render(video_path: str | Path, out_path: str | Path, brain_path: str | Path 
     video.require_video(info)
     frames = frame_stream(network, video_path, batch_slots, info.origin_s)
     with Prefetch(frames) as batches:
+        representation = network.representation
         log.info("rendering %s with %s (%s)", video_path, brain_file,
-                 {spectral.KIND: "spectral synthesis", overlap.KIND: "overlap-add",
-                  cues.KIND: "example-based synthesis"}.get(
-                     network["output"]["kind"], f"{mode} join"))
+                 f"{mode} join" if representation.joins else representation.synthesis)
         runs = sound_stream(network, cli.progress(batches, info.expected_slots, progress), mode)
         samples = _write_wav(out_path, runs,
                              if_empty=f"{video_path}: no frames could be decoded")

@@ -5,12 +5,13 @@ alone, plus the listening note, which is a person's judgement after listening an
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 from ..core.errors import UserError
-from ..core.files import atomic_open, load_pickle
+from ..core.files import atomic_open
 from ..judge import report
 from ..learn import brain as brain_format
+from ..learn.brain import Brain
 from .catalog import BRAINS_DIR, DEFAULT, LISTENING_NOTES, NOT_LISTENED, Shipped, brain_file, card_file
 
 
@@ -18,22 +19,22 @@ def write_cards(brains: Sequence[Shipped], folder: Path = BRAINS_DIR) -> None:
     """Rewrite the cards of brains already in `folder` from their records (no training)."""
     for shipped in brains:
         path = brain_file(shipped.name, folder)
-        network = brain_format.validate(load_pickle(path), str(path))
-        if "shipped" not in network or "evaluation" not in network:
+        network = brain_format.load(path)
+        if network.shipped is None or network.evaluation is None:
             raise UserError(f"{path}: not made by brains/retrain.py (no shipped record); retrain it")
         write_card(network, card_file(shipped.name, folder))
 
 
-def write_card(network: dict[str, Any], path: Path) -> None:
-    note = LISTENING_NOTES.get(network["shipped"]["name"], NOT_LISTENED)
+def write_card(network: Brain, path: Path) -> None:
+    note = LISTENING_NOTES.get(network.shipped["name"], NOT_LISTENED)
     with atomic_open(path, "w") as stream:
         stream.write(card(network, note))
 
 
-def card(network: dict[str, Any], note: str) -> str:
+def card(network: Brain, note: str) -> str:
     """The Markdown card of a shipped brain, from its record alone (and the listening note):
     data and license, shape, options, epochs, training time, held-out metrics."""
-    shipped, training, scoring = network["shipped"], network["training"], network["evaluation"]
+    shipped, training, scoring = network.shipped, network.training, network.evaluation
     settings, frames, name = training["settings"], training["frames"], shipped["name"]
     default = " It is the default brain: `./render.sh VIDEO` uses it." if name == DEFAULT else ""
     lines = [f"# Brain `{name}`", "", shipped["description"], "",
@@ -50,7 +51,7 @@ def card(network: dict[str, Any], note: str) -> str:
                  "paired with silence" if silence else "") + ".", "",
               "## Network and training", "", "| what | value |", "|---|---|"]
     rows = [
-        ("shape", "-".join(map(str, network["layer_sizes"]))),
+        ("shape", "-".join(map(str, network.layer_sizes))),
         ("target", training["target"]),
         ("history (frame differences)", training["history"]),
         ("silence seconds", f"{silence:g}"),
@@ -63,7 +64,7 @@ def card(network: dict[str, Any], note: str) -> str:
         ("best epoch", training["best_epoch"]),
         ("training seconds", f"{training['seconds']:.1f}"),
         ("trained on", f"{shipped['cpu']}; {training['backend']['device']}"),
-        ("weights on disk", f"{network['weights'][0].dtype} (render upcasts them to float32)"),
+        ("weights on disk", f"{network.weights[0].dtype} (render upcasts them to float32)"),
     ]
     lines += [f"| {what} | {value} |" for what, value in rows]
     lines += ["", "Made by:", "", "```sh", shipped["commands"]["pickler"],

@@ -30,6 +30,7 @@ from ..core.errors import UserError
 from ..core.files import check_writable_dir
 from ..learn import backend
 from ..learn import brain as brain_format
+from ..learn.brain import Brain
 from .cards import write_card
 from .catalog import BRAINS_DIR, HELD_OUT, REPO, Shipped, Source, brain_file, card_file
 
@@ -70,7 +71,7 @@ def _make(shipped: Shipped, data: Path, pickling: str, work: Path, destination: 
                  "--audio", _relative(data / "audio.pkl"), *shipped.theanet, *HELD_OUT,
                  "--save-every", "0", "-o", _relative(trained), "-q")
     network = brain_format.compact(_portable(brain_format.load(trained)))
-    network["shipped"] = {
+    network.shipped = {
         "name": shipped.name,
         "description": shipped.description,
         "data": [{"pattern": s.pattern, "videos": [_relative(v) for v in s.videos()],
@@ -82,7 +83,7 @@ def _make(shipped: Shipped, data: Path, pickling: str, work: Path, destination: 
     brain_format.save(network, compact_file)  # evaluate.py scores exactly the shipped weights
     scoring = _run("evaluate.py", "--brain", _relative(compact_file), "--mode", "raw",
                    "--mode", "smooth", "--json", _relative(table_file), "-q")
-    network["evaluation"] = _evaluation(json.loads(table_file.read_text())[0], scoring)
+    network.evaluation = _evaluation(json.loads(table_file.read_text())[0], scoring)
     destination_file = brain_file(shipped.name, destination)
     brain_format.save(network, destination_file)
     write_card(network, card_file(shipped.name, destination))
@@ -116,11 +117,11 @@ def _relative(path: str | Path) -> str:
         return str(resolved)
 
 
-def _portable(network: dict[str, Any]) -> dict[str, Any]:
+def _portable(network: Brain) -> Brain:
     """The training record's data and held-out video paths made relative to the repository,
     so that `evaluate.py --brain brains/NAME.pkl` run from any clone's root scores the
     held-out slots of the example videos."""
-    training = network["training"]
+    training = network.training
     training["data"] = {key: value and _relative(value) for key, value in training["data"].items()}
     for clip in training["holdout"]["clips"]:
         clip["source"] = clip["source"] and _relative(clip["source"])

@@ -2,7 +2,7 @@
 
 Mean squared error on a whole spectrum or on samples predicts the mean of similar slots: a
 quiet, flat average in which a rare impact disappears. A cue brain predicts three things per
-slot, each with a loss that keeps it (`learn.dbn.cue_loss`), and render builds the sound from
+slot, each with a loss that keeps it (`Cues.loss`), and render builds the sound from
 real training sound that matches them (`library`):
 
 - `BANDS` = 40 mel bands in dB (`bands.slot_band_db`), mapped to [0, 1] by
@@ -19,6 +19,7 @@ the network's output row has the same layout, with logits for the class and the 
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
@@ -26,6 +27,9 @@ import numpy as np
 from ..core import grid
 from ..core.errors import UserError
 from . import bands, framing, onsets
+from .representation import Calibration, Representation, Synthesizer
+
+log = logging.getLogger("bitmap2pcm")
 
 KIND = "sound-cues"
 BANDS = bands.MEL_BANDS
@@ -35,11 +39,10 @@ CUES = BANDS + LOUDNESS_CLASSES + 1
 LOUDNESS = slice(BANDS, BANDS + LOUDNESS_CLASSES)   # the class logits' columns
 ONSET = BANDS + LOUDNESS_CLASSES                    # the onset logit's column
 PRIOR_FLOOR = 1e-4                                  # a class never seen starts at log 1e-4
+MAX_ONSET_WEIGHT = 20.0                             # in the loss an onset weighs at most 20 slots
 
 
-def output_convention() -> dict[str, Any]:
-    """The brain's `output` record for a cue brain; render adds nothing to it but what
-    training stores beside it (the onset threshold, the example library)."""
+def _convention() -> dict[str, Any]:
     return {
         "kind": KIND,
         "bands": BANDS,
@@ -52,16 +55,6 @@ def output_convention() -> dict[str, Any]:
         "rate_hz": grid.RATE_HZ,
         "slots_per_second": grid.SLOTS_PER_SECOND,
     }
-
-
-def check_convention(output: dict[str, Any], source: str) -> None:
-    """Refuse a cue brain whose cues this version reads differently."""
-    expected = output_convention()
-    for key in ("bands", "band_scale", "loudness_classes", "loudness_scale", "samples_per_slot",
-                "rate_hz"):
-        if output.get(key) != expected[key]:
-            raise UserError(f"{source}: brain's cues have {key} {output.get(key)!r}; this "
-                            f"version reads {expected[key]!r}")
 
 
 # --- the three cues --------------------------------------------------------------------------
@@ -147,3 +140,112 @@ def _median_class(probabilities: np.ndarray) -> np.ndarray:
     """The class where each row's cumulative (normalised) probability reaches one half."""
     cumulative = np.cumsum(probabilities, axis=1)
     return np.minimum((cumulative < 0.5 * cumulative[:, -1:]).sum(axis=1), probabilities.shape[1] - 1)
+
+
+# --- the representation ----------------------------------------------------------------------
+# library.py copies examples by this module's cue layout, so it is imported where it is used.
+
+class DecodedCues:
+    """Network outputs (n, CUES) to samples: `decode`, then example-based synthesis from the
+    brain's library (`library.Synthesizer`)."""
+
+    def __init__(self, output: dict[str, Any]) -> None:
+        from . import library
+
+        self._synthesizer = library.Synthesizer(output["library"], output["onset_threshold"])
+
+    def push(self, outputs: np.ndarray) -> np.ndarray:
+        return self._synthesizer.push(*decode(outputs))
+
+    def finish(self) -> np.ndarray:
+        return self._synthesizer.finish()
+
+
+def onset_weight(every_target: np.ndarray, train_rows: np.ndarray) -> float:
+    """The onset's weight in the loss: negatives per positive among `train_rows` (so
+    both classes weigh alike), at most MAX_ONSET_WEIGHT (a handful of onsets must not make
+    every slot an event)."""
+    onsets_seen = float(every_target[train_rows, ONSET].sum())
+    return float(min(MAX_ONSET_WEIGHT, (len(train_rows) - onsets_seen) / max(onsets_seen, 1.0)))
+
+
+class Cues(Representation):
+    name = "cues"
+    kind = KIND
+    outputs = CUES
+    what = f"{CUES} cues ({BANDS} bands, {LOUDNESS_CLASSES} loudness classes, an onset)"
+    loss_text = ("mean squared error over rows and bands, cross-entropy of the loudness class "
+                 "and weighted cross-entropy of the onset (cues.Cues.loss)")
+    synthesis = "example-based synthesis"
+    checked_keys = ("bands", "band_scale", "loudness_classes", "loudness_scale",
+                    "samples_per_slot", "rate_hz")
+    # Its settings are Settings' defaults, the recommended mode's (learn/settings.py).
+    training: dict[str, Any] = {}
+
+    def targets(self, sound_rows: np.ndarray, segments: list[tuple[int, int]]) -> np.ndarray:
+        log.info("computing sound cue targets (%d bands, %d loudness classes, onsets)",
+                 BANDS, LOUDNESS_CLASSES)
+        return unit_targets(sound_rows, segments)
+
+    def initial_bias(self, mean_target: np.ndarray) -> np.ndarray:
+        return prior_outputs(mean_target)
+
+    def loss(self, outputs: Any, targets: Any, tensor: Any, every_target: np.ndarray,
+             train_rows: np.ndarray) -> Any:
+        """E of a cue brain (a row is 40 bands, 64 loudness logits, 1 onset logit):
+
+            E = mean over rows of ( sum_b (y_b - t_b)^2                 bands, squared error
+                                    - sum_c t_c log softmax(y_L)_c      loudness class, cross-entropy
+                                    - w t_o log s(y_o) - (1 - t_o) log(1 - s(y_o)) )  onset
+                / 105
+
+        divided by the 105 outputs so that a learning rate means what it means for the mean
+        squared error; w (`onset_weight`) makes the rare onsets weigh as much as the rest.
+        """
+        weight = np.float32(onset_weight(every_target, train_rows))
+        y, pt = outputs, tensor
+        band_error = pt.sqr(y[:, :BANDS] - targets[:, :BANDS]).sum(axis=1)
+        logits = y[:, LOUDNESS]
+        top = logits.max(axis=1, keepdims=True)
+        log_softmax = logits - top - pt.log(pt.exp(logits - top).sum(axis=1, keepdims=True))
+        loudness = -(targets[:, LOUDNESS] * log_softmax).sum(axis=1)
+        z, t = y[:, ONSET], targets[:, ONSET]
+        # log s(z) = -softplus(-z), log(1 - s(z)) = -softplus(z): stable for any z
+        onset = weight * t * pt.softplus(-z) + (1.0 - t) * pt.softplus(z)
+        return ((band_error + loudness + onset) / CUES).mean()
+
+    def calibrate(self, calibration: Calibration) -> dict[str, Any]:
+        """The onset threshold, calibrated on rows fine-tuning never fitted so that render
+        makes as many events as the true sound has onsets, and the example library, copied
+        from the training sound on every row training may use, never a held-out one."""
+        from . import library
+
+        rows = calibration.unfitted_rows
+        probability = decode(calibration.outputs(rows))[-1]
+        breaks = np.flatnonzero(np.diff(rows) != 1) + 1  # contiguous runs: events need neighbours
+        runs = list(zip(np.split(probability, breaks),
+                        np.split(calibration.targets[rows, ONSET] > 0.5, breaks)))
+        threshold = library.onset_threshold(runs)
+        examples = library.build(calibration.sound, calibration.targets, calibration.usable_rows,
+                                 calibration.segments, calibration.library_seconds)
+        log.info("onset threshold %.2f (on %d rows); example library: %d slots, %.1f MB",
+                 threshold, len(rows), len(examples["slot_start"]), library.size_bytes(examples) / 1e6)
+        return {"onset_threshold": threshold, "library": examples}
+
+    def convention(self) -> dict[str, Any]:
+        return _convention()
+
+    def check(self, output: dict[str, Any], source: str) -> None:
+        from . import library
+
+        super().check(output, source)
+        library.check(output.get("library"), source)
+        if not isinstance(output.get("onset_threshold"), float):
+            raise UserError(f"{source}: the cue brain lacks its onset threshold; retrain it")
+
+    def synthesizer(self, output: dict[str, Any], mode: str) -> Synthesizer:
+        del mode  # the sound is copied examples: no join
+        return DecodedCues(output)
+
+
+REPRESENTATION = Cues()

@@ -32,11 +32,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import logging
+
 import numpy as np
 
 from ..core import grid
-from ..core.errors import UserError
 from . import framing
+from .representation import Representation, Synthesizer as SynthesizerProtocol
+
+log = logging.getLogger("bitmap2pcm")
 
 KIND = "pcm-overlap"
 HOP = grid.SAMPLES_PER_SLOT    # 735: one frame per slot
@@ -46,7 +50,7 @@ HANN = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(FRAME) / FRAME)  # periodic; h[n
 WINDOW = np.sqrt(HANN)         # analysis and synthesis window alike
 
 
-def output_convention() -> dict[str, Any]:
+def _convention() -> dict[str, Any]:
     """The brain's `output` record for an overlap-add brain: everything synthesis needs."""
     return {
         "kind": KIND,
@@ -60,15 +64,6 @@ def output_convention() -> dict[str, Any]:
         "mapping": "y = (window * frame + 1) / 2, PCM in [-1, 1]",
         "synthesis": "weighted overlap-add: sum(window * (2y - 1)) / sum(window ** 2)",
     }
-
-
-def check_convention(output: dict[str, Any], source: str) -> None:
-    """Refuse an overlap-add brain whose frames this version cannot put back together."""
-    expected = output_convention()
-    for key in ("frame", "hop", "window", "frame_start", "samples_per_slot", "rate_hz", "mapping"):
-        if output.get(key) != expected[key]:
-            raise UserError(f"{source}: brain's frames have {key} {output.get(key)!r}; this "
-                            f"version overlap-adds {expected[key]!r}")
 
 
 # --- analysis and synthesis of overlap-add PCM -------------------------------------------------
@@ -112,3 +107,40 @@ class Synthesizer:
 def synthesize(frames: np.ndarray) -> np.ndarray:
     """Windowed PCM frames (n, FRAME) to n*HOP samples in [-1, 1] (float32), all at once."""
     return framing.clamp(framing.OverlapAdd(WINDOW, HANN, HOP, LEAD).whole(frames))
+
+
+class WindowedFrames:
+    """Network outputs (n, FRAME) to samples: 2y - 1 clipped, then `Synthesizer`."""
+
+    def __init__(self) -> None:
+        self._synthesizer = Synthesizer()
+
+    def push(self, outputs: np.ndarray) -> np.ndarray:
+        return self._synthesizer.push(from_unit(outputs))
+
+    def finish(self) -> np.ndarray:
+        return self._synthesizer.finish()
+
+
+class Ola(Representation):
+    name = "ola"
+    kind = KIND
+    outputs = FRAME
+    what = f"a {FRAME}-sample frame"
+    loss_text = "mean squared error over rows and windowed frame samples, [0, 1] units"
+    synthesis = "overlap-add"
+    checked_keys = ("frame", "hop", "window", "frame_start", "samples_per_slot", "rate_hz", "mapping")
+
+    def targets(self, sound_rows: np.ndarray, segments: list[tuple[int, int]]) -> np.ndarray:
+        log.info("computing overlap-add PCM targets (%d samples per slot)", FRAME)
+        return unit_targets(sound_rows, segments)
+
+    def convention(self) -> dict[str, Any]:
+        return _convention()
+
+    def synthesizer(self, output: dict[str, Any], mode: str) -> SynthesizerProtocol:
+        del output, mode  # frames are overlap-added: no join
+        return WindowedFrames()
+
+
+REPRESENTATION = Ola()

@@ -49,11 +49,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import logging
+
 import numpy as np
 
 from ..core import grid
-from ..core.errors import UserError
 from . import framing
+from .representation import Calibration, Representation, Synthesizer as SynthesizerProtocol
+
+log = logging.getLogger("bitmap2pcm")
 
 KIND = "stft-magnitude"
 N_FFT = 1024
@@ -66,7 +70,7 @@ FULL_SCALE = float(WINDOW.sum())  # 512.0
 _LOG_FULL_SCALE = float(np.log1p(FULL_SCALE / REFERENCE))
 
 
-def output_convention() -> dict[str, Any]:
+def _convention() -> dict[str, Any]:
     """The brain's `output` record for a magnitude brain: everything synthesis needs."""
     return {
         "kind": KIND,
@@ -99,16 +103,6 @@ def calibrated(magnitude: np.ndarray, output: dict[str, Any]) -> np.ndarray:
     """Magnitudes with the brain's recorded level gain applied (none for brains without one)."""
     gain_db = float(output.get("level_gain_db", 0.0))
     return magnitude if gain_db == 0.0 else magnitude * 10.0 ** (gain_db / 20.0)
-
-
-def check_convention(output: dict[str, Any], source: str) -> None:
-    """Refuse a magnitude brain whose frames or scaling this version cannot synthesize."""
-    expected = output_convention()
-    for key in ("n_fft", "hop", "window", "bins", "frame_start", "samples_per_slot", "rate_hz",
-                "scaling"):
-        if output.get(key) != expected[key]:
-            raise UserError(f"{source}: brain's spectra have {key} {output.get(key)!r}; this "
-                            f"version synthesizes {expected[key]!r}")
 
 
 # --- analysis --------------------------------------------------------------------------------
@@ -226,3 +220,52 @@ def synthesize(magnitude: np.ndarray, griffin_lim: int = 0) -> np.ndarray:
         samples = _overlap_adder().whole(_frame_signals(magnitude, phase))
     return framing.clamp(samples)
 
+
+
+class CalibratedSpectra:
+    """Network outputs (n, BINS) to samples: the inverse of the [0, 1] scaling (which clips
+    overshooting outputs first), the brain's level calibration, then `Synthesizer`."""
+
+    def __init__(self, output: dict[str, Any]) -> None:
+        self._output = output
+        self._synthesizer = Synthesizer()
+
+    def push(self, outputs: np.ndarray) -> np.ndarray:
+        return self._synthesizer.push(calibrated(from_unit(outputs), self._output))
+
+    def finish(self) -> np.ndarray:
+        return self._synthesizer.finish()
+
+
+class Stft(Representation):
+    name = "stft"
+    kind = KIND
+    outputs = BINS
+    what = f"{BINS} magnitude bins"
+    loss_text = "mean squared error over rows and magnitude bins, [0, 1] scale of spectral.to_unit"
+    synthesis = "spectral synthesis"
+    checked_keys = ("n_fft", "hop", "window", "bins", "frame_start", "samples_per_slot",
+                    "rate_hz", "scaling")
+
+    def targets(self, sound_rows: np.ndarray, segments: list[tuple[int, int]]) -> np.ndarray:
+        log.info("computing STFT magnitude targets (%d bins per slot)", BINS)
+        return unit_targets(sound_rows, segments)
+
+    def calibrate(self, calibration: Calibration) -> dict[str, Any]:
+        """The level calibration (`level_gain_db`), measured on rows fine-tuning never fitted."""
+        rows = calibration.unfitted_rows
+        gain_db = level_gain_db(from_unit(calibration.outputs(rows)),
+                                from_unit(calibration.targets[rows]))
+        log.info("level calibration on %d %s rows: %+.1f dB", len(rows), calibration.unfitted_name,
+                 gain_db)
+        return {"level_gain_db": round(gain_db, 3)}
+
+    def convention(self) -> dict[str, Any]:
+        return _convention()
+
+    def synthesizer(self, output: dict[str, Any], mode: str) -> SynthesizerProtocol:
+        del mode  # spectra are synthesized continuously: no join
+        return CalibratedSpectra(output)
+
+
+REPRESENTATION = Stft()

@@ -1,0 +1,74 @@
+"""What a brain sees: an input layout, one module each behind this interface.
+
+A layout turns a video's frames (rows of side x side pixel values in [0, 1], three planes
+each in colour) into the rows the network's input layer sees, one per 1/30 s slot:
+
+- `units(pixels)`: the row's width for frames of `pixels` values;
+- `rows(frames, clip_starts)`: the rows of a whole training set, no row mixing two clips;
+- `stream()`: the same rows for a video arriving a batch at a time (render), in constant
+  memory; `lookahead_slots` frames after a slot are needed before its row is known;
+- `fitted(...)`: the layout after anything it learns from the training rows (eigen-frames);
+- `convention(picture)` / `from_convention(record)`: what it records in the brain, and the
+  layout read back (and checked) from a loaded brain.
+
+The layouts are frame.py (the original), history.py, movement.py and eigen.py; layouts.py
+names them. The picture itself (gray or colour, its side) is the brain's picture convention,
+which every layout records (media/video.py): colour is a picture, not a layout. A new layout
+is a module with a subclass and one line in layouts.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Protocol
+
+import numpy as np
+
+
+class RowStream(Protocol):
+    """Input rows of a video arriving in batches: `push` a batch of frames (n, pixels),
+    float32 in [0, 1], and get the rows that are known; `finish` gives the rest. Every frame
+    gets one row, in order."""
+
+    def push(self, frames: np.ndarray) -> np.ndarray: ...
+
+    def finish(self) -> np.ndarray: ...
+
+
+class InputLayout:
+    """One way of showing a slot to the network (see the module notes)."""
+
+    name: ClassVar[str]                # the "layout" a brain records; theanet.py --input NAME
+    lookahead_slots: ClassVar[int] = 0  # frames after a slot its row waits for
+    gray_only: ClassVar[bool] = False  # True: refuses colour pictures
+
+    def units(self, pixels: int) -> int:
+        raise NotImplementedError
+
+    def what(self, pixels: int) -> str:
+        """What the input layer is fed, for messages: "each 4096-pixel frame"."""
+        raise NotImplementedError
+
+    def rows(self, frames: np.ndarray, clip_starts: list[int]) -> np.ndarray:
+        """The input rows of a whole training set's `frames` (n, pixels), float32 in [0, 1];
+        `clip_starts` are the rows where a clip begins (row 0 always does)."""
+        raise NotImplementedError
+
+    def stream(self) -> RowStream:
+        raise NotImplementedError
+
+    def fitted(self, frames: np.ndarray, train_rows: np.ndarray, rng: np.random.Generator) -> "InputLayout":
+        """The layout ready for training: what it learns from `frames[train_rows]` (only
+        those, never held-out or validation rows) with `rng`; most layouts learn nothing."""
+        del frames, train_rows, rng
+        return self
+
+    def convention(self, picture: dict[str, Any]) -> dict[str, Any]:
+        """The brain's input record: the `picture` convention with this layout recorded."""
+        return dict(picture, layout=self.name)
+
+    @classmethod
+    def from_convention(cls, record: dict[str, Any], pixels: int, source: str) -> "InputLayout":
+        """The layout a loaded brain's input record describes, for frames of `pixels` values;
+        UserError (naming `source`) when it is unusable."""
+        del record, pixels, source
+        return cls()

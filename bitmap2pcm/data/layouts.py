@@ -1,0 +1,57 @@
+"""The input layouts a brain can see, by the name its input record says. A new layout is one
+module and one line here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..core.errors import UserError
+from . import eigen, frame, history, movement
+from .layout import InputLayout
+
+LAYOUTS: dict[str, type[InputLayout]] = {
+    layout.name: layout
+    for layout in (frame.Frame, history.History, movement.Movement, eigen.EigenFrames)
+}
+# theanet.py --input NAME: the layouts chosen by name alone (history and eigen-frames are
+# chosen by their counts, --history K and --eigen-frames K, and see the frame)
+CHOSEN_BY_NAME = (frame.NAME, movement.NAME)
+DEFAULT = movement.NAME   # the recommended mode's
+FAITHFUL = frame.NAME     # the 2015 network's
+# Layouts of earlier versions that render no longer builds, and how to replace such a brain.
+RETIRED = {"spacetime": "retrain it with theanet.py --input movement (the default), which sees "
+                        "the motion around each slot in a window of seven frames"}
+
+
+def chosen(inputs: str, history_frames: int = 0, eigen_frames: int = 0) -> InputLayout:
+    """The layout theanet.py's --input, --history K and --eigen-frames K ask for (unfitted)."""
+    if inputs not in CHOSEN_BY_NAME:
+        raise UserError(f"unknown input {inputs!r} (choose {', '.join(CHOSEN_BY_NAME)})")
+    if history_frames < 0:
+        raise UserError(f"--history must be 0 or more, not {history_frames}")
+    if (history_frames or eigen_frames) and inputs != frame.NAME:
+        raise UserError(f"--{'history' if history_frames else 'eigen-frames'} shows the network "
+                        f"the frame; --input {inputs} shows it something else: choose one")
+    if history_frames and eigen_frames:
+        raise UserError("--eigen-frames replaces the frame's pixels, --history adds its "
+                        "differences: choose one")
+    if history_frames:
+        return history.History(history_frames)
+    if eigen_frames:
+        return eigen.EigenFrames(eigen_frames)
+    return LAYOUTS[inputs]()
+
+
+def of_input(record: dict[str, Any], pixels: int, source: str) -> InputLayout:
+    """The layout a brain's input record says, for frames of `pixels` values; UserError when
+    this version cannot build its rows."""
+    name = record.get("layout", frame.NAME)
+    if name == frame.NAME and eigen.KEY in record:  # earlier eigen-frame brains recorded the frame layout and the fit
+        name = eigen.NAME
+    if name in RETIRED:
+        raise UserError(f"{source}: brain sees the {name!r} input, which this version no longer "
+                        f"builds: {RETIRED[name]}")
+    if name not in LAYOUTS:
+        raise UserError(f"{source}: brain's input layout {name!r} is unknown (render knows "
+                        f"{', '.join(repr(known) for known in LAYOUTS)})")
+    return LAYOUTS[name].from_convention(record, pixels, source)
