@@ -150,7 +150,7 @@ def assert_render_refuses(network_path: Path, folder: Path, section: str, change
     from bitmap2pcm.render import stream as render
 
     network = brain.load(network_path)
-    network[section] = {**network[section], **changes}
+    setattr(network, section, {**getattr(network, section), **changes})
     path = folder / "other.pkl"
     brain.save(network, path)
     with pytest.raises(UserError, match=message):
@@ -186,3 +186,12 @@ def check_mkv(mkv: Path, source: Path, rate_hz: int) -> np.ndarray:
     samples = decode_audio(mkv, rate_hz)
     assert abs(samples.size / rate_hz - video.probe(source).duration_s) <= FRAME_S
     return samples
+
+
+def pcm_blocks(network, frames: np.ndarray) -> np.ndarray:
+    """What a PCM brain predicts for a whole video's uint8 frames: its blocks, 2y - 1 clamped."""
+    from bitmap2pcm.learn import brain
+    from bitmap2pcm.render import stream
+    from bitmap2pcm.sound import pcm
+
+    return pcm.blocks_of(brain.forward(network, stream.whole_rows(network, frames)))

@@ -18,29 +18,29 @@ def tiny_brain(seed=0):
 def test_forward_is_the_layer_math():
     b = tiny_brain()
     x = np.random.default_rng(1).random((3, 4096), dtype=np.float32)
-    hidden = 1 / (1 + np.exp(-(x @ b["weights"][0] + b["biases"][0])))
-    expected = hidden @ b["weights"][1] + b["biases"][1]
+    hidden = 1 / (1 + np.exp(-(x @ b.weights[0] + b.biases[0])))
+    expected = hidden @ b.weights[1] + b.biases[1]
     np.testing.assert_allclose(brain.forward(b, x), expected, rtol=1e-5, atol=1e-6)
 
 
 def test_save_load_round_trip_and_float16_upcast(tmp_path):
     b = tiny_brain()
-    b["weights"] = [w.astype(np.float16) for w in b["weights"]]
-    save_pickle(b, tmp_path / "b.pkl")
+    b.weights = [w.astype(np.float16) for w in b.weights]
+    save_pickle(b.to_record(), tmp_path / "b.pkl")
     loaded = brain.load(tmp_path / "b.pkl")
-    assert all(w.dtype == np.float32 for w in loaded["weights"])
-    assert loaded["training"]["seed"] == 0 and loaded["layer_sizes"] == [4096, 8, 735]
+    assert all(w.dtype == np.float32 for w in loaded.weights)
+    assert loaded.training["seed"] == 0 and loaded.layer_sizes == [4096, 8, 735]
 
 
 def test_unknown_version_and_broken_layers_are_refused(tmp_path):
     b = tiny_brain()
-    b["version"] = 99
-    save_pickle(b, tmp_path / "future.pkl")
+    b.version = 99
+    save_pickle(b.to_record(), tmp_path / "future.pkl")
     with pytest.raises(UserError, match="version 99 is not supported"):
         brain.load(tmp_path / "future.pkl")
     b = tiny_brain()
-    b["weights"][1] = b["weights"][1][:, :10]
-    save_pickle(b, tmp_path / "broken.pkl")
+    b.weights[1] = b.weights[1][:, :10]
+    save_pickle(b.to_record(), tmp_path / "broken.pkl")
     with pytest.raises(UserError, match="layer 1 weights"):
         brain.load(tmp_path / "broken.pkl")
     save_pickle({"weights": []}, tmp_path / "other.pkl")

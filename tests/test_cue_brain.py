@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from bitmap2pcm.core import grid
+from bitmap2pcm.data import movement
 from bitmap2pcm.learn import brain as brains
 from bitmap2pcm.media import audio
 from bitmap2pcm.render import stream
@@ -34,9 +35,9 @@ def cue_brain(tmp_path_factory) -> Path:
 
 def test_the_default_brain_is_a_cue_brain_with_its_library(cue_brain):
     network = stream.load_brain(cue_brain)
-    assert network["layer_sizes"] == [1032, 1000, cues.CUES]
-    assert network["input"]["layout"] == "movement" and network["output"]["kind"] == cues.KIND
-    examples = network["output"]["library"]
+    assert network.layer_sizes == [1032, 1000, cues.CUES]
+    assert network.layout.name == movement.NAME and network.representation is cues.REPRESENTATION
+    examples = network.output["library"]
     assert len(examples["slot_start"]) <= library.DEFAULT_CAP_S * grid.SLOTS_PER_SECOND
     assert examples["onset"].any()
 
@@ -82,7 +83,7 @@ def test_the_library_cap_is_an_option(tmp_path):
     trained = run_script("theanet.py", "-q", "--epochs", "1", "--pretrain-epochs", "0",
                          "--library-seconds", "2", "-o", str(folder / "small.pkl"), cwd=folder)
     assert trained.returncode == 0, trained.stderr
-    examples = stream.load_brain(folder / "small.pkl")["output"]["library"]
+    examples = stream.load_brain(folder / "small.pkl").output["library"]
     assert len(examples["slot_start"]) <= 2 * grid.SLOTS_PER_SECOND
     refused = run_script("theanet.py", "--library-seconds", "0", cwd=folder)
     assert refused.returncode == 2 and "Traceback" not in refused.stderr

@@ -27,7 +27,7 @@ PICTURE = "lum:128+110*sin(5*T)"
 SOUND = "aevalsrc=(0.05+0.15*(1+sin(5*t)))*sin(2*PI*440*t)"
 
 
-def brightness_brain(training: dict) -> dict:
+def brightness_brain(training: dict) -> brains.Brain:
     """A 4096-1-735 brain that hears brightness: one sigmoid unit of the mean pixel value,
     h = sigmoid(8 mean - 4), times a 440 Hz block: PCM = 2 (0.5 + h * TONE / 2) - 1 = h * TONE.
     Its loudness follows the picture, so its envelope must correlate with the truth's."""
@@ -133,22 +133,22 @@ def test_seconds_become_the_slots_they_overlap():
 def test_scored_ranges_follow_the_holdout_unless_told(data_set):
     network = brains.load(data_set["brain"])
     clip, slots, held_out = data_set["video"], data_set["slots"], data_set["held_out"]
-    assert holdout.scored_ranges(network, clip, slots) == ([held_out], "held out in training")
-    assert holdout.scored_ranges(network, clip, slots, 1.0, 2.0) == ([(30, 60)], "--from/--to")
-    assert holdout.scored_ranges(network, "/else/where.mkv", 90) == ([(0, 90)], "whole video")
+    assert holdout.scored_ranges(network.training, clip, slots) == ([held_out], "held out in training")
+    assert holdout.scored_ranges(network.training, clip, slots, 1.0, 2.0) == ([(30, 60)], "--from/--to")
+    assert holdout.scored_ranges(network.training, "/else/where.mkv", 90) == ([(0, 90)], "whole video")
     with pytest.raises(UserError, match="brain/video mismatch"):
-        holdout.scored_ranges(network, clip, slots - 10)
+        holdout.scored_ranges(network.training, clip, slots - 10)
 
 
 def test_training_rows_exclude_the_held_out_slots(data_set):
-    data = holdout.load_training_data(brains.load(data_set["brain"]))
+    data = holdout.load_training_data(brains.load(data_set["brain"]).training, 4096)
     first = data_set["held_out"][0]
     assert data.trained.sum() == first and not data.trained[first:].any()
     assert np.array_equal(data.clip_rows(data_set["video"]), np.arange(first))
     assert data.clip_rows("/else/where.mkv") is None
     with pytest.raises(UserError, match="records no training data"):
-        holdout.load_training_data(brains.load(data_set["bare"]))
-    bare = holdout.load_training_data(brains.load(data_set["bare"]), data_set["frames"], data_set["audio"])
+        holdout.load_training_data(brains.load(data_set["bare"]).training, 4096)
+    bare = holdout.load_training_data(brains.load(data_set["bare"]).training, 4096, data_set["frames"], data_set["audio"])
     assert bare.trained.all()  # no holdout recorded: every row is a training row
 
 
@@ -168,12 +168,12 @@ def test_a_holdout_of_an_unrecorded_video_is_explained_not_a_crash(data_set, tmp
                  "sidecar": str(tmp_path / "dataset.json")},
         "holdout": {"fraction": 0.2, "clips": [{"source": None, "from_slot": start, "to_slot": stop}]}})
     with pytest.raises(UserError, match="recorded no source video.*--from/--to"):
-        holdout.held_out_videos(network)
-    data = holdout.load_training_data(network)
+        holdout.held_out_videos(network.training)
+    data = holdout.load_training_data(network.training, network.pixels)
     assert data.clips == [holdout.Clip(None, 0, data_set["slots"])]  # the sidecar is not this data's
     assert data.trained.sum() == start and not data.trained[start:].any()
     assert data.clip_rows(data_set["video"]) is None
-    ranges, why = holdout.scored_ranges(network, data_set["video"], data_set["slots"])
+    ranges, why = holdout.scored_ranges(network.training, data_set["video"], data_set["slots"])
     assert ranges == [(0, data_set["slots"])] and "--from/--to" in why
 
 

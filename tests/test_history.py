@@ -10,17 +10,18 @@ import numpy as np
 import pytest
 import soundfile
 from conftest import run_script
-from render_helpers import TONE_HZ, assert_render_refuses, brightness_video
+from render_helpers import TONE_HZ, assert_render_refuses, brightness_video, pcm_blocks
 
 from bitmap2pcm.core import grid
 from bitmap2pcm.core.errors import UserError
-from bitmap2pcm.data import history
+from bitmap2pcm.data import frame, history
 from bitmap2pcm.data.trainset import TrainingPairs
 from bitmap2pcm.learn import brain as brains
 from bitmap2pcm.learn import pairs as learning_pairs
 from bitmap2pcm.learn import run
 from bitmap2pcm.learn import settings as run_settings
 from bitmap2pcm.render import stream as render
+from bitmap2pcm.sound import registry
 
 
 def test_with_history_rows_on_a_tiny_array():
@@ -64,9 +65,10 @@ def test_clip_starts_include_clips_and_anchor_rows(tmp_path):
 
 
 def test_presets_and_layers_follow_the_history(tmp_path, monkeypatch):
-    assert run_settings.preset_layers("shallow", "pcm", 2) == [12288, 1000, 735]
-    assert run_settings.preset_layers("deeper", "stft", 1)[0] == 8192
-    assert run_settings.preset_layers("shallow") == [4096, 1000, 735]
+    pcm, stft = registry.named("pcm"), registry.named("stft")
+    assert run_settings.preset_layers("shallow", pcm, history.History(2), 4096) == [12288, 1000, 735]
+    assert run_settings.preset_layers("deeper", stft, history.History(1), 4096)[0] == 8192
+    assert run_settings.preset_layers("shallow", pcm, frame.Frame(), 4096) == [4096, 1000, 735]
     monkeypatch.chdir(tmp_path)
     for name, array in (("frames.pkl", np.zeros((40, 4096), np.float32)),
                         ("audio.pkl", np.zeros((40, 735), np.float32))):
@@ -104,9 +106,9 @@ def history_brain(tmp_path_factory) -> Path:
 
 def test_history_brain_hears_the_previous_frame(history_brain):
     network = brains.load(history_brain)
-    assert network["input"]["layout"] == "frame+differences" and network["input"]["history"] == 1
-    assert network["layer_sizes"][0] == 2 * grid.PIXELS_PER_FRAME
-    assert network["training"]["history"] == 1
+    assert network.layout.name == history.NAME and network.layout.k == 1
+    assert network.layer_sizes[0] == 2 * grid.PIXELS_PER_FRAME
+    assert network.training["history"] == 1
     # the same current frame (gray 0.5) after a black, a gray and a white frame
     loudness = []
     for previous in (0.0, 0.5, 1.0):
@@ -131,9 +133,9 @@ def test_render_applies_the_history_from_the_brain(history_brain, tmp_path):
     assert sound.size == slots * grid.SAMPLES_PER_SLOT
     # small batches give what the whole video at once gives: the history crosses batches
     frames = np.concatenate(list(render.frame_stream(network, clip)))
-    np.testing.assert_allclose(sound.reshape(slots, -1), render.predict_blocks(network, frames),
+    np.testing.assert_allclose(sound.reshape(slots, -1), pcm_blocks(network, frames),
                                atol=1e-5)  # BLAS may sum a batch of 7 in another order
 
 
 def test_render_refuses_a_history_that_does_not_fit(history_brain, tmp_path):
-    assert_render_refuses(history_brain, tmp_path, "input", {"history": 2}, "with 2 frame differences")
+    assert_render_refuses(history_brain, tmp_path, "input", {"history": 2}, "frame and 2 differences")

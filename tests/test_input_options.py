@@ -12,7 +12,7 @@ from conftest import assert_one_line_error, ffmpeg, run_script
 
 from bitmap2pcm.core import grid
 from bitmap2pcm.core.files import load_pickle, save_pickle
-from bitmap2pcm.data import eigen, motion
+from bitmap2pcm.data import eigen, frame
 from bitmap2pcm.data.trainset import TrainingPairs, load_pairs, split_rows
 from bitmap2pcm.learn import brain as brains
 from bitmap2pcm.learn import pairs as learning_pairs
@@ -20,6 +20,7 @@ from bitmap2pcm.learn import run
 from bitmap2pcm.learn import settings as run_settings
 from bitmap2pcm.media import audio, video
 from bitmap2pcm.render import stream
+from bitmap2pcm.sound import pcm
 
 PIXELS = grid.PIXELS_PER_FRAME
 SECONDS = 2
@@ -69,27 +70,17 @@ def test_a_colour_brain_trains_on_the_preset_and_renders(tmp_path):
                             {"epochs": 1, "pretrain_epochs": 1, "batch": 16}, quiet=True,
                             faithful=True) == 0
     network = stream.load_brain(tmp_path / "colour.pkl")  # render refuses nothing
-    assert network["layer_sizes"] == [3 * PIXELS, 1000, grid.SAMPLES_PER_SLOT]  # the preset follows
-    assert network["input"]["color"] == video.RGB
+    assert network.layer_sizes == [3 * PIXELS, 1000, grid.SAMPLES_PER_SLOT]  # the preset follows
+    assert network.input["color"] == video.RGB
     summary = stream.render(clip, tmp_path / "out.wav", tmp_path / "colour.pkl", "raw", batch_slots=7)
     samples, rate = audio.read_wav(tmp_path / "out.wav")
     frames = np.concatenate(list(stream.frame_stream(network, clip)))
     assert frames.shape == (SECONDS * 30, 3 * PIXELS) and rate == grid.RATE_HZ
     assert summary.slots == len(frames) and samples.size == len(frames) * grid.SAMPLES_PER_SLOT
-    np.testing.assert_allclose(samples, stream.predict_blocks(network, frames).reshape(-1), atol=1e-6)
+    blocks = pcm.blocks_of(brains.forward(network, stream.whole_rows(network, frames)))
+    np.testing.assert_allclose(samples, blocks.reshape(-1), atol=1e-6)
     # the brain sees what training saw: render's frames are the pickled ones
     np.testing.assert_array_equal(video.frames_to_unit(frames), load_pickle(tmp_path / "frames.pkl"))
-
-
-def test_colour_spacetime_measures_motion_on_the_channel_mean():
-    rng = np.random.default_rng(1)
-    colour = rng.random((12, 3 * PIXELS), dtype=np.float32)
-    gray = colour.reshape(12, 3, PIXELS).mean(axis=1)
-    rows = motion.spacetime_rows(colour, channels=3)
-    assert rows.shape == (12, run_settings.input_units(3 * PIXELS, 0, "spacetime"))
-    np.testing.assert_array_equal(rows[:, :3 * PIXELS], colour)
-    np.testing.assert_allclose(rows[:, 3 * PIXELS:], motion.spacetime_rows(gray)[:, PIXELS:], atol=1e-6)
-    assert run_settings.preset_layers("shallow", inputs="spacetime", pixels=3 * PIXELS)[0] == 3 * PIXELS + 515
 
 
 def test_the_fit_reconstructs_a_low_rank_set_exactly():
@@ -126,20 +117,16 @@ def synthetic_pairs(folder: Path, slots: int = 400) -> tuple[np.ndarray, Trainin
     return pixels, load_pairs(folder / "frames.pkl", folder / "audio.pkl")
 
 
-@pytest.mark.parametrize("inputs", ["frame", "spacetime"])
-def test_training_rows_equal_the_rows_render_builds(tmp_path, inputs):
+def test_training_rows_equal_the_rows_render_builds(tmp_path):
     pixels, pairs = synthetic_pairs(tmp_path)
-    k = 24
-    settings = run_settings.Settings(layer_sizes=[run_settings.input_units(PIXELS, 0, inputs, k), 8, 735],
-                                     inputs=inputs, eigen_frames=k, holdout_tail=0.25)
-    fit = learning_pairs.eigen_fit(pairs, settings, None)
-    trained = learning_pairs.input_pairs(pairs, 0, inputs, fit)
-    assert trained.frames.shape == (len(pixels), settings.layer_sizes[0]) and trained.eigen is fit
-    picture = brains.input_convention()
-    spec = motion.convention(picture) if inputs == "spacetime" else picture
+    settings = run_settings.Settings(layer_sizes=[24, 8, 735], target="pcm", inputs="frame",
+                                     eigen_frames=24, holdout_tail=0.25)
+    layout = learning_pairs.run_layout(pairs, settings, None)
+    trained = learning_pairs.input_pairs(pairs, layout)
+    assert trained.frames.shape == (len(pixels), settings.layer_sizes[0])
     network = brains.make_brain([np.zeros((settings.layer_sizes[0], 735), np.float32)],
                                 [np.zeros(735, np.float32)], ["linear"], {},
-                                input_spec=eigen.convention(spec, fit))
+                                input_record=layout.convention(brains.picture_convention()))
     brains.save(network, tmp_path / "eigen.pkl")
     network = stream.load_brain(tmp_path / "eigen.pkl")  # the arrays come through the safe unpickler
     first_clip = pixels[: len(pixels) // 2]  # render sees one video: the first clip
@@ -149,38 +136,39 @@ def test_training_rows_equal_the_rows_render_builds(tmp_path, inputs):
 
 def test_the_fit_never_sees_held_out_or_validation_rows(tmp_path):
     pixels, pairs = synthetic_pairs(tmp_path)
-    settings = run_settings.Settings(layer_sizes=[16, 8, 735], eigen_frames=16, holdout_tail=0.25)
+    settings = run_settings.Settings(layer_sizes=[16, 8, 735], target="pcm", inputs="frame",
+                                     eigen_frames=16, holdout_tail=0.25)
     train, validation, _ = split_rows(pairs, settings.holdout_tail)
     changed = pairs.frames.copy()
     unseen = np.setdiff1d(np.arange(len(pairs)), train)
     assert len(validation) and len(unseen) > len(validation)  # tails and validation both
     changed[unseen] = np.random.default_rng(9).random((len(unseen), PIXELS), dtype=np.float32)
     other = TrainingPairs(changed, pairs.audio, pairs.frames_path, pairs.audio_path)
-    for a, b in zip(learning_pairs.eigen_fit(pairs, settings, None), learning_pairs.eigen_fit(other, settings, None)):
+    fits = [learning_pairs.run_layout(data, settings, None).fit for data in (pairs, other)]
+    for a, b in zip(*fits):
         np.testing.assert_array_equal(a, b)
 
 
 def test_an_eigen_brain_trains_resumes_and_records_its_fit(tmp_path):
     _, pairs = synthetic_pairs(tmp_path)
-    options = {"eigen_frames": 12, "inputs": "spacetime", "epochs": 2, "pretrain_epochs": 0,
-               "batch": 32, "save_every": 1}
+    options = {"eigen_frames": 12, "epochs": 2, "pretrain_epochs": 0, "batch": 32, "save_every": 1}
     paths = (str(tmp_path / "frames.pkl"), str(tmp_path / "audio.pkl"))
     assert run.run_training(*paths, str(tmp_path / "whole.pkl"), None, options, quiet=True) == 0
     whole = stream.load_brain(tmp_path / "whole.pkl")
-    assert whole["layer_sizes"][0] == motion.input_size(12) and whole["training"]["settings"]["eigen_frames"] == 12
-    fit = eigen.fit_of(whole["input"])
+    assert whole.layer_sizes[0] == 12 and whole.training["settings"]["eigen_frames"] == 12
+    fit = whole.layout.fit
     assert fit.components.shape == (12, PIXELS)
     assert run.run_training(*paths, str(tmp_path / "resumed.pkl"), None, {"epochs": 2},
                             resume=str(tmp_path / "brain-0001.pkl"), quiet=True) == 0
     resumed = brains.load(tmp_path / "resumed.pkl")
-    for a, b in zip(whole["weights"], resumed["weights"]):
+    for a, b in zip(whole.weights, resumed.weights):
         np.testing.assert_array_equal(a, b)
-    np.testing.assert_array_equal(eigen.fit_of(resumed["input"]).components, fit.components)
+    np.testing.assert_array_equal(resumed.layout.fit.components, fit.components)
 
 
 def test_old_brains_see_gray_pixels_as_before():
     network = stream.load_brain(stream.resolve_brain("shallow"))
-    assert eigen.fit_of(network["input"]) is None and video.channels_of(network["input"]) == 1
+    assert network.layout.name == frame.NAME and video.channels_of(network.input) == 1
     frames = np.random.default_rng(4).integers(0, 256, (5, PIXELS), dtype=np.uint8)
     np.testing.assert_array_equal(stream.whole_rows(network, frames), video.frames_to_unit(frames))
 

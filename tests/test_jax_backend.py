@@ -48,7 +48,7 @@ def train_in(folder: Path, source: Path, backend_name: str, resume: str | None =
 
 def parameters(folder: Path) -> list[np.ndarray]:
     saved = brain.load(folder / "theanet.py.net.pkl")
-    return saved["weights"] + saved["biases"]
+    return saved.weights + saved.biases
 
 
 def test_backend_jax_without_jax_is_a_one_line_error(tmp_path: Path) -> None:
@@ -81,7 +81,7 @@ def test_cpu_and_jax_agree_after_one_epoch(jax_backend, shapes: Path, tmp_path: 
     for cpu, jax in zip(parameters(tmp_path / "cpu"), parameters(tmp_path / "jax"), strict=True):
         assert jax.dtype == np.float32 and type(jax) is np.ndarray
         np.testing.assert_allclose(jax, cpu, rtol=0, atol=AGREEMENT_ATOL)
-    records = [brain.load(tmp_path / name / "theanet.py.net.pkl")["training"] for name in ("cpu", "jax")]
+    records = [brain.load(tmp_path / name / "theanet.py.net.pkl").training for name in ("cpu", "jax")]
     assert [record["backend"]["name"] for record in records] == ["cpu", "jax"]
     assert records[1]["losses"]["finetune_train"][0] == pytest.approx(
         records[0]["losses"]["finetune_train"][0], rel=1e-5)
@@ -91,7 +91,7 @@ def test_jax_pretraining_learns_like_the_cpu(jax_backend, shapes: Path, tmp_path
     for name in ("cpu", "jax"):
         (tmp_path / name).mkdir()
         assert train_in(tmp_path / name, shapes, name, pretrain_epochs=2, epochs=1, save_every=0) == 0
-    cpu, jax = (brain.load(tmp_path / name / "theanet.py.net.pkl")["training"]["losses"]
+    cpu, jax = (brain.load(tmp_path / name / "theanet.py.net.pkl").training["losses"]
                 for name in ("cpu", "jax"))
     np.testing.assert_allclose(jax["pretrain_train"], cpu["pretrain_train"], rtol=0.01)
     np.testing.assert_allclose(jax["finetune_validation"], cpu["finetune_validation"], rtol=0.05)
@@ -111,7 +111,7 @@ def test_jax_brain_renders_with_numpy_only(jax_backend, shapes: Path, tmp_path: 
     result = subprocess.run([sys.executable, "-c", code, str(tmp_path)], cwd=REPO,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    record = brain.load(tmp_path / "theanet.py.net.pkl")["training"]
+    record = brain.load(tmp_path / "theanet.py.net.pkl").training
     assert float(result.stdout) == pytest.approx(record["best_validation_loss"], rel=1e-4)
 
 

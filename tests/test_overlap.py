@@ -16,6 +16,7 @@ from render_helpers import (
 
 from bitmap2pcm.core import grid
 from bitmap2pcm.core.errors import UserError
+from bitmap2pcm.data import frame
 from bitmap2pcm.judge import metrics
 from bitmap2pcm.learn import brain as brains
 from bitmap2pcm.learn import run
@@ -103,7 +104,8 @@ def test_imperfect_predictions_do_not_click():
 
 
 def test_presets_and_layers_follow_the_target():
-    assert run_settings.preset_layers("deeper", "ola") == [4096, 1000, 1000, 1000, overlap.FRAME]
+    assert (run_settings.preset_layers("deeper", overlap.REPRESENTATION, frame.Frame(), 4096)
+            == [4096, 1000, 1000, 1000, overlap.FRAME])
     assert run_settings.settings_for(None, {"target": "ola"}, None, None).layer_sizes[-1] == overlap.FRAME
     with pytest.raises(UserError, match="1470 units, not 735"):
         run.run_training("frames.pkl", "audio.pkl", "x.pkl", [4096, 8, 735], {"target": "ola"})
@@ -118,10 +120,9 @@ def ola_brain(tmp_path_factory) -> Path:
 @pytest.mark.slow
 def test_ola_brain_records_its_output_and_renders(ola_brain, tmp_path):
     network = brains.load(ola_brain)
-    assert network["output"] == overlap.output_convention()
-    assert network["output"]["kind"] == "pcm-overlap"
-    assert network["layer_sizes"][-1] == overlap.FRAME  # the option really changed the net
-    assert network["training"]["target"] == "ola"
+    assert network.output == overlap.REPRESENTATION.convention()
+    assert network.layer_sizes[-1] == overlap.FRAME  # the option really changed the net
+    assert network.representation is overlap.REPRESENTATION
     render_brightness_both_modes(ola_brain, tmp_path)
     # (no click check here: the brightness pairs are independent rows whose tones restart at
     # random phases, so the true sound clicks at every slot edge, and a brain that learns it

@@ -41,7 +41,7 @@ HELD_OUT = [(30, 75), (135, 180)]  # two ranges of one video: 1.5 s + 1.5 s, joi
 NEEDS_BROWSER = pytest.mark.skipif(browser.missing() is not None, reason=str(browser.missing()))
 
 
-def brightness_brain(training: dict) -> dict:
+def brightness_brain(training: dict) -> brains.Brain:
     """A 4096-1-735 brain whose 440 Hz tone grows with the picture's mean brightness."""
     weights = [np.full((grid.PIXELS_PER_FRAME, 1), 8.0 / grid.PIXELS_PER_FRAME, np.float32),
                (TONE / 2.0)[None, :].astype(np.float32)]
@@ -262,7 +262,7 @@ def test_a_brain_without_a_card_shows_its_training_record(data_set):
 
 def test_a_shipped_brain_shows_its_card(tmp_path):
     brain = brightness_brain({"seconds": 2.0})
-    brain["shipped"] = {"name": "tiny"}
+    brain.shipped = {"name": "tiny"}
     brains.save(brain, tmp_path / "tiny.pkl")
     (tmp_path / "tiny.md").write_text("# Brain `tiny`\n\nIt hears **brightness** <b>only</b>.\n\n"
                                       "## Training data\n\n- a list item\n  continued\n- two\n\n"

@@ -17,7 +17,7 @@ from bitmap2pcm.judge import metrics
 from bitmap2pcm.learn import brain as brains
 from bitmap2pcm.media import video
 from bitmap2pcm.render import stream as render
-from bitmap2pcm.sound import join
+from bitmap2pcm.sound import join, pcm
 
 W = grid.SAMPLES_PER_SLOT
 RNG = np.random.default_rng(0)
@@ -147,7 +147,7 @@ def test_prefetch_stops_and_closes_its_source_when_left_early():
 
 # ---- brains render can and cannot use ---------------------------------------------------
 
-def small_brain(inputs: int = grid.PIXELS_PER_FRAME, outputs: int = W, **conventions) -> dict:
+def small_brain(inputs: int = grid.PIXELS_PER_FRAME, outputs: int = W, **conventions) -> brains.Brain:
     rng = np.random.default_rng(1)
     return brains.make_brain(
         [rng.normal(0, 0.02, (inputs, 8)).astype(np.float32), rng.normal(0, 0.5, (8, outputs)).astype(np.float32)],
@@ -155,13 +155,13 @@ def small_brain(inputs: int = grid.PIXELS_PER_FRAME, outputs: int = W, **convent
         ["sigmoid", "sigmoid"], {"note": "test"}, **conventions)
 
 
-def test_predict_blocks_is_2y_minus_1_clamped():
+def test_pcm_blocks_are_2y_minus_1_clamped():
     network = small_brain()
-    network["biases"][1][:5] = 50.0  # a linear-looking overshoot: y = 1 exactly
-    network["activations"][1] = "linear"
+    network.biases[1][:5] = 50.0  # a linear-looking overshoot: y = 1 exactly
+    network.activations[1] = "linear"
     frames = RNG.integers(0, 256, (3, grid.PIXELS_PER_FRAME), dtype=np.uint8)
     expected = np.clip(2 * brains.forward(network, frames / np.float32(255)) - 1, -1, 1)
-    got = render.predict_blocks(network, frames)
+    got = pcm.blocks_of(brains.forward(network, render.whole_rows(network, frames)))
     assert got.shape == (3, W) and got.dtype == np.float32
     assert np.allclose(got, expected, atol=1e-6)
     assert got.max() == 1.0
@@ -171,12 +171,12 @@ def test_load_brain_refusals(tmp_path):
     cases = {
         "wrong input size": small_brain(inputs=1024),
         "wrong output size": small_brain(outputs=512),
-        "stft brain": small_brain(output_spec={**brains.output_convention(), "kind": "stft"}),
+        "stft brain": small_brain(output_record={**pcm.REPRESENTATION.convention(), "kind": "stft"}),
     }
     for label, network in cases.items():
         path = tmp_path / f"{label}.pkl"
         with open(path, "wb") as stream:
-            pickle.dump(network, stream)
+            pickle.dump(network.to_record(), stream)
         with pytest.raises(render.UserError) as error:
             render.load_brain(path)
         assert str(path) in str(error.value), label
@@ -216,7 +216,7 @@ def read(path: Path) -> np.ndarray:
     return samples
 
 
-def frames_of(clip: Path, network: dict) -> np.ndarray:
+def frames_of(clip: Path, network: brains.Brain) -> np.ndarray:
     return np.concatenate(list(render.frame_stream(network, clip)))
 
 
@@ -292,9 +292,9 @@ def test_refuses_bad_brains(clip, tmp_path):
     refused(tmp_path, str(clip), "--brain", str(tmp_path / "none.pkl"), fragments=("none.pkl", "no such file"))
 
     future = small_brain()
-    future["version"] = 99
+    future.version = 99
     with open(tmp_path / "future.pkl", "wb") as stream:
-        pickle.dump(future, stream)
+        pickle.dump(future.to_record(), stream)
     refused(tmp_path, str(clip), "--brain", str(tmp_path / "future.pkl"), fragments=("future.pkl", "version 99"))
 
     marker = tmp_path / "ran"

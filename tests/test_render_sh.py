@@ -15,6 +15,7 @@ from render_helpers import (
     check_mkv,
     ffprobe_streams,
     packet_hashes,
+    pcm_blocks,
     render_sh,
     trained_brain,
 )
@@ -51,7 +52,7 @@ def test_both_mkvs_for_an_awkward_name_from_another_folder(tiny_brain, tmp_path)
     # The raw sound track is the brain's 2y - 1, stored losslessly (24-bit FLAC).
     network = brains.load(tiny_brain)
     frames = np.concatenate(list(render.frame_stream(network, clip)))
-    expected = render.predict_blocks(network, frames).reshape(-1)
+    expected = pcm_blocks(network, frames).reshape(-1)
     assert sound.size == expected.size
     assert np.max(np.abs(sound - expected)) < 1e-6
     granular = check_mkv(here / granular_name, clip, 44100)
@@ -135,10 +136,10 @@ def test_bad_input_one_line_and_nothing_written(case, tiny_brain, tmp_path):
         brain = tmp_path / "nowhere.pkl"
     else:
         network = brains.load(tiny_brain)
-        network["version"] = 7
+        network.version = 7
         brain = tmp_path / "future.pkl"
         with open(brain, "wb") as stream:
-            pickle.dump(network, stream)
+            pickle.dump(network.to_record(), stream)
     out = tmp_path / "out"
     out.mkdir()
     result = render_sh("--brain", str(brain), str(clip), cwd=out)

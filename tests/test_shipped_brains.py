@@ -70,11 +70,11 @@ def assert_shown(cell: str, expected: list[float], what: str) -> None:
         assert abs(float(text) - value) <= 0.5 * 10 ** -digits + 1e-9, (what, cell, expected)
 
 
-def check_card(text: str, network: dict) -> None:
+def check_card(text: str, network: brains.Brain) -> None:
     """Every number of the card agrees with the brain's record."""
-    training, settings = network["training"], network["training"]["settings"]
+    training, settings = network.training, network.training["settings"]
     values = {row["what"]: row["value"] for row in card_table(text, "what")}
-    assert values["shape"] == "-".join(map(str, network["layer_sizes"]))
+    assert values["shape"] == "-".join(map(str, network.layer_sizes))
     assert values["target"] == training["target"]
     assert int(values["history (frame differences)"]) == training["history"]
     assert float(values["silence seconds"]) == training["silence_seconds"]
@@ -86,18 +86,18 @@ def check_card(text: str, network: dict) -> None:
     assert int(values["fine-tuning epochs"]) == training["epochs"]["finetune"]
     assert int(values["best epoch"]) == training["best_epoch"]
     assert_shown(values["training seconds"], [training["seconds"]], "training seconds")
-    assert network["shipped"]["cpu"] in values["trained on"]
+    assert network.shipped["cpu"] in values["trained on"]
 
     frames = training["frames"]
     slots = re.search(r"(\d+) slots of 1/30 s: (\d+) trained on, (\d+) for early stopping, "
                       r"(\d+) held out", text)
     assert slots and [int(n) for n in slots.groups()] == \
         [frames["total"], frames["train"], frames["validation"], frames["held_out"]]
-    for data in network["shipped"]["data"]:
+    for data in network.shipped["data"]:
         assert f"`{data['pattern']}` ({len(data['videos'])} video" in text
         assert data["license"] in text
 
-    scoring = network["evaluation"]
+    scoring = network.evaluation
     assert_shown(re.search(r"on the ([\d.]+) s \((\d+) slots\)", text).group(0),
                  [scoring["scored"]["seconds"], scoring["scored"]["slots"]], "scored")
     rows = card_table(text, "model")
@@ -106,7 +106,7 @@ def check_card(text: str, network: dict) -> None:
         for column, keys in METRIC_COLUMNS.items():
             assert_shown(shown[column], [recorded[k] for k in keys if recorded.get(k) is not None],
                          f"{recorded['model']}: {column}")
-    assert shipped.LISTENING_NOTES.get(network["shipped"]["name"], shipped.NOT_LISTENED) in text
+    assert shipped.LISTENING_NOTES.get(network.shipped["name"], shipped.NOT_LISTENED) in text
 
 
 # ---- always: the compact format and the retrain pipeline on a tiny brain --------------------
@@ -117,23 +117,23 @@ def test_compact_halves_the_weights_and_load_upcasts_them(tmp_path):
                                  rng.normal(0, 0.5, (16, grid.SAMPLES_PER_SLOT))],
                                 [rng.normal(0, 1, 16), rng.normal(0, 1, grid.SAMPLES_PER_SLOT)],
                                 ["sigmoid", "linear"], {"seed": 0})
-    network["resume"] = {"progress": {}}
+    network.resume = {"progress": {}}
     full, small = tmp_path / "full.pkl", tmp_path / "small.pkl"
     brains.save(network, full)
     brains.save(brains.compact(network), small)
     on_disk = load_pickle(small)
     assert [w.dtype for w in on_disk["weights"]] == [np.float16, np.float16]
     assert [b.dtype for b in on_disk["biases"]] == [np.float32, np.float32]
-    assert "resume" not in on_disk and "resume" in network  # the original is left alone
+    assert "resume" not in on_disk and network.resume is not None  # the original is left alone
     assert small.stat().st_size < 0.55 * full.stat().st_size
     loaded = brains.load(small)
-    assert [w.dtype for w in loaded["weights"]] == [np.float32, np.float32]
-    for before, after in zip(network["weights"], loaded["weights"]):
+    assert [w.dtype for w in loaded.weights] == [np.float32, np.float32]
+    for before, after in zip(network.weights, loaded.weights):
         assert np.allclose(before, after, rtol=1e-3, atol=1e-7)  # float16: 11 bits of mantissa
     frames = rng.random((8, grid.PIXELS_PER_FRAME), dtype=np.float32)
     assert np.abs(brains.forward(loaded, frames) - brains.forward(network, frames)).max() < 1e-2
 
-    network["weights"][0][0, 0] = 7e4  # beyond float16's largest, 65504
+    network.weights[0][0, 0] = 7e4  # beyond float16's largest, 65504
     with pytest.raises(UserError, match="float16"):
         brains.compact(network)
 
@@ -160,17 +160,17 @@ def test_retrain_pipeline_end_to_end(tiny_shipped):
     on_disk = load_pickle(destination / "tiny.pkl")
     assert {w.dtype for w in on_disk["weights"]} == {np.dtype(np.float16)}
     network = brains.load(destination / "tiny.pkl")
-    assert network["layer_sizes"] == [4096, 8, 735]
-    assert network["training"]["silence_seconds"] == 1 and network["training"]["seed"] == 0
-    record = network["shipped"]
+    assert network.layer_sizes == [4096, 8, 735]
+    assert network.training["silence_seconds"] == 1 and network.training["seed"] == 0
+    record = network.shipped
     assert record["name"] == "tiny" and record["data"][0]["license"] == "CC0 (a test)"
     assert "--silence 1" in record["commands"]["pickler"]
     assert "--holdout-tail 0.2 --seed 0" in record["commands"]["theanet"]
-    scoring = network["evaluation"]
+    scoring = network.evaluation
     assert [r["model"] for r in scoring["rows"] if r["kind"] == "brain"] == ["tiny (raw)", "tiny (smooth)"]
     assert {r["model"] for r in scoring["rows"] if r["kind"] == "baseline"} == \
         {"constant", "clip-mean spectrum", "retrieval", "motion"}
-    assert scoring["scored"]["slots"] == network["training"]["frames"]["held_out"] > 0
+    assert scoring["scored"]["slots"] == network.training["frames"]["held_out"] > 0
     assert scoring["scored"]["why"] == ["held out in training"]
     check_card((destination / "tiny.md").read_text(), network)
 
@@ -186,7 +186,7 @@ def test_cards_are_rewritten_from_the_record_alone(tiny_shipped, monkeypatch, tm
     check_card(text, brains.load(tmp_path / "tiny.pkl"))
 
     network = brains.load(tmp_path / "tiny.pkl")
-    del network["shipped"]
+    network.shipped = None
     brains.save(network, tmp_path / "tiny.pkl")
     with pytest.raises(UserError, match="not made by brains/retrain.py"):
         cards.write_cards([tiny], tmp_path)

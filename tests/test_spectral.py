@@ -17,11 +17,13 @@ from render_helpers import (
 
 from bitmap2pcm.core import grid
 from bitmap2pcm.core.errors import UserError
+from bitmap2pcm.data import frame
 from bitmap2pcm.judge import metrics
 from bitmap2pcm.learn import brain as brains
 from bitmap2pcm.learn import run
 from bitmap2pcm.learn import settings as run_settings
-from bitmap2pcm.sound import spectral
+from bitmap2pcm.render import stream as render
+from bitmap2pcm.sound import pcm, spectral
 
 W = grid.SAMPLES_PER_SLOT
 SLOTS = 90
@@ -93,8 +95,11 @@ def test_targets_are_analysed_clip_by_clip():
 
 
 def test_presets_and_layers_follow_the_target():
-    assert run_settings.preset_layers("deeper", "stft") == [4096, 1000, 1000, 1000, spectral.BINS]
-    assert run_settings.preset_layers("deeper") == run_settings.PRESETS["deeper"]
+    frame_layout = frame.Frame()
+    assert (run_settings.preset_layers("deeper", spectral.REPRESENTATION, frame_layout, 4096)
+            == [4096, 1000, 1000, 1000, spectral.BINS])
+    assert (run_settings.preset_layers("deeper", pcm.REPRESENTATION, frame_layout, 4096)
+            == run_settings.PRESETS["deeper"])
     assert run_settings.settings_for(None, {"target": "stft"}, None, None).layer_sizes[-1] == spectral.BINS
     with pytest.raises(UserError, match="513 units, not 735"):
         run.run_training("frames.pkl", "audio.pkl", "x.pkl", [4096, 8, 735], {"target": "stft"})
@@ -115,13 +120,13 @@ def stft_brain(tmp_path_factory) -> Path:
 @pytest.mark.slow
 def test_stft_brain_records_its_output_and_renders(stft_brain, tmp_path):
     network = brains.load(stft_brain)
-    assert network["output"]["kind"] == spectral.KIND
-    recorded = dict(network["output"])
+    assert network.output["kind"] == spectral.KIND
+    recorded = dict(network.output)
     gain_db = recorded.pop("level_gain_db")
-    assert recorded == spectral.output_convention()
+    assert recorded == spectral.REPRESENTATION.convention()
     assert np.isfinite(gain_db) and gain_db != 0.0  # measured, not a placeholder
-    assert network["layer_sizes"][-1] == spectral.BINS != W  # the option really changed the net
-    assert network["training"]["target"] == "stft"
+    assert network.layer_sizes[-1] == spectral.BINS != W  # the option really changed the net
+    assert network.representation is spectral.REPRESENTATION
     sound = render_brightness_both_modes(stft_brain, tmp_path)
     assert metrics.click_ratio(sound) < 1.3
 
@@ -136,14 +141,12 @@ def test_level_gain_matches_total_power():
 
 
 def test_render_applies_the_recorded_level_gain(stft_brain):
-    from bitmap2pcm.render import stream as render
-
     network = render.load_brain(stft_brain)
     frames = np.random.default_rng(1).integers(0, 256, (8, grid.PIXELS_PER_FRAME), dtype=np.uint8)
-    calibrated = render.predict_magnitudes(network, frames)
-    uncalibrated = render.predict_magnitudes(dict(network, output=dict(network["output"], level_gain_db=0.0)),
-                                             frames)
-    gain = 10 ** (network["output"]["level_gain_db"] / 20)
+    outputs = brains.forward(network, render.whole_rows(network, frames))
+    calibrated = spectral.calibrated(spectral.from_unit(outputs), network.output)
+    uncalibrated = spectral.calibrated(spectral.from_unit(outputs), dict(network.output, level_gain_db=0.0))
+    gain = 10 ** (network.output["level_gain_db"] / 20)
     assert np.allclose(calibrated, uncalibrated * gain, rtol=1e-6)
 
 

@@ -53,7 +53,7 @@ def test_trains_with_defaults_into_the_current_folder(tmp_path: Path) -> None:
     result = theanet(tmp_path, *TINY)
     assert result.returncode == 0, result.stderr
     saved = brain.load(tmp_path / "theanet.py.net.pkl")
-    assert saved["layer_sizes"] == [64, 8, 6]
+    assert saved.layer_sizes == [64, 8, 6]
     assert "finetune epoch 2/2" in result.stderr and "wrote theanet.py.net.pkl" in result.stderr
     quiet = theanet(tmp_path, *TINY, "-q", "-o", "quiet.pkl")
     assert quiet.returncode == 0 and quiet.stderr == ""

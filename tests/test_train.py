@@ -40,7 +40,7 @@ def train_in(folder: Path, source: Path, resume: str | None = None, **options) -
 
 def final_weights(folder: Path) -> list[np.ndarray]:
     saved = brain.load(folder / "theanet.py.net.pkl")
-    return saved["weights"] + saved["biases"]
+    return saved.weights + saved.biases
 
 
 # --- learning -------------------------------------------------------------------------------
@@ -50,7 +50,7 @@ def test_learns_each_shapes_waveform(shapes: Path, tmp_path: Path) -> None:
     """Validation MSE below 10% of the targets' variance (predicting the mean scores 100%)."""
     assert train_in(tmp_path, shapes, epochs=80, patience=15, save_every=0, learning_rate=1.0) == 0
     saved = brain.load(tmp_path / "theanet.py.net.pkl")
-    record = saved["training"]
+    record = saved.training
     pairs = load_pairs(shapes / "frames.pkl", shapes / "audio.pkl")
     _, validation = validation_split(len(pairs))
     target_variance = float(pairs.audio.var(axis=0).mean())  # MSE of the mean row
@@ -64,9 +64,9 @@ def test_learns_each_shapes_waveform(shapes: Path, tmp_path: Path) -> None:
 def test_training_record_and_brain_format(shapes: Path, tmp_path: Path) -> None:
     assert train_in(tmp_path, shapes, epochs=2, pretrain_epochs=1, save_every=0, seed=3) == 0
     saved = brain.load(tmp_path / "theanet.py.net.pkl")
-    assert "resume" not in saved
-    assert saved["layer_sizes"] == LAYERS and saved["activations"] == ["sigmoid", "linear"]
-    record = saved["training"]
+    assert saved.resume is None
+    assert saved.layer_sizes == LAYERS and saved.activations == ["sigmoid", "linear"]
+    record = saved.training
     assert record["data"] == {"frames": str(shapes / "frames.pkl"), "audio": str(shapes / "audio.pkl"),
                               "sidecar": None}
     assert record["frames"]["total"] == 900
@@ -81,7 +81,7 @@ def test_training_record_and_brain_format(shapes: Path, tmp_path: Path) -> None:
 
 def test_plain_mlp_without_pretraining(shapes: Path, tmp_path: Path) -> None:
     assert train_in(tmp_path, shapes, epochs=2, pretrain_epochs=0, save_every=0) == 0
-    record = brain.load(tmp_path / "theanet.py.net.pkl")["training"]
+    record = brain.load(tmp_path / "theanet.py.net.pkl").training
     assert record["epochs"] == {"pretrain": [], "finetune": 2}
 
 
@@ -105,7 +105,7 @@ def test_checkpoints_are_brains_that_load_without_pytensor(uninterrupted: Path) 
                      "brain-0005.pkl", "brain-0006.pkl", "brain-pretrain1-0001.pkl",
                      "brain-pretrain1-0002.pkl"]
     code = ("import sys; from bitmap2pcm.learn import brain; b = brain.load(sys.argv[1]); "
-            "assert 'pytensor' not in sys.modules; assert b['resume']['progress']['epoch'] == 3")
+            "assert 'pytensor' not in sys.modules; assert b.resume['progress']['epoch'] == 3")
     result = subprocess.run([sys.executable, "-c", code, str(uninterrupted / "brain-0003.pkl")],
                             cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
@@ -303,6 +303,6 @@ def test_a_run_killed_while_writing_a_checkpoint_resumes_from_the_last_complete_
                              capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
     whole, again = brain.load(tmp_path / "whole" / "brain.pkl"), brain.load(folder / "brain.pkl")
-    for mine, theirs in zip(again["weights"] + again["biases"], whole["weights"] + whole["biases"],
+    for mine, theirs in zip(again.weights + again.biases, whole.weights + whole.biases,
                             strict=True):
         np.testing.assert_array_equal(mine, theirs)

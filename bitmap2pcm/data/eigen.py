@@ -143,6 +143,9 @@ class EigenFrames(InputLayout):
     def what(self, pixels: int) -> str:
         return f"{self.k} eigen-frame coefficients of each {pixels}-value frame"
 
+    def option(self) -> str:
+        return f"--eigen-frames {self.k}"
+
     def fitted(self, frames: np.ndarray, train_rows: np.ndarray, rng: np.random.Generator) -> "EigenFrames":
         log.info("fitting %d eigen-frames on %d of the %d training rows", self.k,
                  min(len(train_rows), max(SUBSET_ROWS, self.k)), len(train_rows))

@@ -17,12 +17,15 @@ definition of the input.
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Iterable
 
 import numpy as np
 
 from ..core.errors import UserError
 from .layout import InputLayout
+
+log = logging.getLogger("bitmap2pcm")
 
 NAME = "frame+differences"
 CHUNK_ROWS = 2048  # rows built at a time: bounds the temporaries of the fancy indexing
@@ -136,7 +139,12 @@ class History(InputLayout):
     def what(self, pixels: int) -> str:
         return f"each {pixels}-pixel frame and {self.k} difference{'' if self.k == 1 else 's'}"
 
+    def option(self) -> str:
+        return f"--history {self.k}"
+
     def rows(self, frames: np.ndarray, clip_starts: list[int]) -> np.ndarray:
+        log.info("building history inputs: each frame and %d difference%s (%d inputs per slot)",
+                 self.k, "" if self.k == 1 else "s", self.units(frames.shape[1]))
         return with_history(frames, self.k, clip_starts)
 
     def stream(self) -> HistoryStream:

@@ -18,8 +18,6 @@ file name (a data set made on another machine, or the video moved). Rows after t
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,9 +29,6 @@ from ..core import grid
 from ..core.errors import UserError
 from ..core.files import load_pickle
 from .dataset import SIDECAR_FILE
-
-if TYPE_CHECKING:  # a brain is read by learn/, which reads this module
-    from ..learn.brain import Brain
 
 Entry = TypeVar("Entry")
 SlotRange = tuple[int, int]  # [start, stop) in slots of one video
@@ -51,19 +46,19 @@ def matching(entries: Iterable[Entry], video: str | Path,
     return [e for e in entries if source_of(e) and Path(source_of(e)).name == wanted.name]
 
 
-def held_out_ranges(network: Brain, video: str | Path) -> list[SlotRange]:
+def held_out_ranges(training: dict[str, Any], video: str | Path) -> list[SlotRange]:
     """The slot ranges of `video` the brain never trained on, by its holdout record; empty
     when the brain records no holdout or held out nothing of this video."""
-    holdout = (network.training or {}).get("holdout") or {}
+    holdout = training.get("holdout") or {}
     return [(int(e["from_slot"]), int(e["to_slot"]))
             for e in matching(holdout.get("clips", []), video)]
 
 
-def held_out_videos(network: Brain) -> list[Path]:
+def held_out_videos(training: dict[str, Any]) -> list[Path]:
     """Every video the brain held part of out, in the order recorded (each once). A holdout
     of rows whose video was never recorded (trained without a matching dataset.json) is a
     UserError: there is no video to find."""
-    holdout = (network.training or {}).get("holdout") or {}
+    holdout = training.get("holdout") or {}
     entries = holdout.get("clips", [])
     unknown = [e for e in entries if not e.get("source")]
     if unknown:
@@ -93,7 +88,7 @@ def seconds_to_slots(start_s: float | None, stop_s: float | None, slots: int,
     return first, min(max(last, first + 1), slots)
 
 
-def scored_ranges(network: Brain, video: str | Path, slots: int,
+def scored_ranges(training: dict[str, Any], video: str | Path, slots: int,
                   start_s: float | None = None, stop_s: float | None = None) -> tuple[list[SlotRange], str]:
     """Which slots of `video` to score, and why: --from/--to when given; otherwise the part
     the brain held out of this video; otherwise (a video the brain held nothing out of) all
@@ -101,9 +96,9 @@ def scored_ranges(network: Brain, video: str | Path, slots: int,
     cut of the file: a UserError, not a silent truncation."""
     if start_s is not None or stop_s is not None:
         return [seconds_to_slots(start_s, stop_s, slots, video)], "--from/--to"
-    ranges = held_out_ranges(network, video)
+    ranges = held_out_ranges(training, video)
     if not ranges:
-        holdout = (network.training or {}).get("holdout") or {}
+        holdout = training.get("holdout") or {}
         if any(not e.get("source") for e in holdout.get("clips", [])):
             # It may be this very video: scoring all of it would score training slots too.
             return [(0, slots)], "whole video (the brain held out slots of an unrecorded video; " \
@@ -158,18 +153,17 @@ class TrainingData:
         return rows[self.trained[rows]]
 
 
-def load_training_data(network: Brain, frames_path: str | Path | None = None,
+def load_training_data(training: dict[str, Any], pixels: int, frames_path: str | Path | None = None,
                        audio_path: str | Path | None = None) -> TrainingData:
     """The brain's training rows, from the paths it records or those given; held-out rows
     are marked. Raises UserError saying why when they cannot be had (then no baselines)."""
-    training = network.training or {}
     recorded = training.get("data") or {}
     frames_path = frames_path or recorded.get("frames")
     audio_path = audio_path or recorded.get("audio")
     if not frames_path or not audio_path:
         raise UserError("the brain records no training data; pass --train-frames and --train-audio")
     frames, audio = load_pickle(frames_path), load_pickle(audio_path)
-    for array, path, width in ((frames, frames_path, network.pixels),
+    for array, path, width in ((frames, frames_path, pixels),
                                (audio, audio_path, grid.SAMPLES_PER_SLOT)):
         if not isinstance(array, np.ndarray) or array.ndim != 2 or array.shape[1] != width:
             raise UserError(f"{path}: expected an N x {width} array")

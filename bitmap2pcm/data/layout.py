@@ -48,6 +48,10 @@ class InputLayout:
         """What the input layer is fed, for messages: "each 4096-pixel frame"."""
         raise NotImplementedError
 
+    def option(self) -> str:
+        """The theanet.py option that chooses this layout, for messages."""
+        return f"--input {self.name}"
+
     def rows(self, frames: np.ndarray, clip_starts: list[int]) -> np.ndarray:
         """The input rows of a whole training set's `frames` (n, pixels), float32 in [0, 1];
         `clip_starts` are the rows where a clip begins (row 0 always does)."""

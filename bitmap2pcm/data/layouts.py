@@ -46,7 +46,7 @@ def of_input(record: dict[str, Any], pixels: int, source: str) -> InputLayout:
     """The layout a brain's input record says, for frames of `pixels` values; UserError when
     this version cannot build its rows."""
     name = record.get("layout", frame.NAME)
-    if name == frame.NAME and eigen.KEY in record:  # earlier eigen-frame brains recorded the frame layout and the fit
+    if name == frame.NAME and eigen.KEY in record:  # earlier eigen-frame brains said "frame"
         name = eigen.NAME
     if name in RETIRED:
         raise UserError(f"{source}: brain sees the {name!r} input, which this version no longer "

@@ -13,9 +13,10 @@ COARSE_SIDE block means (`coarse`), so that it means the same on any video:
 - b_t = c(f_t - f_(t-1)), a_t = c(f_(t+1) - f_t): the motion into and out of the slot,
   signed, u(d) = (d + 1) / 2 (no motion = 0.5);
 - |a_t - b_t|: where the motion changed during the slot (an impact, a reversal, a start);
-- e_k = mean |f_k - f_(k-1)|: motion energy of the six frame steps around the slot, on
-  `energy_unit`'s log scale, g(e) = clip(1 + log10(e + ENERGY_FLOOR) / ENERGY_DECADES, 0, 1),
-  which spreads the few decades motion energy spans over [0, 1] (a still picture reads 0), so the network sees motion build up and die down;
+- e_k = mean |f_k - f_(k-1)|: motion energy of the six frame steps around the slot, on the
+  log scale g(e) = clip(1 + log10(e + ENERGY_FLOOR) / ENERGY_DECADES, 0, 1) (`energy_unit`),
+  which spreads the few decades motion energy spans over [0, 1] (a still picture reads 0),
+  so the network sees motion build up and die down;
 - r_t = (1 - cos(s(a_t), s(b_t))) / 2, the turn: s a 3 x 3 box blur of the maps (so that
   a thing moving less than a block per frame does not flicker between blocks), cos their
   cosine: about 0 .. 0.25 while motion goes on steadily (and 0 with no motion at all), 0.5
@@ -30,11 +31,14 @@ for a whole training set, clip by clip; both use `_rows`, one definition of the 
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Iterable
 
 import numpy as np
 
 from .layout import InputLayout
+
+log = logging.getLogger("bitmap2pcm")
 
 NAME = "movement"
 LOOK = 3                   # frames either side of the slot
@@ -181,6 +185,8 @@ class Movement(InputLayout):
         return "each slot's movement on a coarse grid"
 
     def rows(self, frames: np.ndarray, clip_starts: list[int]) -> np.ndarray:
+        log.info("building movement inputs: the motion in a window of %d frames around each "
+                 "slot (%d inputs per slot)", 2 * LOOK + 1, self.units(frames.shape[1]))
         return movement_rows(frames, clip_starts)
 
     def stream(self) -> MovementStream:

@@ -202,7 +202,7 @@ def load_part(video_path: Path, summary: render.RenderSummary, network: Brain,
     pictures, and the true sound (None for a video without a sound track), all from the time
     zero the render found (no second probe)."""
     slots = summary.slots
-    ranges, why = scored_ranges(network, video_path, slots, start_s, stop_s)
+    ranges, why = scored_ranges(network.training, video_path, slots, start_s, stop_s)
     truth = (audio.from_slots(audio.to_slots(audio.read_sound(video_path, summary.origin_s), slots))
              if with_truth else None)
     frames = decode_frames(network, video_path, summary.origin_s)
@@ -289,7 +289,7 @@ def evaluate(videos: Sequence[str | Path], brain_path: str | Path,
     brain_path = Path(brain_path)
     network = render.load_brain(brain_path)
     if not videos:
-        videos = held_out_videos(network)
+        videos = held_out_videos(network.training)
         if not videos:
             raise UserError(f"{brain_path}: records no held-out videos; name the videos to evaluate")
     videos = [Path(v) for v in videos]
@@ -321,7 +321,7 @@ def evaluate(videos: Sequence[str | Path], brain_path: str | Path,
         return SetResult(name or set_name(videos), brain_path, parts, rows, notes, origin)
     if with_baselines:
         try:
-            data = load_training_data(network, train_frames, train_audio)
+            data = load_training_data(network.training, network.pixels, train_frames, train_audio)
         except UserError as reason:
             notes.append(f"baselines unavailable: {reason}")
             log.warning("baselines unavailable: %s", reason)

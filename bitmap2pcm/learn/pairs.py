@@ -5,8 +5,6 @@ cues), both on the [0, 1] scale."""
 
 from __future__ import annotations
 
-import logging
-
 from ..data import history as history_inputs
 from ..data.layout import InputLayout
 from ..data.layouts import of_input
@@ -14,8 +12,6 @@ from ..data.trainset import TrainingPairs, clip_segments, clips_of, split_rows
 from ..sound.representation import Representation
 from .brain import Brain
 from .settings import EIGEN, Settings, rng_for
-
-log = logging.getLogger("bitmap2pcm")
 
 
 def target_pairs(pairs: TrainingPairs, representation: Representation) -> TrainingPairs:
@@ -45,6 +41,5 @@ def run_layout(pairs: TrainingPairs, settings: Settings, checkpoint: Brain | Non
 def input_pairs(pairs: TrainingPairs, layout: InputLayout) -> TrainingPairs:
     """The same pairs with each frame row replaced by the row the network's input layer sees
     (built once, float32, clip by clip)."""
-    log.info("building %s inputs (%d per slot)", layout.name, layout.units(pairs.frames.shape[1]))
     frames = layout.rows(pairs.frames, clip_starts(pairs))
     return TrainingPairs(frames, pairs.audio, pairs.frames_path, pairs.audio_path)

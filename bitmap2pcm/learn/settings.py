@@ -174,9 +174,10 @@ def settings_for(layers: list[int] | None, options: dict[str, Any],
 
 
 def check_outputs(settings: Settings) -> None:
-    """The output layer must fit the target: one unit per value it predicts for a slot."""
+    """The output layer must fit the target: one unit per value it predicts for a slot (a
+    target that takes the data's rows as they are is checked against the data instead)."""
     representation, outputs = settings.representation(), settings.layer_sizes[-1]
-    if outputs != representation.outputs:
+    if outputs != representation.outputs and not representation.outputs_follow_data:
         raise UserError(f"--target {representation.name} predicts {representation.what} per slot, "
                         f"so the output layer must have {representation.outputs} units, not {outputs}")
 
@@ -189,9 +190,10 @@ def check_inputs(settings: Settings, pixels: int, channels: int = 1) -> None:
         raise UserError(f"--eigen-frames {settings.eigen_frames}: frames of {pixels} values have "
                         f"at most {pixels} principal components")
     if channels > 1 and layout.gray_only:
-        raise UserError(f"--input {layout.name} takes gray frames: pickle the videos without "
+        raise UserError(f"{layout.option()} takes gray frames: pickle the videos without "
                         "--color, or give --input frame (or --faithful)")
     wanted = layout.units(pixels)
-    if settings.layer_sizes[0] != wanted:
-        raise UserError(f"the {layout.name} input feeds the network {layout.what(pixels)}, so "
+    # a layout that shows the frame as it is leaves the check to check_layers, which names frames.pkl
+    if settings.layer_sizes[0] != wanted != pixels:
+        raise UserError(f"{layout.option()} feeds the network {layout.what(pixels)}, so "
                         f"the input layer must have {wanted} units, not {settings.layer_sizes[0]}")

@@ -41,6 +41,7 @@ class Pcm(Representation):
     name = "pcm"
     kind = "pcm"
     outputs = grid.SAMPLES_PER_SLOT
+    outputs_follow_data = True
     what = f"{grid.SAMPLES_PER_SLOT} samples"
     loss_text = "mean squared error over rows and samples, [0, 1] units"
     synthesis = "the blocks joined"

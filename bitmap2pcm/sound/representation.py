@@ -68,6 +68,9 @@ class Representation:
     name: ClassVar[str]          # theanet.py --target NAME
     kind: ClassVar[str]          # the "kind" of the brain's output record
     outputs: ClassVar[int]       # output units per slot
+    # True: training takes the data's sound rows as they are, so the output layer is as wide
+    # as they are (735 samples for video; narrower in synthetic tests), checked with the data
+    outputs_follow_data: ClassVar[bool] = False
     what: ClassVar[str]          # what the outputs are, for messages: "735 samples"
     loss_text: ClassVar[str]     # the loss, for the brain's training record
     synthesis: ClassVar[str]     # how render makes sound of it, for its log line
