@@ -151,8 +151,8 @@ def pipe() -> Iterator[Write]:
 
 class Recording:
     """A recording of the pictures with their new sound (`--record out.mkv`): the source's
-    ffmpeg writes the pictures to `pictures_path`, `sound` (a context manager) takes the
-    sound, and `mux` joins them into `path` once the source has stopped."""
+    ffmpeg writes the pictures to `pictures_path`, `sound` takes the sound and joins them
+    into `path`."""
 
     def __init__(self, path: Path, scratch: Path) -> None:
         if path.suffix.lower() != ".mkv":
@@ -161,10 +161,15 @@ class Recording:
         self.pictures_path = scratch / "pictures.mkv"
         self._sound_path = scratch / "sound.wav"
 
-    def sound(self) -> contextlib.AbstractContextManager[Write]:
-        return wav_file(self._sound_path)
+    @contextlib.contextmanager
+    def sound(self) -> Iterator[Write]:
+        """The sound's writer; when the block ends (after the source has stopped, so that
+        its pictures are complete) both are muxed into the recording."""
+        with wav_file(self._sound_path) as write:
+            yield write
+        self._mux()
 
-    def mux(self) -> None:
+    def _mux(self) -> None:
         if not (self.pictures_path.is_file() and self._sound_path.is_file()):
             raise UserError(f"{self.path}: nothing was recorded")
         with atomic_path(self.path, suffix=".mkv") as temporary:

@@ -121,6 +121,7 @@ class _Decoder(video.FrameStream):
         super().__init__(label, picture.side, picture.interpolation, batch_slots=1, origin_s=0.0,
                          channels=picture.channels)
         self.command = command
+        self._asked_to_stop = False
 
     def start(self) -> "_Decoder":
         if self._process is None:
@@ -130,8 +131,11 @@ class _Decoder(video.FrameStream):
         return self
 
     def stop(self) -> None:
+        """Ask ffmpeg to stop, once: a second signal would interrupt the writing of its
+        outputs' ends (ffmpeg then aborts its I/O), leaving a recording unreadable."""
         process = self._process
-        if process is not None and process.poll() is None:
+        if process is not None and process.poll() is None and not self._asked_to_stop:
+            self._asked_to_stop = True
             with contextlib.suppress(ProcessLookupError):
                 process.send_signal(signal.SIGINT)  # ffmpeg's clean stop: outputs closed
 
