@@ -4,8 +4,11 @@ Every output is a context manager that yields a `write(samples)` function taking
 22050 Hz mono float32 samples. Leaving the block (a stop or Ctrl-C included) completes the
 output: the WAV is renamed into place, the recording muxed; an exception leaves neither.
 
-- `device`: PortAudio through `sounddevice`, in a callback that takes samples from a small
-  ring buffer. The ring starts with `buffer_ms` of silence: the margin that absorbs the
+- `device`: the sound server when there is one (PulseAudio, or PipeWire's PulseAudio
+  service, as laptops have them), through its own client `pacat` with a latency target of
+  `buffer_ms`: measured here, PortAudio reaches it only through ALSA's pulse plugin, whose
+  callbacks stalled for seconds (9 callbacks in 2 s at 256 samples). Otherwise PortAudio
+  through `sounddevice`, in a callback that takes samples from a small ring buffer. The ring starts with `buffer_ms` of silence: the margin that absorbs the
   brain's uneven pace (a whole slot of 735 samples arrives at once, 30 times a second). When
   the brain falls behind, the device plays silence (an underrun, counted); when samples pile
   up beyond the margin and two slots (the source running faster than the device's clock),
@@ -20,11 +23,15 @@ output: the WAV is renamed into place, the recording muxed; an exception leaves 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 import queue
+import shutil
+import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -39,8 +46,10 @@ log = logging.getLogger("bitmap2pcm")
 
 Write = Callable[[np.ndarray], None]
 
-DEFAULT_BUFFER_MS = 20.0  # the device's jitter margin (see the module notes)
+DEFAULT_BUFFER_MS = 30.0  # the device's jitter margin (see the module notes)
 BLOCK_SAMPLES = 128       # samples per device callback: 5.8 ms
+F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
+PIPE_BYTES = 4096  # the smallest pipe: 1024 samples
 NO_DEVICE = ("install the 'sounddevice' package (pip install 'bitmap2pcm[live]') and PortAudio "
              "('apt-get install -y libportaudio2'), or write the sound with -o FILE.wav or -o -")
 
@@ -58,6 +67,7 @@ class _Ring:
         self.underruns = 0
         self.skipped_samples = 0
         self._waiting = True  # for samples: before the first, and after an underrun
+        self.closing = False  # the last samples are playing: running out is no underrun
 
     def put(self, samples: np.ndarray) -> None:
         with self._lock:
@@ -76,13 +86,67 @@ class _Ring:
             out[n:] = 0.0
             self._samples = self._samples[n:]
             if n < len(out) and not self._waiting:
-                self.underruns += 1
+                self.underruns += 0 if self.closing else 1
                 self._waiting = True
+
+    def drain(self, timeout_s: float = 1.0) -> None:
+        """Wait (a bounded time) for the device to play the samples waiting."""
+        self.closing = True
+        deadline = time.monotonic() + timeout_s
+        while len(self._samples) and time.monotonic() < deadline:
+            time.sleep(0.005)
+
+
+def device(buffer_ms: float = DEFAULT_BUFFER_MS,
+           name: str | int | None = None) -> contextlib.AbstractContextManager[Write]:
+    """The sound device: the sound server's default sink (or the one `name`d) when a server
+    answers, else PortAudio's default device (or the one `name`d)."""
+    return sound_server(buffer_ms, name) if _server_answers() else portaudio(buffer_ms, name)
+
+
+def _server_answers() -> bool:
+    if shutil.which("pacat") is None or shutil.which("pactl") is None:
+        return False
+    try:
+        return subprocess.run(["pactl", "info"], capture_output=True, timeout=5).returncode == 0
+    except subprocess.TimeoutExpired:
+        return False
 
 
 @contextlib.contextmanager
-def device(buffer_ms: float = DEFAULT_BUFFER_MS, name: str | int | None = None) -> Iterator[Write]:
-    """The default sound device (or the one `name`d), through PortAudio."""
+def sound_server(buffer_ms: float, sink: str | int | None = None) -> Iterator[Write]:
+    """Raw samples into `pacat`, whose stream asks the server for `buffer_ms` of latency. The
+    pipe to it is shrunk to a page, so that no more than 46 ms of sound can wait in it."""
+    command = ["pacat", "--playback", "--raw", "--format=float32le", f"--rate={grid.RATE_HZ}",
+               "--channels=1", f"--latency-msec={max(1, round(buffer_ms))}",
+               "--client-name=bitmap2pcm live", "--stream-name=live sound",
+               *([f"--device={sink}"] if sink is not None else [])]
+    player = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE,
+                              start_new_session=True)  # a Ctrl-C is this process's to handle
+    with contextlib.suppress(OSError):
+        fcntl.fcntl(player.stdin, F_SETPIPE_SZ, PIPE_BYTES)
+    log.info("playing on the sound server (pacat, %.0f ms latency asked)", buffer_ms)
+
+    def write(samples: np.ndarray) -> None:
+        try:
+            player.stdin.write(np.ascontiguousarray(samples, dtype="<f4").tobytes())
+            player.stdin.flush()
+        except BrokenPipeError:
+            reason = player.stderr.read().decode(errors="replace").strip()
+            raise UserError(f"the sound server stopped playing ({reason or 'pacat ended'})") from None
+
+    try:
+        yield write
+    finally:
+        with contextlib.suppress(BrokenPipeError):
+            player.stdin.close()  # pacat plays what it holds, then ends
+        player.wait()
+        player.stderr.close()
+
+
+@contextlib.contextmanager
+def portaudio(buffer_ms: float, name: str | int | None = None) -> Iterator[Write]:
+    """PortAudio's default device (or the one `name`d), through `sounddevice`."""
     try:
         import sounddevice
     except (ImportError, OSError) as error:  # OSError: the package is there, PortAudio is not
@@ -102,6 +166,7 @@ def device(buffer_ms: float = DEFAULT_BUFFER_MS, name: str | int | None = None) 
         log.info("playing on %s (%.0f ms device latency, %.0f ms margin)",
                  sounddevice.query_devices(player.device)["name"], player.latency * 1000, buffer_ms)
         yield ring.put
+        ring.drain()
     if ring.underruns or ring.skipped_samples:
         log.warning("sound device: %d underruns (the brain fell behind), %.0f ms skipped (the source "
                     "ran ahead)", ring.underruns, 1000 * ring.skipped_samples / grid.RATE_HZ)
