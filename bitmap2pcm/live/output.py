@@ -5,14 +5,14 @@ Every output is a context manager that yields a `write(samples)` function taking
 output: the WAV is renamed into place, the recording muxed; an exception leaves neither.
 
 - `device`: the sound server when there is one (PulseAudio, or PipeWire's PulseAudio
-  service, as laptops have them), through its own client `pacat` with a latency target of
-  `buffer_ms`: measured here, PortAudio reaches it only through ALSA's pulse plugin, whose
-  callbacks stalled for seconds (9 callbacks in 2 s at 256 samples). Otherwise PortAudio
-  through `sounddevice`, in a callback that takes samples from a small ring buffer. The ring starts with `buffer_ms` of silence: the margin that absorbs the
-  brain's uneven pace (a whole slot of 735 samples arrives at once, 30 times a second). When
-  the brain falls behind, the device plays silence (an underrun, counted); when samples pile
-  up beyond the margin and two slots (the source running faster than the device's clock),
-  the oldest are skipped, so latency stays bounded.
+  service, as laptops have them), through libpulse-simple (`pulse`) asking for a buffer of
+  `buffer_ms`: measured here, PortAudio reaches the server only through ALSA's pulse plugin,
+  whose callbacks stalled for seconds (9 callbacks in 2 s at 256 samples). Otherwise PortAudio
+  through `sounddevice`, with a margin of `buffer_ms`. Either takes samples from a small ring
+  buffer in blocks of 128: when the brain falls behind, the device plays silence (an
+  underrun, counted, and the margin is rebuilt); when samples pile up beyond the margin and
+  two slots (the source running faster than the device's clock), the oldest are skipped,
+  so latency stays bounded.
 - `wav_file`: written by a thread, so that the disk never holds up the sound.
 - `pipe`: raw float32 little-endian samples (`f32le`, 22050 Hz, mono) on standard output,
   the format players read without a header: `ffplay -f f32le -ar 22050 -ch_layout mono -`.
@@ -23,11 +23,8 @@ output: the WAV is renamed into place, the recording muxed; an exception leaves 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import queue
-import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -41,6 +38,7 @@ from ..core import grid
 from ..core.errors import UserError
 from ..core.files import atomic_path, check_writable_dir
 from ..media import audio, video
+from . import pulse
 
 log = logging.getLogger("bitmap2pcm")
 
@@ -48,8 +46,6 @@ Write = Callable[[np.ndarray], None]
 
 DEFAULT_BUFFER_MS = 30.0  # the device's jitter margin (see the module notes)
 BLOCK_SAMPLES = 128       # samples per device callback: 5.8 ms
-F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
-PIPE_BYTES = 4096  # the smallest pipe: 1024 samples
 NO_DEVICE = ("install the 'sounddevice' package (pip install 'bitmap2pcm[live]') and PortAudio "
              "('apt-get install -y libportaudio2'), or write the sound with -o FILE.wav or -o -")
 
@@ -97,51 +93,50 @@ class _Ring:
             time.sleep(0.005)
 
 
-def device(buffer_ms: float = DEFAULT_BUFFER_MS,
-           name: str | int | None = None) -> contextlib.AbstractContextManager[Write]:
+@contextlib.contextmanager
+def device(buffer_ms: float = DEFAULT_BUFFER_MS, name: str | int | None = None) -> Iterator[Write]:
     """The sound device: the sound server's default sink (or the one `name`d) when a server
     answers, else PortAudio's default device (or the one `name`d)."""
-    return sound_server(buffer_ms, name) if _server_answers() else portaudio(buffer_ms, name)
-
-
-def _server_answers() -> bool:
-    if shutil.which("pacat") is None or shutil.which("pactl") is None:
-        return False
     try:
-        return subprocess.run(["pactl", "info"], capture_output=True, timeout=5).returncode == 0
-    except subprocess.TimeoutExpired:
-        return False
+        playback = pulse.Playback(buffer_ms, None if name is None else str(name))
+    except OSError as error:
+        log.debug("no sound server (%s): trying PortAudio", error)
+        with portaudio(buffer_ms, name) as write:
+            yield write
+        return
+    ring = _Ring(0)  # the server's own buffer is the margin
+    playing = threading.Event()
+    playing.set()
+    failure: list[BaseException] = []
 
-
-@contextlib.contextmanager
-def sound_server(buffer_ms: float, sink: str | int | None = None) -> Iterator[Write]:
-    """Raw samples into `pacat`, whose stream asks the server for `buffer_ms` of latency. The
-    pipe to it is shrunk to a page, so that no more than 46 ms of sound can wait in it."""
-    command = ["pacat", "--playback", "--raw", "--format=float32le", f"--rate={grid.RATE_HZ}",
-               "--channels=1", f"--latency-msec={max(1, round(buffer_ms))}",
-               "--client-name=bitmap2pcm live", "--stream-name=live sound",
-               *([f"--device={sink}"] if sink is not None else [])]
-    player = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=subprocess.PIPE,
-                              start_new_session=True)  # a Ctrl-C is this process's to handle
-    with contextlib.suppress(OSError):
-        fcntl.fcntl(player.stdin, F_SETPIPE_SZ, PIPE_BYTES)
-    log.info("playing on the sound server (pacat, %.0f ms latency asked)", buffer_ms)
-
-    def write(samples: np.ndarray) -> None:
+    def feed() -> None:
+        block = np.zeros(BLOCK_SAMPLES, np.float32)
         try:
-            player.stdin.write(np.ascontiguousarray(samples, dtype="<f4").tobytes())
-            player.stdin.flush()
-        except BrokenPipeError:
-            reason = player.stderr.read().decode(errors="replace").strip()
-            raise UserError(f"the sound server stopped playing ({reason or 'pacat ended'})") from None
+            while playing.is_set():
+                ring.take(block)
+                playback.write(block)  # blocks while the server's buffer is full
+        except OSError as error:
+            failure.append(error)
 
+    feeder = threading.Thread(target=feed, name="live-sound-server", daemon=True)
+    feeder.start()
+    log.info("playing on the sound server (%.0f ms buffer asked)", buffer_ms)
     try:
-        yield write
+        yield ring.put
+        ring.drain()
     finally:
-        with contextlib.suppress(BrokenPipeError):
-            player.stdin.close()  # pacat plays what it holds, then ends
-        player.wait()
-        player.stderr.close()
+        playing.clear()
+        feeder.join()
+        playback.close()
+    if failure:
+        raise UserError(f"the sound server stopped playing ({failure[0]})")
+    _report(ring)
+
+
+def _report(ring: _Ring) -> None:
+    if ring.underruns or ring.skipped_samples:
+        log.warning("sound device: %d underruns (the brain fell behind), %.0f ms skipped (the source "
+                    "ran ahead)", ring.underruns, 1000 * ring.skipped_samples / grid.RATE_HZ)
 
 
 @contextlib.contextmanager
@@ -167,9 +162,7 @@ def portaudio(buffer_ms: float, name: str | int | None = None) -> Iterator[Write
                  sounddevice.query_devices(player.device)["name"], player.latency * 1000, buffer_ms)
         yield ring.put
         ring.drain()
-    if ring.underruns or ring.skipped_samples:
-        log.warning("sound device: %d underruns (the brain fell behind), %.0f ms skipped (the source "
-                    "ran ahead)", ring.underruns, 1000 * ring.skipped_samples / grid.RATE_HZ)
+    _report(ring)
 
 
 def _until_none(runs: queue.SimpleQueue) -> Iterator[np.ndarray]:

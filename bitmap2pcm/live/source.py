@@ -30,7 +30,6 @@ from typing import Any
 import numpy as np
 
 from ..core import grid
-from ..core.errors import UserError
 from ..media import video
 
 log = logging.getLogger("bitmap2pcm")
