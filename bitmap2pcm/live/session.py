@@ -158,6 +158,8 @@ def _play(source: LiveSource, rows: LookaheadRows, network: dict[str, Any],
                         "in all)", source.dropped - reported_drops, time.monotonic() - reported_s,
                         source.dropped, source.received)
             reported_s, reported_drops = time.monotonic(), source.dropped
+    if source.received == 0 and source.error is not None:
+        raise source.error  # nothing came: no output is left behind
     slots += _sound(rows.finish(), network, synthesizer, write)
     write(synthesizer.finish())
     return slots
