@@ -7,8 +7,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEBIAN_PACKAGES := ffmpeg csound libopenblas-dev
-# Only the tests need a browser: they open the listening page in Debian's Chromium.
-TEST_DEBIAN_PACKAGES := chromium
+# Only the tests need a browser: they open the listening page in Debian's Chromium. The live
+# tests play through a private PulseAudio null sink (pulseaudio, its client tools, libpulse)
+# and PortAudio.
+TEST_DEBIAN_PACKAGES := chromium pulseaudio pulseaudio-utils libpulse0 libportaudio2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: install debian debian-test demo brains test bench clean

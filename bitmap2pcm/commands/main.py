@@ -24,6 +24,7 @@ SUBCOMMANDS = {
     "train": ("train", "training pairs -> a brain (theanet.py.net.pkl)"),
     "render": ("render", "a video and a brain -> the video with the brain's sound (2 MKVs)"),
     "evaluate": ("evaluate", "how close a brain's sound comes to a video's real sound"),
+    "live": ("live", "a camera, the screen, a stream or a file -> the brain's sound, as it happens"),
 }
 
 DESCRIPTION = f"""\
