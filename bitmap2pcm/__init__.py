@@ -9,20 +9,23 @@ imports only from itself and the folders before it (tests/test_layout.py checks 
 
     core     the timeline, errors, atomic files, the command-line conventions
     media    videos and sound tracks onto the grid (ffmpeg), WAV out
-    data     training pairs: pickler's data sets, loading and splitting, the held-out part
-    sound    what a brain can predict about sound, and how each becomes a waveform
+    data     training pairs: pickler's data sets, loading and splitting, the held-out part;
+             what a brain sees, one input layout per module (layout.py, layouts.py)
+    sound    what a brain says, one sound representation per module (representation.py,
+             registry.py), and how each becomes a waveform
     learn    the network (RBM, DBN), training, checkpoints, the brain file
     render   a video through a brain into a sound track, and into videos with that sound
+    live     a camera, the screen or a stream through a brain as it happens
     judge    metrics, baselines, evaluation against the true sound, tables and plots
     shipped  the shipped brains: which they are, retraining them, their cards
     commands each command's arguments and help: the checkout's scripts and the installed
-             `bitmap2pcm` (pickle, train, render, evaluate) share them
+             `bitmap2pcm` (pickle, train, render, evaluate, live) share them
 
 Data, not code, installed with the package so that an installed bitmap2pcm renders as a
 checkout does: brains/ (the shipped brains and their cards) and sound/granular.csd (the Csound
 grain orchestra).
 """
 
-STAGES = ("core", "media", "data", "sound", "learn", "render", "judge", "shipped", "commands")
+STAGES = ("core", "media", "data", "sound", "learn", "render", "live", "judge", "shipped", "commands")
 
 __version__ = "0.1.0"

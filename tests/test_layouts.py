@@ -46,6 +46,16 @@ def test_streaming_rows_equal_training_rows_in_any_batches(index):
 
 
 @pytest.mark.parametrize("index", range(4))
+def test_a_layout_holds_back_its_lookahead_and_no_more(index):
+    frames = np.random.default_rng(6).random((12, PIXELS), dtype=np.float32)
+    layout = fitted_layouts(frames)[index]
+    rows = layout.stream()
+    given = [len(rows.push(frames[k:k + 1])) for k in range(len(frames))]
+    assert given == [0] * layout.lookahead_slots + [1] * (len(frames) - layout.lookahead_slots)
+    assert len(rows.finish()) == layout.lookahead_slots
+
+
+@pytest.mark.parametrize("index", range(4))
 def test_a_brain_records_its_layout_and_render_rebuilds_it(tmp_path, index):
     frames = np.random.default_rng(4).random((30, PIXELS), dtype=np.float32)
     layout = fitted_layouts(frames)[index]

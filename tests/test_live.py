@@ -38,18 +38,11 @@ def clip(tmp_path_factory) -> Path:
 
 # ---- look-ahead ---------------------------------------------------------------------------
 
-def test_brain_lookahead_is_what_the_input_builder_holds_back():
-    cues = stream.load_brain(stream.resolve_brain("cues"))
-    shallow = stream.load_brain(stream.resolve_brain("shallow"))
-    assert lookahead.brain_lookahead(cues, grid.PIXELS_PER_FRAME) == movement.LOOK
-    assert lookahead.brain_lookahead(shallow, grid.PIXELS_PER_FRAME) == 0
-
-
 @pytest.mark.parametrize("frames", [0, 1, 2, 3])
 def test_lookahead_rows_come_n_frames_late_and_end_as_render_ends(frames):
     network = stream.load_brain(stream.resolve_brain("cues"))
     pictures = RNG.random((20, grid.PIXELS_PER_FRAME)).astype(np.float32)
-    rows = lookahead.LookaheadRows(network, grid.PIXELS_PER_FRAME, frames)
+    rows = lookahead.LookaheadRows(network, frames)
     given = []
     for k, picture in enumerate(pictures):
         new = rows.push(picture[None])
@@ -69,7 +62,7 @@ def test_lookahead_rows_come_n_frames_late_and_end_as_render_ends(frames):
 def test_lookahead_beyond_the_brains_is_refused():
     shallow = stream.load_brain(stream.resolve_brain("shallow"))
     with pytest.raises(Exception, match="at most 0 frames"):
-        lookahead.LookaheadRows(shallow, grid.PIXELS_PER_FRAME, 1)
+        lookahead.LookaheadRows(shallow, 1)
 
 
 def test_device_ring_keeps_latency_bounded_and_counts_underruns():

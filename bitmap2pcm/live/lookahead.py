@@ -1,53 +1,36 @@
-"""Look-ahead: how many frames after a slot the brain's input row waits for, and fewer on request.
+"""Look-ahead: fewer frames after a slot than the brain's layout waits for, on request.
 
-A brain's own look-ahead is what its input builder (render's `input_stream`) holds back: a
-movement brain sees frames t-3 .. t+3, so its row for frame t comes once frame t+3 has
-arrived (three frames, 100 ms); a spacetime brain waits one frame, a frame or history brain
-none. It is measured here by feeding the builder blank frames, so that every input layout
-answers for itself, and no list of layouts is kept here.
+A brain's own look-ahead is its input layout's (`brain.lookahead_slots`): a movement brain
+sees frames t-3 .. t+3, so its row for frame t comes once frame t+3 has arrived (three
+frames, 100 ms); a frame or history brain waits for none.
 
 With fewer frames of look-ahead (`--lookahead N`) the row for frame t is given once frame
-t+N has arrived: the builder's state is copied and finished, which stands the newest frame
+t+N has arrived: the layout's stream is copied and finished, which stands the newest frame
 in for the frames still to come -- exactly what render does at a video's end. The row the
-builder later gives for that frame, with the true frames, is not used again: every frame
+stream later gives for that frame, with the true frames, is not used again: every frame
 gets one row, in order, and the sound one slot per frame.
 """
 
 from __future__ import annotations
 
 import copy
-from typing import Any
-
 import numpy as np
 
 from ..core.errors import UserError
-from ..render import stream
-
-MOST_FRAMES = 30  # a builder that holds back a second of frames is not a live brain
-
-
-def brain_lookahead(network: dict[str, Any], frame_values: int) -> int:
-    """Frames the brain's input builder holds back before it gives a frame its row."""
-    builder = stream.input_stream(network)
-    blank = np.zeros((1, frame_values), np.float32)
-    for held in range(MOST_FRAMES):
-        if len(builder.push(blank)):
-            return held
-    raise UserError(f"the brain's input layout holds back more than {MOST_FRAMES} frames")
-
+from ..learn.brain import Brain
 
 class LookaheadRows:
     """Input rows for a live stream of frames, each row given `frames` frames after its
     own (at most the brain's look-ahead, `brain_frames`). `push` (n frames, float32 in
     [0, 1]) gives the rows that are due; `finish` the rest, as render gives them."""
 
-    def __init__(self, network: dict[str, Any], frame_values: int, frames: int | None = None) -> None:
-        self.brain_frames = brain_lookahead(network, frame_values)
+    def __init__(self, network: Brain, frames: int | None = None) -> None:
+        self.brain_frames = network.lookahead_slots
         self.frames = self.brain_frames if frames is None else frames
         if not 0 <= self.frames <= self.brain_frames:
             raise UserError(f"--lookahead {self.frames}: this brain looks at most {self.brain_frames} "
                             f"frames ahead (0 .. {self.brain_frames})")
-        self._builder = stream.input_stream(network)
+        self._builder = network.layout.stream()
         self._pushed = 0   # frames pushed
         self._built = 0    # frames the builder has given rows for
         self._given = 0    # frames given rows (builder's or early ones)

@@ -24,8 +24,10 @@ import numpy as np
 
 from ..core import grid
 from ..learn import brain as brains
+from ..learn.brain import Brain
 from ..media import video
 from ..render import stream
+from ..sound.representation import Synthesizer
 from . import output
 from .lookahead import LookaheadRows
 from .source import Arrival, LiveSource, picture_of
@@ -121,8 +123,8 @@ def run(plan: Plan) -> Summary:
     look-ahead, outputs, source file) runs before the first picture."""
     network = stream.load_brain(stream.resolve_brain(plan.brain))
     picture = picture_of(network)
-    rows = LookaheadRows(network, picture.frame_values, plan.lookahead)
-    synthesizer = stream.Synthesizer(network, plan.mode)
+    rows = LookaheadRows(network, plan.lookahead)
+    synthesizer = network.synthesizer(plan.mode)
     started_s, cpu_started_s = time.monotonic(), _cpu_s()
     with contextlib.ExitStack() as stack:
         writes, pictures_path = _outputs(plan, stack)
@@ -143,8 +145,8 @@ def run(plan: Plan) -> Summary:
     return Summary(slots, source.received, source.dropped, wall_s, cpu_percent, source.ending())
 
 
-def _play(source: LiveSource, rows: LookaheadRows, network: dict[str, Any],
-          synthesizer: stream.Synthesizer, write: Callable[[np.ndarray], None]) -> int:
+def _play(source: LiveSource, rows: LookaheadRows, network: Brain,
+          synthesizer: Synthesizer, write: Callable[[np.ndarray], None]) -> int:
     """The loop: pictures in, sound out, until the source ends or is stopped; the slots given."""
     slots = 0
     last: Arrival | None = None
@@ -170,7 +172,7 @@ def _turns(source: LiveSource) -> Iterator[list[Arrival]]:
         yield arrivals
 
 
-def _sound(rows: np.ndarray, network: dict[str, Any], synthesizer: stream.Synthesizer,
+def _sound(rows: np.ndarray, network: Brain, synthesizer: Synthesizer,
            write: Callable[[np.ndarray], None]) -> int:
     """The sound of some input rows, written; the number of slots."""
     if len(rows):

@@ -25,12 +25,12 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from ..core import grid
 from ..media import video
+from ..learn.brain import Brain
 
 log = logging.getLogger("bitmap2pcm")
 
@@ -51,9 +51,9 @@ class Picture:
         return self.channels * self.side * self.side
 
 
-def picture_of(network: dict[str, Any]) -> Picture:
+def picture_of(network: Brain) -> Picture:
     """The picture convention a brain was trained with (render's `frame_stream` reads the same)."""
-    convention = network["input"]
+    convention = network.input
     return Picture(convention["side"], convention["interpolation"], video.channels_of(convention))
 
 
