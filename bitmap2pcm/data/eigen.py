@@ -131,6 +131,7 @@ class EigenFrames(InputLayout):
     layout is `fitted` on the training rows before it makes rows."""
 
     name = NAME
+    chosen_by_name = False
 
     def __init__(self, k: int, eigen_fit: EigenFit | None = None) -> None:
         self.k = k

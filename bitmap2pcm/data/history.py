@@ -127,6 +127,7 @@ class History(InputLayout):
     """The frame and its `k` previous differences (theanet.py --history K)."""
 
     name = NAME
+    chosen_by_name = False
 
     def __init__(self, k: int) -> None:
         if k < 1:

@@ -40,6 +40,7 @@ class InputLayout:
     name: ClassVar[str]                # the "layout" a brain records; theanet.py --input NAME
     lookahead_slots: ClassVar[int] = 0  # frames after a slot its row waits for
     gray_only: ClassVar[bool] = False  # True: refuses colour pictures
+    chosen_by_name: ClassVar[bool] = True  # theanet.py --input NAME (False: by its own option)
 
     def units(self, pixels: int) -> int:
         raise NotImplementedError

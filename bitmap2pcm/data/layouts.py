@@ -14,8 +14,8 @@ LAYOUTS: dict[str, type[InputLayout]] = {
     for layout in (frame.Frame, history.History, movement.Movement, eigen.EigenFrames)
 }
 # theanet.py --input NAME: the layouts chosen by name alone (history and eigen-frames are
-# chosen by their counts, --history K and --eigen-frames K, and see the frame)
-CHOSEN_BY_NAME = (frame.NAME, movement.NAME)
+# chosen by their counts, --history K and --eigen-frames K)
+CHOSEN_BY_NAME = tuple(name for name, layout in LAYOUTS.items() if layout.chosen_by_name)
 DEFAULT = movement.NAME   # the recommended mode's
 FAITHFUL = frame.NAME     # the 2015 network's
 # Layouts of earlier versions that render no longer builds, and how to replace such a brain.
