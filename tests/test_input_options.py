@@ -163,7 +163,7 @@ def test_the_fit_never_sees_held_out_or_validation_rows(tmp_path):
 def test_an_eigen_brain_trains_resumes_and_records_its_fit(tmp_path):
     _, pairs = synthetic_pairs(tmp_path)
     options = {"eigen_frames": 12, "inputs": "spacetime", "epochs": 2, "pretrain_epochs": 0,
-               "batch": 32, "save_every": 1}
+               "batch": 32, "save_every": 1, "keep_every": 1}
     paths = (str(tmp_path / "frames.pkl"), str(tmp_path / "audio.pkl"))
     assert run.run_training(*paths, str(tmp_path / "whole.pkl"), None, options, quiet=True) == 0
     whole = stream.load_brain(tmp_path / "whole.pkl")

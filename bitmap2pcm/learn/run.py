@@ -55,7 +55,7 @@ def run_training(frames: str, audio: str, output: str, layers: list[int] | None,
     pairs = input_pairs(target_pairs(pairs, settings.target), settings.history, settings.inputs,
                         eigen_fit(pairs, settings, checkpoint))
     trainer = Trainer(pairs, settings, checkpoint_dir=output_path.parent, resume=checkpoint,
-                      quiet=quiet, backend=backend, sound=sound)
+                      quiet=quiet, backend=backend, sound=sound, resume_path=resume)
     try:
         finished = trainer.run()
     except Interrupted as stop:

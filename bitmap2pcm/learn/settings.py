@@ -75,6 +75,7 @@ class Settings:
     patience: int = 10                   # fine-tuning epochs without improvement before stopping
     seed: int = 0
     save_every: int = 10                 # checkpoint interval in epochs; 0 = only on Ctrl-C
+    keep_every: int = 0                  # also keep every N-th epoch's checkpoint; 0 = the latest only
     holdout_tail: float = 0.0            # last fraction of every clip kept out for evaluation
     target: str = "pcm"                  # one of TARGETS: what the output layer predicts
     history: int = 0                     # frame differences after the frame (history.py)
@@ -83,7 +84,7 @@ class Settings:
     library_seconds: float = library.DEFAULT_CAP_S  # cues: the most training sound a brain keeps
 
     # These may change when a run is resumed: they do not alter the trajectory up to the stop.
-    RESUMABLE_CHANGES = ("epochs", "save_every")
+    RESUMABLE_CHANGES = ("epochs", "save_every", "keep_every")
 
     def to_record(self) -> dict[str, Any]:
         record = asdict(self)
@@ -164,7 +165,7 @@ def settings_for(layers: list[int] | None, options: dict[str, Any],
 
     `options` holds only what the user gave explicitly. On resume, options that would change
     the trajectory must agree with the checkpoint (otherwise the run would not be the same
-    run); `epochs` and `save_every` may change.
+    run); those in Settings.RESUMABLE_CHANGES may change.
     """
     if options.get("target", "pcm") not in TARGETS:
         raise UserError(f"unknown target {options['target']!r} (choose {', '.join(TARGETS)})")
