@@ -1,4 +1,4 @@
-"""The event benchmark (bitmap2pcm/data/events/): reproducible scenes whose sound follows the action.
+"""The event benchmark (scenes/events/): reproducible scenes whose sound follows the action.
 
 Every impact of the record is an onset of the sound, nothing else is; distractors and still
 stretches are silent while their pictures do (or do not) move as the record says; harder
@@ -19,9 +19,9 @@ import soundfile
 
 from bitmap2pcm.core import grid
 from bitmap2pcm.core.errors import UserError
-from bitmap2pcm.data.events import benchmark as event_files
-from bitmap2pcm.data.events import physics, pictures, planner, score
-from bitmap2pcm.data.events import settings as scene_settings
+from scenes.events import benchmark as event_files
+from scenes.events import physics, pictures, planner, score
+from scenes.events import settings as scene_settings
 from bitmap2pcm.judge import metrics, onsets
 
 REPO = Path(__file__).resolve().parent.parent

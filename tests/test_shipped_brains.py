@@ -19,7 +19,7 @@ from render_helpers import check_mkv, render_sh
 from bitmap2pcm.core import grid
 from bitmap2pcm.core.errors import UserError
 from bitmap2pcm.core.files import load_pickle
-from bitmap2pcm.data import synth
+from scenes import synth
 from bitmap2pcm.learn import brain as brains
 from bitmap2pcm.render import stream as render
 from bitmap2pcm.shipped import cards, retrain

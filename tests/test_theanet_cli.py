@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from bitmap2pcm.core.files import save_pickle
-from bitmap2pcm.data.synth import shapes_dataset
+from scenes.synth import shapes_dataset
 from bitmap2pcm.learn import brain
 
 REPO = Path(__file__).resolve().parent.parent

@@ -15,7 +15,7 @@ from conftest import write_shapes_pickles
 
 from bitmap2pcm.core.errors import UserError
 from bitmap2pcm.core.files import save_pickle
-from bitmap2pcm.data.synth import shapes_dataset
+from scenes.synth import shapes_dataset
 from bitmap2pcm.data.trainset import check_matrix, load_pairs, validation_split
 from bitmap2pcm.learn import brain, run, train
 from bitmap2pcm.learn import settings as run_settings
