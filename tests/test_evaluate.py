@@ -291,7 +291,7 @@ def test_cli_without_videos_takes_the_held_out_ones_and_says_when_baselines_are_
     bare = run_script("evaluate.py", str(data_set["video"]), "--brain", str(data_set["bare"]),
                       "--mode", "raw", "-q")
     assert bare.returncode == 0, bare.stderr
-    assert "baselines unavailable: the brain records no training data" in bare.stdout
+    assert "no baselines to compare with: the brain records no training data" in bare.stdout
     assert "retrieval" not in bare.stdout
 
 

@@ -32,6 +32,7 @@ from bitmap2pcm.judge import evaluate as evaluation
 from bitmap2pcm.judge import metrics, page, report
 from bitmap2pcm.learn import brain as brains
 from bitmap2pcm.media import audio, video
+from bitmap2pcm.render import stream
 
 W = grid.SAMPLES_PER_SLOT
 SECONDS = 6.0
@@ -276,6 +277,29 @@ def test_a_shipped_brain_shows_its_card(tmp_path):
     assert "<pre><code>python theanet.py --x &lt;y&gt;</code></pre>" in html
     (tmp_path / "tiny.md").unlink()
     assert "not a shipped brain" in page.card_html(tmp_path / "tiny.pkl")
+
+
+def test_without_its_training_data_here_the_page_says_so_in_words_and_names_no_path(
+        data_set, small, tmp_path, caplog):
+    """A shipped brain's training data is never on the listener's machine: the evaluation
+    notes it in plain words, warns of nothing, and the page shows neither that note's nor
+    the brain's place on the machine that made it."""
+    brain = brains.load(data_set["brain"])
+    brain["training"]["data"] = {name: str(tmp_path / "made-elsewhere" / f"{name}.pkl")
+                                 for name in ("frames", "audio")} | {"sidecar": None}
+    brains.save(brain, tmp_path / "moved.pkl")
+    with caplog.at_level("WARNING", logger="bitmap2pcm"):
+        moved = evaluation.evaluate([data_set["video"]], tmp_path / "moved.pkl", modes=["raw"])
+    assert not caplog.records
+    assert [row.kind for row in moved.rows] == ["brain", "truth"]  # no baselines
+    assert moved.notes == ["no baselines to compare with: this brain's training data is not on "
+                           "this machine (the baselines are learned from it)"]
+    shipped = dataclasses.replace(small, brain=stream.DEFAULT_BRAIN, notes=moved.notes,
+                                  training_data=None)
+    html = (page.write(tmp_path / "listen", [shipped]).read_text(encoding="utf-8"))
+    assert f"The shipped brain <code>{stream.DEFAULT_BRAIN.stem}</code>" in html
+    assert "not on this machine" in html
+    assert str(tmp_path) not in html and str(stream.BRAINS_DIR) not in html
 
 
 def test_a_brain_gone_since_the_evaluation_is_said_not_fatal(tmp_path):
