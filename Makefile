@@ -1,4 +1,4 @@
-# Two commands a newcomer needs:  make demo  and  make test.
+# Two commands a newcomer needs:  make demo  and  make test  (make test-fast: the quick tier).
 # Both install what is missing first (Debian packages, then a .venv with the Python
 # packages) and skip the install when everything is already there.
 
@@ -11,7 +11,7 @@ DEBIAN_PACKAGES := ffmpeg csound libopenblas-dev
 TEST_DEBIAN_PACKAGES := chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install debian debian-test demo brains test bench clean
+.PHONY: install debian debian-test demo brains test test-fast bench clean
 
 install: debian $(STAMP)
 
@@ -63,6 +63,12 @@ brains: install
 
 test: install debian-test
 	$(PY) -m pytest -q
+
+# The fast tier, for the edit-test loop: every test but those marked slow (they train, render or
+# start a process: ffmpeg, csound, Chromium, a script), about a minute on two cores. The same
+# by hand:  .venv/bin/python -m pytest -q -m "not slow"
+test-fast: install
+	$(PY) -m pytest -q -m "not slow"
 
 bench: install
 	$(PY) bench/pickler

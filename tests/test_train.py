@@ -273,13 +273,6 @@ def test_validation_split_of_a_single_frame() -> None:
     assert list(train_rows) == [0] and len(validation) == 0
 
 
-def test_presets_are_the_original_shapes() -> None:
-    assert run_settings.PRESETS["shallow"] == [4096, 1000, 735]
-    assert run_settings.PRESETS["kungfury"] == [4096, 2000, 1500, 1000, 735]
-    for sizes in run_settings.PRESETS.values():
-        assert sizes[0] == 4096 and sizes[-1] == 735
-
-
 def test_random_streams_depend_on_every_key() -> None:
     draws = {tuple(key): run_settings.rng_for(*key).integers(1 << 62)
              for key in [(0, 1, 0, 0, 0), (1, 1, 0, 0, 0), (0, 2, 0, 0, 0), (0, 1, 1, 0, 0),
