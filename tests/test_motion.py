@@ -73,6 +73,7 @@ def test_frames_that_do_not_fit_the_blocks_are_refused():
         motion.spacetime_rows(np.zeros((3, 50), np.float32))
 
 
+@pytest.mark.slow
 def test_a_spacetime_brain_records_its_layout_and_hears_the_next_frame(tmp_path):
     from bitmap2pcm.core.files import save_pickle
     from bitmap2pcm.learn import brain, run
@@ -112,6 +113,7 @@ def test_spacetime_and_history_are_one_choice():
         run_settings.settings_for(None, {"inputs": "colour"}, None, None)
 
 
+@pytest.mark.slow
 def test_render_streams_a_spacetime_brain_like_the_whole_video(tmp_path):
     from bitmap2pcm.core import grid
     from bitmap2pcm.learn import brain

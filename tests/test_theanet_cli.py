@@ -15,6 +15,8 @@ from bitmap2pcm.core.files import save_pickle
 from scenes.synth import shapes_dataset
 from bitmap2pcm.learn import brain
 
+pytestmark = pytest.mark.slow  # every test here trains, renders or starts a process
+
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "theanet.py"
 TINY = ["--layers", "64,8,6", "--pretrain-epochs", "1", "--epochs", "2", "--batch", "8"]

@@ -61,6 +61,7 @@ def test_learns_each_shapes_waveform(shapes: Path, tmp_path: Path) -> None:
     assert mse == pytest.approx(record["best_validation_loss"], rel=1e-3)
 
 
+@pytest.mark.slow
 def test_training_record_and_brain_format(shapes: Path, tmp_path: Path) -> None:
     assert train_in(tmp_path, shapes, epochs=2, pretrain_epochs=1, save_every=0, seed=3) == 0
     saved = brain.load(tmp_path / "theanet.py.net.pkl")
@@ -79,6 +80,7 @@ def test_training_record_and_brain_format(shapes: Path, tmp_path: Path) -> None:
     assert not list(tmp_path.glob("brain-*.pkl"))  # --save-every 0: no checkpoints
 
 
+@pytest.mark.slow
 def test_plain_mlp_without_pretraining(shapes: Path, tmp_path: Path) -> None:
     assert train_in(tmp_path, shapes, epochs=2, pretrain_epochs=0, save_every=0) == 0
     record = brain.load(tmp_path / "theanet.py.net.pkl")["training"]
@@ -104,12 +106,14 @@ def checkpoints_in(folder: Path) -> list[str]:
     return sorted(path.name for path in folder.glob("brain-*.pkl"))
 
 
+@pytest.mark.slow
 def test_keep_every_keeps_each_nth_checkpoint_of_both_phases(uninterrupted: Path) -> None:
     assert checkpoints_in(uninterrupted) == ["brain-0002.pkl", "brain-0004.pkl", "brain-0006.pkl",
                                              "brain-pretrain1-0002.pkl"]
     assert not list(uninterrupted.glob("*.part"))
 
 
+@pytest.mark.slow
 def test_checkpoints_are_brains_that_load_without_pytensor(uninterrupted: Path) -> None:
     code = ("import sys; from bitmap2pcm.learn import brain; b = brain.load(sys.argv[1]); "
             "assert 'pytensor' not in sys.modules; assert b['resume']['progress']['epoch'] == 4")
@@ -118,11 +122,13 @@ def test_checkpoints_are_brains_that_load_without_pytensor(uninterrupted: Path) 
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.slow
 def test_same_seed_gives_the_same_brain(shapes: Path, uninterrupted: Path, tmp_path: Path) -> None:
     assert train_in(tmp_path, shapes, save_every=0) == 0
     assert_same_weights(tmp_path, uninterrupted)
 
 
+@pytest.mark.slow
 def test_resume_gives_the_same_final_weights(shapes: Path, uninterrupted: Path, tmp_path: Path) -> None:
     """Stopping after fine-tuning epoch 3 and resuming ends where the uninterrupted run ended.
     Checkpointing every epoch leaves only the latest, and the resumed run replaces the one it
@@ -134,6 +140,7 @@ def test_resume_gives_the_same_final_weights(shapes: Path, uninterrupted: Path, 
     assert_same_weights(tmp_path, uninterrupted)
 
 
+@pytest.mark.slow
 def test_resuming_a_checkpoint_from_elsewhere_leaves_it(shapes: Path, uninterrupted: Path,
                                                         tmp_path: Path) -> None:
     kept = uninterrupted / "brain-0004.pkl"
@@ -145,6 +152,7 @@ def test_resuming_a_checkpoint_from_elsewhere_leaves_it(shapes: Path, uninterrup
 
 
 @pytest.mark.parametrize("epoch, expected", [(2, "brain-pretrain1-0001.pkl"), (5, "brain-0002.pkl")])
+@pytest.mark.slow
 def test_ctrl_c_writes_a_checkpoint_that_resumes_exactly(shapes: Path, uninterrupted: Path,
                                                          tmp_path: Path, monkeypatch,
                                                          epoch: int, expected: str) -> None:
@@ -170,6 +178,7 @@ def test_ctrl_c_writes_a_checkpoint_that_resumes_exactly(shapes: Path, uninterru
     assert_same_weights(tmp_path, uninterrupted)
 
 
+@pytest.mark.slow
 def test_resume_refuses_changed_settings_and_other_data(shapes: Path, uninterrupted: Path,
                                                         tmp_path: Path) -> None:
     checkpoint = str(uninterrupted / "brain-0004.pkl")
@@ -281,6 +290,7 @@ def test_random_streams_depend_on_every_key() -> None:
     assert run_settings.rng_for(0, 1, 0, 0, 0).integers(1 << 62) == draws[(0, 1, 0, 0, 0)]
 
 
+@pytest.mark.slow
 def test_a_run_killed_while_writing_a_checkpoint_resumes_from_the_last_complete_one(tmp_path: Path) -> None:
     """SIGKILL (no handler runs) in the middle of a checkpoint's write: the half-written file
     never takes a checkpoint's name, and resuming from the last complete one ends bit for bit
