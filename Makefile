@@ -27,10 +27,13 @@ debian:
 debian-test:
 	@$(MAKE) --no-print-directory debian DEBIAN_PACKAGES="$(TEST_DEBIAN_PACKAGES)"
 
+# pip's output goes to a log, shown only when the install fails: even a good editable install
+# prints setuptools' notes, which a newcomer would take for something gone wrong.
 $(STAMP): pyproject.toml
 	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,plot]'
+	@echo "installing the Python packages into $(VENV) (pip's output: $(VENV)/install.log)"
+	@{ $(PY) -m pip install -q --upgrade pip && $(PY) -m pip install -q -e '.[test,plot]'; } \
+	  > $(VENV)/install.log 2>&1 || { cat $(VENV)/install.log; exit 1; }
 	@touch $(STAMP)
 
 # The demo: the shipped brains on the synthetic example, no training: the default brain (its
