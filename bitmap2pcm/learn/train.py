@@ -85,10 +85,10 @@ class Trainer:
     """One training run over `pairs`; `run()` returns the finished brain dict.
 
     `resume` is a loaded checkpoint (a brain with a "resume" entry) to continue from, read
-    from `resume_path`. Checkpoints go to `checkpoint_dir`. `backend` is "auto", "cpu" or "jax" (see backend.py):
-    the same graphs run on either, and the brain written is the same format. `sound` is
-    audio.pkl's rows, which a cue brain's example library copies (the pairs then hold its
-    cue targets); other targets do not need it.
+    from `resume_path`. Checkpoints go to `checkpoint_dir`. `backend` is "auto", "cpu" or
+    "jax" (see backend.py): the same graphs run on either, and the brain written is the same
+    format. `sound` is audio.pkl's rows, which a cue brain's example library copies (the
+    pairs then hold its cue targets); other targets do not need it.
     """
 
     def __init__(self, pairs: TrainingPairs, settings: Settings, checkpoint_dir: str | Path = ".",
