@@ -1,4 +1,4 @@
-# Two commands a newcomer needs:  make demo  and  make test.
+# Two commands a newcomer needs:  make demo  and  make test  (make test-fast: the quick tier).
 # Both install what is missing first (Debian packages, then a .venv with the Python
 # packages) and skip the install when everything is already there.
 
@@ -13,7 +13,7 @@ DEBIAN_PACKAGES := ffmpeg csound libopenblas-dev
 TEST_DEBIAN_PACKAGES := chromium pulseaudio pulseaudio-utils libpulse0 libportaudio2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install debian debian-test demo brains test bench clean
+.PHONY: install debian debian-test demo brains test test-fast bench clean
 
 install: debian $(STAMP)
 
@@ -29,10 +29,13 @@ debian:
 debian-test:
 	@$(MAKE) --no-print-directory debian DEBIAN_PACKAGES="$(TEST_DEBIAN_PACKAGES)"
 
+# pip's output goes to a log, shown only when the install fails: even a good editable install
+# prints setuptools' notes, which a newcomer would take for something gone wrong.
 $(STAMP): pyproject.toml
 	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,plot]'
+	@echo "installing the Python packages into $(VENV) (pip's output: $(VENV)/install.log)"
+	@{ $(PY) -m pip install -q --upgrade pip && $(PY) -m pip install -q -e '.[test,plot]'; } \
+	  > $(VENV)/install.log 2>&1 || { cat $(VENV)/install.log; exit 1; }
 	@touch $(STAMP)
 
 # The demo: the shipped brains on the synthetic example, no training: the default brain (its
@@ -65,6 +68,12 @@ brains: install
 
 test: install debian-test
 	$(PY) -m pytest -q
+
+# The fast tier, for the edit-test loop: every test but those marked slow (they train, render or
+# start a process: ffmpeg, csound, Chromium, a script), about a minute on two cores. The same
+# by hand:  .venv/bin/python -m pytest -q -m "not slow"
+test-fast: install
+	$(PY) -m pytest -q -m "not slow"
 
 bench: install
 	$(PY) bench/pickler

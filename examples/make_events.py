@@ -10,7 +10,7 @@ from typing import Sequence
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bitmap2pcm.core import cli  # noqa: E402
-from bitmap2pcm.data.events import benchmark  # noqa: E402
+from scenes.events import benchmark  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 

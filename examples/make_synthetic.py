@@ -10,7 +10,7 @@ from typing import Sequence
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bitmap2pcm.core import cli  # noqa: E402
-from bitmap2pcm.data import synth  # noqa: E402
+from scenes import synth  # noqa: E402
 
 EXAMPLES = """
   python examples/make_synthetic.py                          # examples/synthetic.mkv, 60 s

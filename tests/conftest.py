@@ -74,7 +74,7 @@ def assert_one_line_error(result: subprocess.CompletedProcess, code: int, *fragm
 def write_shapes_pickles(folder: Path, side: int, samples: int) -> Path:
     """frames.pkl / audio.pkl of the trainer's tiny shapes fixture (900 slots) in `folder`."""
     from bitmap2pcm.core.files import save_pickle
-    from bitmap2pcm.data.synth import shapes_dataset
+    from scenes.synth import shapes_dataset
 
     frames, audio, _ = shapes_dataset(900, side=side, samples=samples, shapes=4, scene=10, seed=7)
     save_pickle(frames, folder / "frames.pkl")

@@ -36,6 +36,7 @@ def test_every_subcommand_has_its_script():
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
+@pytest.mark.slow
 def test_a_subcommand_has_its_scripts_help(name):
     installed, checkout = command(name, "--help"), script(SCRIPTS[name], "--help")
     assert installed.returncode == checkout.returncode == 0, installed.stderr + checkout.stderr
@@ -45,6 +46,7 @@ def test_a_subcommand_has_its_scripts_help(name):
             == help_text(checkout.stdout, SCRIPTS[name], typed))
 
 
+@pytest.mark.slow
 def test_the_command_lists_its_subcommands_and_refuses_others():
     listing = command("--help")
     assert listing.returncode == 0 and all(f"  {name} " in listing.stdout for name in SCRIPTS)
@@ -54,6 +56,7 @@ def test_the_command_lists_its_subcommands_and_refuses_others():
         assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
 
 
+@pytest.mark.slow
 def test_errors_name_the_subcommand(tmp_path):
     assert_one_line_error(command("pickle", "gone.mp4", cwd=tmp_path), 1,
                           "bitmap2pcm pickle: error: ", "gone.mp4")

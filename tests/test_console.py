@@ -17,6 +17,8 @@ from conftest import REPO, make_video
 from bitmap2pcm.core.files import save_pickle
 from bitmap2pcm.learn import run, train
 
+pytestmark = pytest.mark.slow  # every test here trains, renders or starts a process
+
 
 def on_terminal(command: list[str], cwd: Path) -> tuple[int, str]:
     """Run `command` with its stderr on a pseudo-terminal; its exit status and what it wrote."""

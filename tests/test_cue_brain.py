@@ -19,6 +19,8 @@ from bitmap2pcm.sound import bands, cues, library, onsets
 
 from conftest import REPO, make_video, run_script
 
+pytestmark = pytest.mark.slow  # every test here trains, renders or starts a process
+
 EVENTS = REPO / "examples" / "events"
 TOLERANCE_SLOTS = 2
 

@@ -37,11 +37,13 @@ def tiny64():
     return weights, biases, gradient, data
 
 
+@pytest.mark.slow
 def test_loss_matches_an_independent_numpy_implementation(tiny64) -> None:
     weights, biases, gradient, (x, t) = tiny64
     assert gradient(x, t)[0] == pytest.approx(numpy_loss(weights, biases, x, t), rel=1e-12)
 
 
+@pytest.mark.slow
 def test_gradients_match_central_finite_differences(tiny64) -> None:
     weights, biases, gradient, (x, t) = tiny64
     analytic = gradient(x, t)[1:]
@@ -60,6 +62,7 @@ def test_gradients_match_central_finite_differences(tiny64) -> None:
         np.testing.assert_allclose(computed, numeric, rtol=1e-6, atol=1e-9)
 
 
+@pytest.mark.slow
 def test_nesterov_step_matches_its_formula() -> None:
     rng = np.random.default_rng(1)
     weights = [rng.normal(0, 0.5, (a, b)).astype(np.float32) for a, b in zip(SIZES[:-1], SIZES[1:])]
@@ -87,6 +90,7 @@ def test_nesterov_step_matches_its_formula() -> None:
                                    rtol=1e-5, atol=1e-7)
 
 
+@pytest.mark.slow  # compiles the network: a C compiler runs when the cache lacks it
 def test_graph_output_equals_brain_forward() -> None:
     """What fine-tuning optimises is what render will compute from the saved brain."""
     net = DBN.create([6, 5, 4, 3], np.random.default_rng(2), target_mean=np.full(3, 0.5))
@@ -98,6 +102,7 @@ def test_graph_output_equals_brain_forward() -> None:
     np.testing.assert_allclose(brain.forward(saved, rows), output(rows), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_training_sigmoid_never_makes_subnormal_floats() -> None:
     """Far-negative pre-activations must not give subnormal activities or gradients (they made
     fine-tuning up to 17x slower); the clip moves nothing that matters."""

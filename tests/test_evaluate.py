@@ -130,6 +130,7 @@ def test_seconds_become_the_slots_they_overlap():
             holdout.seconds_to_slots(start, stop, 180, "v")
 
 
+@pytest.mark.slow
 def test_scored_ranges_follow_the_holdout_unless_told(data_set):
     network = brains.load(data_set["brain"])
     clip, slots, held_out = data_set["video"], data_set["slots"], data_set["held_out"]
@@ -140,6 +141,7 @@ def test_scored_ranges_follow_the_holdout_unless_told(data_set):
         holdout.scored_ranges(network.training, clip, slots - 10)
 
 
+@pytest.mark.slow
 def test_training_rows_exclude_the_held_out_slots(data_set):
     data = holdout.load_training_data(brains.load(data_set["brain"]).training, 4096)
     first = data_set["held_out"][0]
@@ -152,6 +154,7 @@ def test_training_rows_exclude_the_held_out_slots(data_set):
     assert bare.trained.all()  # no holdout recorded: every row is a training row
 
 
+@pytest.mark.slow
 def test_a_holdout_of_an_unrecorded_video_is_explained_not_a_crash(data_set, tmp_path):
     """theanet.py without a matching dataset.json holds out the tail of all rows as one clip
     of unknown source ("source": None). evaluate must neither crash on it (it raised
@@ -179,6 +182,7 @@ def test_a_holdout_of_an_unrecorded_video_is_explained_not_a_crash(data_set, tmp
 
 # ---- the evaluation ----------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_evaluation_scores_the_held_out_slots_of_every_row(data_set, result):
     table = result.table()
     start, stop = data_set["held_out"]
@@ -192,6 +196,7 @@ def test_evaluation_scores_the_held_out_slots_of_every_row(data_set, result):
     json.dumps(table, allow_nan=False)  # nan became null: plain JSON
 
 
+@pytest.mark.slow
 def test_a_brain_that_hears_brightness_follows_the_truth(result):
     rows = {row.model: row.metrics for row in result.rows}
     raw = rows["swing (raw)"]
@@ -210,6 +215,7 @@ def test_a_brain_that_hears_brightness_follows_the_truth(result):
     assert truth["spread_ratio"] == pytest.approx(1.0) and raw["spread_ratio"] > 1.5
 
 
+@pytest.mark.slow
 def test_a_video_without_sound_gets_the_response_to_its_pictures(data_set, tmp_path):
     mute = make_video(tmp_path / "mute.mkv", seconds=SECONDS, size="64x48", picture=PICTURE,
                       sound=None)
@@ -230,6 +236,7 @@ DRIFTING = "lum:128+100*sin(X/3-9*(T+sin(2*T)/2))"
 DRIFT_SOUND = "aevalsrc=(0.01+0.1*(1+cos(2*t)))*sin(2*PI*440*t)"
 
 
+@pytest.mark.slow
 def test_the_motion_baseline_follows_loudness_that_follows_motion(tmp_path):
     clip = make_video(tmp_path / "drift.mkv", seconds=12.0, size="64x48", picture=DRIFTING,
                       sound=DRIFT_SOUND, video_codec=("-c:v", "ffv1"), audio_codec=("-c:a", "flac"))
@@ -253,6 +260,7 @@ def test_the_motion_baseline_follows_loudness_that_follows_motion(tmp_path):
     assert spectrum["r_within"] <= spectrum["r_within_chance"] or spectrum["flat"]
 
 
+@pytest.mark.slow
 def test_silence_is_the_level_of_a_black_and_a_white_picture(result):
     raw = result.rows[0].metrics
     assert raw["silence_black_dbfs"] == pytest.approx(expected_still_dbfs(0.0), abs=0.1)
@@ -260,6 +268,7 @@ def test_silence_is_the_level_of_a_black_and_a_white_picture(result):
     assert raw["speed_x_realtime"] > 0
 
 
+@pytest.mark.slow
 def test_another_video_is_scored_whole_and_says_which_spectrum_it_got(data_set, tmp_path):
     other = make_video(tmp_path / "other.mkv", seconds=2.0, size="64x48", picture=PICTURE, sound=SOUND)
     other_result = evaluation.evaluate([other], data_set["brain"], modes=["raw"])
@@ -270,6 +279,7 @@ def test_another_video_is_scored_whole_and_says_which_spectrum_it_got(data_set, 
 
 # ---- the command line --------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_cli_writes_table_json_markdown_and_plot(data_set, tmp_path):
     outputs = {"json": tmp_path / "m.json", "markdown": tmp_path / "r.md", "plot": tmp_path / "r.png"}
     result = run_script("evaluate.py", str(data_set["video"]), "--brain", str(data_set["brain"]),
@@ -283,6 +293,7 @@ def test_cli_writes_table_json_markdown_and_plot(data_set, tmp_path):
     assert outputs["plot"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 def test_cli_without_videos_takes_the_held_out_ones_and_says_when_baselines_are_missing(data_set):
     result = run_script("evaluate.py", "--brain", str(data_set["brain"]), "--no-baselines",
                         "--mode", "raw", "-q")
@@ -291,10 +302,11 @@ def test_cli_without_videos_takes_the_held_out_ones_and_says_when_baselines_are_
     bare = run_script("evaluate.py", str(data_set["video"]), "--brain", str(data_set["bare"]),
                       "--mode", "raw", "-q")
     assert bare.returncode == 0, bare.stderr
-    assert "baselines unavailable: the brain records no training data" in bare.stdout
+    assert "no baselines to compare with: the brain records no training data" in bare.stdout
     assert "retrieval" not in bare.stdout
 
 
+@pytest.mark.slow
 def test_cli_bad_inputs_get_one_line_errors(data_set, tmp_path):
     brain, clip = str(data_set["brain"]), str(data_set["video"])
     mute = make_video(tmp_path / "mute.mkv", seconds=1.0, sound=None)
@@ -321,6 +333,7 @@ def test_cli_bad_inputs_get_one_line_errors(data_set, tmp_path):
         assert result.returncode == 2 and reason in result.stderr.splitlines()[-1]
 
 
+@pytest.mark.slow
 def test_cli_help_has_examples():
     result = run_script("evaluate.py", "--help")
     assert result.returncode == 0 and "examples:" in result.stdout and "--markdown" in result.stdout
@@ -333,6 +346,7 @@ def test_an_anticorrelated_render_is_not_reported_above_chance():
     assert _versus(-0.5, 0.2) == "-0.50 <= 0.20"
 
 
+@pytest.mark.slow
 def test_cli_writes_the_listening_page(data_set, tmp_path):
     made = run_script("evaluate.py", str(data_set["video"]), "--brain", str(data_set["brain"]),
                       "--mode", "raw", "-q", "--html", str(tmp_path / "page"))

@@ -1,4 +1,4 @@
-"""The event benchmark (bitmap2pcm/data/events/): reproducible scenes whose sound follows the action.
+"""The event benchmark (scenes/events/): reproducible scenes whose sound follows the action.
 
 Every impact of the record is an onset of the sound, nothing else is; distractors and still
 stretches are silent while their pictures do (or do not) move as the record says; harder
@@ -19,9 +19,9 @@ import soundfile
 
 from bitmap2pcm.core import grid
 from bitmap2pcm.core.errors import UserError
-from bitmap2pcm.data.events import benchmark as event_files
-from bitmap2pcm.data.events import physics, pictures, planner, score
-from bitmap2pcm.data.events import settings as scene_settings
+from scenes.events import benchmark as event_files
+from scenes.events import physics, pictures, planner, score
+from scenes.events import settings as scene_settings
 from bitmap2pcm.judge import metrics, onsets
 
 REPO = Path(__file__).resolve().parent.parent
@@ -188,6 +188,7 @@ def test_committed_record_is_the_generators_output():
     assert sum(sizes.values()) < 3_000_000
 
 
+@pytest.mark.slow
 def test_committed_video_holds_the_generated_pictures_and_sound(benchmark):
     _, scene, frames, sound = next(item for item in benchmark if item[0] == "test-1.mkv")
     path = COMMITTED / "test-1.mkv"
@@ -217,6 +218,7 @@ def test_recordings_are_short_mono_and_refused_otherwise(recordings, tmp_path):
         event_files.load_recordings(tmp_path / "missing")
 
 
+@pytest.mark.slow
 def test_make_events_writes_the_benchmark(tmp_path):
     result = subprocess.run([sys.executable, str(REPO / "examples" / "make_events.py"), "-q",
                              "-o", str(tmp_path), "--seed", "0"], capture_output=True, text=True)

@@ -27,6 +27,8 @@ from render_helpers import train_tiny_brain
 
 from bitmap2pcm.core import grid
 
+pytestmark = pytest.mark.slow  # every test here trains, renders or starts a process
+
 IS_ROOT = os.geteuid() == 0
 PR_CAPBSET_DROP = 24
 CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH = 1, 2  # what lets root ignore permission bits

@@ -143,6 +143,7 @@ def swelling_tone() -> np.ndarray:
 
 
 @needs_csound
+@pytest.mark.slow
 def test_csound_same_seed_same_sound(tmp_path):
     sound = swelling_tone()
     first = csound(tmp_path / "a", sound, 4, "ontime")
@@ -153,6 +154,7 @@ def test_csound_same_seed_same_sound(tmp_path):
 
 
 @needs_csound
+@pytest.mark.slow
 def test_csound_ontime_reading_plays_the_sound_on_time_without_clipping(tmp_path):
     sound = swelling_tone()
     played = csound(tmp_path, sound, 6, "ontime")

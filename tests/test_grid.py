@@ -3,11 +3,6 @@ import numpy as np
 from bitmap2pcm.core import grid
 
 
-def test_contract_numbers():
-    assert grid.SAMPLES_PER_SLOT == 735
-    assert grid.PIXELS_PER_FRAME == 4096
-
-
 def test_slots_in_covers_partial_slots_without_float_jitter():
     assert grid.slots_in(10.0) == 300
     assert grid.slots_in(10.01) == 301

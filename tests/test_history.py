@@ -104,6 +104,7 @@ def history_brain(tmp_path_factory) -> Path:
     return folder / "history.pkl"
 
 
+@pytest.mark.slow
 def test_history_brain_hears_the_previous_frame(history_brain):
     network = brains.load(history_brain)
     assert network.layout.name == history.NAME and network.layout.k == 1
@@ -121,6 +122,7 @@ def test_history_brain_hears_the_previous_frame(history_brain):
     assert loudness[0] > 1.3 * loudness[2], loudness
 
 
+@pytest.mark.slow
 def test_render_applies_the_history_from_the_brain(history_brain, tmp_path):
     network = render.load_brain(history_brain)
     seconds = 3.0
@@ -137,5 +139,6 @@ def test_render_applies_the_history_from_the_brain(history_brain, tmp_path):
                                atol=1e-5)  # BLAS may sum a batch of 7 in another order
 
 
+@pytest.mark.slow
 def test_render_refuses_a_history_that_does_not_fit(history_brain, tmp_path):
     assert_render_refuses(history_brain, tmp_path, "input", {"history": 2}, "frame and 2 differences")

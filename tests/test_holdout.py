@@ -53,6 +53,7 @@ def test_fraction_must_leave_something(tmp_path):
         hold_out_tails(write_pairs(tmp_path), 1.0)
 
 
+@pytest.mark.slow
 def test_brain_records_the_holdout_and_absolute_data_paths(tmp_path):
     write_pairs(tmp_path)
     result = run_script("theanet.py", "--layers", "16,4,8", "--epochs", "2", "--pretrain-epochs", "1",
@@ -67,11 +68,13 @@ def test_brain_records_the_holdout_and_absolute_data_paths(tmp_path):
     assert training["data"]["sidecar"] == str(tmp_path / "dataset.json")
 
 
+@pytest.mark.slow
 def test_fraction_out_of_range_is_a_usage_error(tmp_path):
     result = run_script("theanet.py", "--holdout-tail", "1.5", cwd=tmp_path)
     assert result.returncode == 2 and "below 1" in result.stderr
 
 
+@pytest.mark.slow
 def test_brain_records_how_its_frames_were_shrunk(tmp_path):
     """Render must shrink new videos as pickler shrank the training ones (dataset.json)."""
     write_pairs(tmp_path)

@@ -46,6 +46,7 @@ INSIDE = np.r_[0:29, 35:64]
 
 
 @pytest.mark.parametrize("interpolation", ["area", "bicubic", "opencv-bilinear"])
+@pytest.mark.slow
 def test_colour_pickling_stores_the_three_planes(tmp_path, interpolation):
     clip = colour_video(tmp_path / "colour.mkv")
     result = run_script("pickler.py", str(clip), "--color", "--interpolation", interpolation,
@@ -62,6 +63,7 @@ def test_colour_pickling_stores_the_three_planes(tmp_path, interpolation):
     assert picture["color"] == video.RGB and picture["interpolation"] == interpolation
 
 
+@pytest.mark.slow
 def test_a_colour_brain_trains_on_the_preset_and_renders(tmp_path):
     clip = colour_video(tmp_path / "colour.mkv")
     assert run_script("pickler.py", str(clip), "--color", "-o", str(tmp_path), "-q").returncode == 0
@@ -149,9 +151,11 @@ def test_the_fit_never_sees_held_out_or_validation_rows(tmp_path):
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.slow
 def test_an_eigen_brain_trains_resumes_and_records_its_fit(tmp_path):
     _, pairs = synthetic_pairs(tmp_path)
-    options = {"eigen_frames": 12, "epochs": 2, "pretrain_epochs": 0, "batch": 32, "save_every": 1}
+    options = {"eigen_frames": 12, "epochs": 2, "pretrain_epochs": 0, "batch": 32, "save_every": 1,
+               "keep_every": 1}
     paths = (str(tmp_path / "frames.pkl"), str(tmp_path / "audio.pkl"))
     assert run.run_training(*paths, str(tmp_path / "whole.pkl"), None, options, quiet=True) == 0
     whole = stream.load_brain(tmp_path / "whole.pkl")
@@ -179,6 +183,7 @@ def test_old_brains_see_gray_pixels_as_before():
     (["--eigen-frames", "4", "--history", "1"], ["--eigen-frames replaces the frame's pixels"]),
     (["--eigen-frames", "4", "--layers", "64,8,6"], ["input layer must have 4 units, not 64"]),
 ])
+@pytest.mark.slow
 def test_bad_eigen_frames_get_one_line(tmp_path, args, fragments):
     rng = np.random.default_rng(0)
     save_pickle(rng.uniform(0, 1, (60, 64)).astype(np.float32), tmp_path / "frames.pkl")

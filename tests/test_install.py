@@ -23,7 +23,7 @@ from render_helpers import check_mkv
 from bitmap2pcm.core import grid
 from bitmap2pcm.render import stream
 
-pytestmark = pytest.mark.install
+pytestmark = [pytest.mark.install, pytest.mark.slow]
 
 BUILD_INPUTS = ("pyproject.toml", "README.md", "LICENSE")  # and the package itself
 

@@ -51,6 +51,7 @@ def parameters(folder: Path) -> list[np.ndarray]:
     return saved.weights + saved.biases
 
 
+@pytest.mark.slow
 def test_backend_jax_without_jax_is_a_one_line_error(tmp_path: Path) -> None:
     """Runs everywhere: JAX is hidden from the child process."""
     launcher = ("import runpy, sys; sys.modules['jax'] = None; "
@@ -71,6 +72,7 @@ def test_auto_is_the_c_backend_without_a_gpu() -> None:
     assert backend.choose("auto") == "cpu"
 
 
+@pytest.mark.slow
 def test_cpu_and_jax_agree_after_one_epoch(jax_backend, shapes: Path, tmp_path: Path) -> None:
     """Fine-tuning is deterministic on both backends: the same seed gives the same brain to
     float32 rounding. (Pretraining is left out: its CD samples come from numpy's generator on
@@ -87,6 +89,7 @@ def test_cpu_and_jax_agree_after_one_epoch(jax_backend, shapes: Path, tmp_path: 
         records[0]["losses"]["finetune_train"][0], rel=1e-5)
 
 
+@pytest.mark.slow
 def test_jax_pretraining_learns_like_the_cpu(jax_backend, shapes: Path, tmp_path: Path) -> None:
     for name in ("cpu", "jax"):
         (tmp_path / name).mkdir()
@@ -97,6 +100,7 @@ def test_jax_pretraining_learns_like_the_cpu(jax_backend, shapes: Path, tmp_path
     np.testing.assert_allclose(jax["finetune_validation"], cpu["finetune_validation"], rtol=0.05)
 
 
+@pytest.mark.slow
 def test_jax_brain_renders_with_numpy_only(jax_backend, shapes: Path, tmp_path: Path) -> None:
     assert train_in(tmp_path, shapes, "jax", pretrain_epochs=1, epochs=2, save_every=0) == 0
     pairs = load_pairs(shapes / "frames.pkl", shapes / "audio.pkl")
@@ -122,6 +126,7 @@ def uninterrupted_jax(jax_backend, shapes: Path, tmp_path_factory) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_resume_on_jax_gives_the_same_weights(uninterrupted_jax: Path, shapes: Path,
                                              tmp_path: Path, monkeypatch) -> None:
     """Stopped by Ctrl-C in pretraining epoch 2 (so the resumed run must reseed the CD

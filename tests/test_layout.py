@@ -1,28 +1,16 @@
-"""The package's layout: folders by concern in pipeline order, and a move that changed nothing.
-
-1. No module imports from a folder later in the pipeline than its own (the order is
-   `bitmap2pcm.STAGES`), so each step can be read without the ones after it.
-2. The same seed gives bit-identical brains and renders here and in the last commit of the
-   flat layout, for the PCM and the STFT targets (skipped where git lacks that commit, as in
-   a shallow clone).
-"""
+"""The package's layout: folders by concern in pipeline order. No module imports from a
+folder later in the pipeline than its own (the order is `bitmap2pcm.STAGES`), so each step can
+be read without the ones after it."""
 
 from __future__ import annotations
 
 import ast
-import hashlib
-import subprocess
-import sys
-import tarfile
-from io import BytesIO
 from pathlib import Path
 
-import pytest
-from conftest import REPO, make_video, write_shapes_pickles
+from conftest import REPO
 
 import bitmap2pcm
 
-FLAT_LAYOUT_COMMIT = "f3aec6f"  # the last commit before the package was sorted into folders
 PACKAGE = REPO / "bitmap2pcm"
 
 
@@ -71,51 +59,3 @@ def test_no_folder_imports_a_later_step():
             if name.count(".") >= 2 and stage_of(name) > mine >= 0:
                 offences.append(f"{path.relative_to(REPO)} imports {name}")
     assert not offences, "\n".join(offences)
-
-
-# --- bit-identical before and after the move -------------------------------------------------
-
-def flat_layout(folder: Path) -> Path:
-    """The flat layout's tree, unpacked from git into `folder` (no worktree, no side effects)."""
-    archive = subprocess.run(["git", "-C", str(REPO), "archive", FLAT_LAYOUT_COMMIT],
-                             capture_output=True)
-    if archive.returncode != 0:
-        pytest.skip(f"git has no commit {FLAT_LAYOUT_COMMIT} here (a shallow clone?)")
-    with tarfile.open(fileobj=BytesIO(archive.stdout)) as tar:
-        tar.extractall(folder, filter="data")
-    return folder
-
-
-def train_and_render(tree: Path, data: Path, clip: Path, out: Path, target: str) -> dict[str, str]:
-    """Digests of the brain's arrays and of the render's WAV made by the scripts of `tree`."""
-    outputs = {"pcm": 735, "stft": 513}[target]
-    out.mkdir()
-    trained = subprocess.run(
-        [sys.executable, str(tree / "theanet.py"), "-q", "--frames", str(data / "frames.pkl"),
-         "--audio", str(data / "audio.pkl"), "--layers", f"4096,16,{outputs}", "--target", target,
-         "--epochs", "3", "--pretrain-epochs", "1", "--batch", "64", "--seed", "3",
-         "--save-every", "0", "--holdout-tail", "0.2", "-o", str(out / "b.pkl")],
-        cwd=out, capture_output=True, text=True)
-    assert trained.returncode == 0, trained.stderr
-    rendered = subprocess.run(
-        [sys.executable, str(tree / "render.py"), "-q", str(clip), "--brain", str(out / "b.pkl"),
-         "-o", str(out / "out.wav")], cwd=out, capture_output=True, text=True)
-    assert rendered.returncode == 0, rendered.stderr
-    from bitmap2pcm.core.files import load_pickle
-
-    brain = load_pickle(out / "b.pkl")
-    arrays = b"".join(a.tobytes() for a in brain["weights"] + brain["biases"])
-    return {"brain": hashlib.sha256(arrays).hexdigest(),
-            "level_gain_db": str(brain["output"].get("level_gain_db")),
-            "render": hashlib.sha256((out / "out.wav").read_bytes()).hexdigest()}
-
-
-@pytest.mark.parametrize("target", ["pcm", "stft"])
-def test_same_seed_same_brain_and_render_as_the_flat_layout(tmp_path, target):
-    old = flat_layout(tmp_path / "flat")
-    data = tmp_path / "data"
-    data.mkdir()
-    write_shapes_pickles(data, 64, 735)
-    clip = make_video(tmp_path / "clip.mp4", seconds=2.0, size="64x48", picture="testsrc2")
-    assert (train_and_render(REPO, data, clip, tmp_path / "now", target)
-            == train_and_render(old, data, clip, tmp_path / "before", target))

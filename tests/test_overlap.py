@@ -129,6 +129,7 @@ def test_ola_brain_records_its_output_and_renders(ola_brain, tmp_path):
     # does too; test_imperfect_predictions_do_not_click is the check of the synthesis)
 
 
+@pytest.mark.slow
 def test_render_refuses_frames_it_cannot_overlap_add(ola_brain, tmp_path):
     assert_render_refuses(ola_brain, tmp_path, "output", {"hop": 512}, "hop 512")
 

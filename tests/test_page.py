@@ -32,6 +32,7 @@ from bitmap2pcm.judge import evaluate as evaluation
 from bitmap2pcm.judge import metrics, page, report
 from bitmap2pcm.learn import brain as brains
 from bitmap2pcm.media import audio, video
+from bitmap2pcm.render import stream
 
 W = grid.SAMPLES_PER_SLOT
 SECONDS = 6.0
@@ -124,6 +125,7 @@ SCORED_S = sum(b - a for a, b in HELD_OUT) / grid.SLOTS_PER_SECOND
 
 # ---- what the folder holds ---------------------------------------------------------------
 
+@pytest.mark.slow
 def test_the_page_needs_nothing_outside_its_folder(written):
     links = links_of(written)
     text = (written / "index.html").read_text(encoding="utf-8")
@@ -142,6 +144,7 @@ def test_the_page_needs_nothing_outside_its_folder(written):
     assert not [p for p in written.parent.iterdir() if p.name.startswith(".")]  # no temporaries
 
 
+@pytest.mark.slow
 def test_every_track_of_every_row_is_on_the_page(written, result):
     links = links_of(written)
     sounds = [attrs for tag, attrs in links.media if tag == "audio"]
@@ -164,6 +167,7 @@ def test_every_track_of_every_row_is_on_the_page(written, result):
     assert report.LEGEND.splitlines()[0].replace('"', "&quot;") in labels
 
 
+@pytest.mark.slow
 def test_media_are_small_webm_of_the_scored_length(written):
     links = links_of(written)
     for tag, attrs in links.media:
@@ -181,6 +185,7 @@ def test_media_are_small_webm_of_the_scored_length(written):
         assert (written / attrs["src"]).stat().st_size < 200_000
 
 
+@pytest.mark.slow
 def test_the_picture_shows_the_scored_slots_joined(written, data_set):
     """Frame k of the page's picture is the k-th scored slot, as the brain saw it: a
     one-frame shift would be several times further off."""
@@ -193,6 +198,7 @@ def test_the_picture_shows_the_scored_slots_joined(written, data_set):
     assert error < 2.0 and shifted > 2 * error, (error, shifted)
 
 
+@pytest.mark.slow
 def test_each_track_is_its_rows_scored_sound(written, result):
     """Each audio file decodes to its row's scored sound, segment joins included (per-slot
     loudness within 1 dB in the slots within 30 dB of its loudest)."""
@@ -208,6 +214,7 @@ def test_each_track_is_its_rows_scored_sound(written, result):
         assert np.median(np.abs(got[audible] - want[audible])) < 1.0, row.model
 
 
+@pytest.mark.slow
 def test_a_shared_track_is_stored_once_and_the_sets_each_get_a_section(small, tmp_path):
     folder = tmp_path / "twice"
     page.write(folder, [small, small])
@@ -218,6 +225,7 @@ def test_a_shared_track_is_stored_once_and_the_sets_each_get_a_section(small, tm
     assert len(list((folder / "media").glob("*picture*"))) == 1
 
 
+@pytest.mark.slow
 def test_each_video_of_a_set_gets_its_own_player_and_its_own_part_of_each_row(small, tmp_path):
     """A set of two videos: each row's segments run over both videos' ranges in order; the
     second player must get the second video's segments (here the same sound at -6 dB)."""
@@ -239,6 +247,7 @@ def test_each_video_of_a_set_gets_its_own_player_and_its_own_part_of_each_row(sm
         assert level[0] - level[1] == pytest.approx(20 * np.log10(2), abs=0.5), (row, level)
 
 
+@pytest.mark.slow
 def test_a_set_without_sound_track_gets_the_renders_alone(data_set, tmp_path):
     mute = make_video(tmp_path / "mute.mkv", seconds=2.0, size="64x48", picture="testsrc2", sound=None)
     silent = evaluation.evaluate([mute], data_set["brain"], modes=["smooth"])
@@ -252,6 +261,7 @@ def test_a_set_without_sound_track_gets_the_renders_alone(data_set, tmp_path):
 
 # ---- the brain's card --------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_a_brain_without_a_card_shows_its_training_record(data_set):
     html = page.card_html(data_set["brain"])
     assert "not a shipped brain" in html
@@ -278,12 +288,37 @@ def test_a_shipped_brain_shows_its_card(tmp_path):
     assert "not a shipped brain" in page.card_html(tmp_path / "tiny.pkl")
 
 
+@pytest.mark.slow
+def test_without_its_training_data_here_the_page_says_so_in_words_and_names_no_path(
+        data_set, small, tmp_path, caplog):
+    """A shipped brain's training data is never on the listener's machine: the evaluation
+    notes it in plain words, warns of nothing, and the page shows neither that note's nor
+    the brain's place on the machine that made it."""
+    brain = brains.load(data_set["brain"])
+    brain.training["data"] = {name: str(tmp_path / "made-elsewhere" / f"{name}.pkl")
+                                 for name in ("frames", "audio")} | {"sidecar": None}
+    brains.save(brain, tmp_path / "moved.pkl")
+    with caplog.at_level("WARNING", logger="bitmap2pcm"):
+        moved = evaluation.evaluate([data_set["video"]], tmp_path / "moved.pkl", modes=["raw"])
+    assert not caplog.records
+    assert [row.kind for row in moved.rows] == ["brain", "truth"]  # no baselines
+    assert moved.notes == ["no baselines to compare with: this brain's training data is not on "
+                           "this machine (the baselines are learned from it)"]
+    shipped = dataclasses.replace(small, brain=stream.DEFAULT_BRAIN, notes=moved.notes,
+                                  training_data=None)
+    html = (page.write(tmp_path / "listen", [shipped]).read_text(encoding="utf-8"))
+    assert f"The shipped brain <code>{stream.DEFAULT_BRAIN.stem}</code>" in html
+    assert "not on this machine" in html
+    assert str(tmp_path) not in html and str(stream.BRAINS_DIR) not in html
+
+
 def test_a_brain_gone_since_the_evaluation_is_said_not_fatal(tmp_path):
     assert "cannot be read now" in page.card_html(tmp_path / "gone.pkl")
 
 
 # ---- written atomically, one-line errors -------------------------------------------------
 
+@pytest.mark.slow
 def test_an_earlier_page_is_replaced_whole(small, tmp_path):
     folder = tmp_path / "again"
     page.write(folder, [small])
@@ -293,6 +328,7 @@ def test_an_earlier_page_is_replaced_whole(small, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["again"]
 
 
+@pytest.mark.slow
 def test_a_folder_that_is_not_a_page_is_refused_and_left_alone(small, tmp_path):
     folder = tmp_path / "mine"
     folder.mkdir()
@@ -312,6 +348,7 @@ def test_a_folder_that_is_not_a_page_is_refused_and_left_alone(small, tmp_path):
         page.write(tmp_path / "empty", [])
 
 
+@pytest.mark.slow
 def test_an_interrupted_write_leaves_the_old_page_and_no_temporary(small, tmp_path, monkeypatch):
     folder = tmp_path / "page"
     page.write(folder, [small])
@@ -333,6 +370,7 @@ def test_an_interrupted_write_leaves_the_old_page_and_no_temporary(small, tmp_pa
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")
+@pytest.mark.slow
 def test_a_full_disk_is_one_line_naming_the_page(small, tmp_path):
     mount = tmp_path / "small"
     mount.mkdir()
@@ -363,6 +401,7 @@ STATE = """() => Array.from(document.querySelectorAll("article.video")).map(box 
 
 
 @NEEDS_BROWSER
+@pytest.mark.slow
 def test_the_page_loads_in_chromium_with_every_medium_and_image(written, result, tmp_path):
     with browser.open_page((written / "index.html").as_uri()) as (tab, problems):
         browser.wait_until_ready(tab)
@@ -430,6 +469,7 @@ def check_switching(url: str, result: evaluation.SetResult, screenshot: Path) ->
 
 
 @NEEDS_BROWSER
+@pytest.mark.slow
 def test_switching_tracks_keeps_the_playing_position(written, result, tmp_path):
     check_switching((written / "index.html").as_uri(), result, tmp_path / "switched.png")
 
@@ -451,5 +491,6 @@ def served(written):
 
 
 @NEEDS_BROWSER
+@pytest.mark.slow
 def test_a_static_server_without_ranges_plays_it_too(served, result, tmp_path):
     check_switching(served, result, tmp_path / "served.png")

@@ -17,6 +17,8 @@ from bitmap2pcm.core import grid
 from bitmap2pcm.core.files import load_pickle
 from bitmap2pcm.media import video as video_module
 
+pytestmark = pytest.mark.slow  # every test here trains, renders or starts a process
+
 # Black on even seconds, white on odd ones; a tone plays only while white.
 FLASHING = "if(mod(floor(T),2),235,16)"
 TONE_WHILE_WHITE = "aevalsrc='if(mod(floor(t),2),0.5*sin(2*PI*440*t),0)'"

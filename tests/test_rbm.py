@@ -64,6 +64,7 @@ def cd1() -> CDTrainer:
     return CDTrainer(bars(4000, seed=0), hidden=8, k=1)
 
 
+@pytest.mark.slow
 def test_one_epoch_of_cd1_lowers_reconstruction_error(cd1: CDTrainer) -> None:
     cd1.reset()
     before = float(cd1.error(0))
@@ -72,6 +73,7 @@ def test_one_epoch_of_cd1_lowers_reconstruction_error(cd1: CDTrainer) -> None:
     assert after < 0.8 * before, (before, after)
 
 
+@pytest.mark.slow
 def test_cd_training_is_reproducible_from_the_generator_state(cd1: CDTrainer) -> None:
     cd1.reset(seed=5)
     first_losses = cd1.epoch()
@@ -82,6 +84,7 @@ def test_cd_training_is_reproducible_from_the_generator_state(cd1: CDTrainer) ->
         np.testing.assert_array_equal(value, first[key], err_msg=key)
 
 
+@pytest.mark.slow
 def test_cd_update_moves_weights_and_fills_momentum_buffers(cd1: CDTrainer) -> None:
     cd1.reset()
     cd1.step(0)
@@ -92,6 +95,7 @@ def test_cd_update_moves_weights_and_fills_momentum_buffers(cd1: CDTrainer) -> N
     assert np.any(state["hidden_bias_increment"] != 0)
 
 
+@pytest.mark.slow
 def test_cd_k_with_several_steps_compiles_and_learns() -> None:
     trainer = CDTrainer(bars(4000, seed=1), hidden=8, k=3)
     trainer.reset()
@@ -127,6 +131,7 @@ def test_state_round_trips_through_a_checkpoint_dict() -> None:
         np.testing.assert_array_equal(copy.state()[key], value)
 
 
+@pytest.mark.slow
 def test_free_energy_matches_its_definition() -> None:
     rbm = RBM.create(5, 3, np.random.default_rng(3), np.full(5, 0.4))
     v = pt.matrix("v")

@@ -220,6 +220,7 @@ def frames_of(clip: Path, network: brains.Brain) -> np.ndarray:
     return np.concatenate(list(render.frame_stream(network, clip)))
 
 
+@pytest.mark.slow
 def test_raw_render_is_2y_minus_1_of_the_brain(tiny_brain, clip, tmp_path):
     result = run_script("render.py", str(clip), "--brain", str(tiny_brain), "--mode", "raw",
                         "-o", str(tmp_path / "raw.wav"), "-q")
@@ -231,6 +232,7 @@ def test_raw_render_is_2y_minus_1_of_the_brain(tiny_brain, clip, tmp_path):
     assert np.allclose(read(tmp_path / "raw.wav"), expected.reshape(-1), atol=1e-6)
 
 
+@pytest.mark.slow
 def test_smooth_render_passes_click_dip_and_envelope_checks(tiny_brain, clip, tmp_path):
     for mode in ("raw", "smooth"):
         render.render(clip, tmp_path / f"{mode}.wav", tiny_brain, mode)
@@ -244,6 +246,7 @@ def test_smooth_render_passes_click_dip_and_envelope_checks(tiny_brain, clip, tm
     assert np.abs(smooth).max() <= 1.0
 
 
+@pytest.mark.slow
 def test_render_streams_in_batches_with_the_same_result(tiny_brain, clip, tmp_path):
     render.render(clip, tmp_path / "whole.wav", tiny_brain, "smooth")
     summary = render.render(clip, tmp_path / "batched.wav", tiny_brain, "smooth", batch_slots=7)
@@ -252,6 +255,7 @@ def test_render_streams_in_batches_with_the_same_result(tiny_brain, clip, tmp_pa
     assert np.allclose(read(tmp_path / "whole.wav"), read(tmp_path / "batched.wav"), atol=1e-6)
 
 
+@pytest.mark.slow
 def test_score_option_is_reproducible(tiny_brain, clip, tmp_path):
     def score(name: str, seed: str) -> str:
         result = run_script("render.py", str(clip), "--brain", str(tiny_brain), "-q", "-o",
@@ -264,6 +268,7 @@ def test_score_option_is_reproducible(tiny_brain, clip, tmp_path):
     assert f"{90 * W} samples" in first
 
 
+@pytest.mark.slow
 def test_render_without_sound_track_and_at_odd_frame_rates(tiny_brain, tmp_path):
     silent = make_video(tmp_path / "silent.mkv", seconds=1.0, fps="24000/1001", sound=None,
                         video_codec=("-c:v", "ffv1"))
@@ -281,6 +286,7 @@ def refused(tmp_path: Path, *args: str, fragments: tuple[str, ...], out: str = "
         list(tmp_path.rglob("*"))
 
 
+@pytest.mark.slow
 def test_refuses_missing_and_corrupt_videos(tiny_brain, tmp_path):
     refused(tmp_path, str(tmp_path / "nope.mp4"), "--brain", str(tiny_brain), fragments=("nope.mp4", "no such file"))
     corrupt = tmp_path / "corrupt.mp4"
@@ -288,6 +294,7 @@ def test_refuses_missing_and_corrupt_videos(tiny_brain, tmp_path):
     refused(tmp_path, str(corrupt), "--brain", str(tiny_brain), fragments=("corrupt.mp4",))
 
 
+@pytest.mark.slow
 def test_refuses_bad_brains(clip, tmp_path):
     refused(tmp_path, str(clip), "--brain", str(tmp_path / "none.pkl"), fragments=("none.pkl", "no such file"))
 
@@ -312,6 +319,7 @@ def test_refuses_bad_brains(clip, tmp_path):
     refused(tmp_path, str(clip), "--brain", str(tmp_path / "small-input.pkl"), fragments=("1024 inputs",))
 
 
+@pytest.mark.slow
 def test_refuses_an_output_folder_it_cannot_write(tiny_brain, clip, tmp_path):
     refused(tmp_path, str(clip), "--brain", str(tiny_brain), out="missing/out.wav",
             fragments=("missing", "does not exist"))
@@ -323,6 +331,7 @@ def test_refuses_an_output_folder_it_cannot_write(tiny_brain, clip, tmp_path):
     assert not (tmp_path / "ok.wav").exists()
 
 
+@pytest.mark.slow
 def test_refuses_when_ffmpeg_is_missing(tiny_brain, clip, tmp_path):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
@@ -340,6 +349,7 @@ def run_script_with_path(script: str, *args: str, path: str):
                           text=True, env={**os.environ, "PATH": path})
 
 
+@pytest.mark.slow
 def test_help_and_usage_errors():
     result = run_script("render.py", "--help")
     assert result.returncode == 0 and "examples:" in result.stdout and "--reading" in result.stdout

@@ -24,7 +24,8 @@ from bitmap2pcm.core import grid
 from bitmap2pcm.learn import brain as brains
 from bitmap2pcm.render import stream as render
 
-pytestmark = pytest.mark.skipif(shutil.which("csound") is None, reason="csound not installed")
+pytestmark = [pytest.mark.skipif(shutil.which("csound") is None, reason="csound not installed"),
+              pytest.mark.slow]
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ from render_helpers import check_mkv, render_sh
 from bitmap2pcm.core import grid
 from bitmap2pcm.core.errors import UserError
 from bitmap2pcm.core.files import load_pickle
-from bitmap2pcm.data import synth
+from scenes import synth
 from bitmap2pcm.learn import brain as brains
 from bitmap2pcm.render import stream as render
 from bitmap2pcm.shipped import cards, retrain
@@ -201,6 +201,7 @@ def test_retrain_refuses_missing_videos_before_any_work(tmp_path):
     assert not any((tmp_path / "work").rglob("*.pkl"))
 
 
+@pytest.mark.slow
 def test_retrain_script_usage():
     result = run_script("brains/retrain.py", "--help")
     assert result.returncode == 0 and all(name in result.stdout for name in NAMES)
@@ -211,6 +212,7 @@ def test_retrain_script_usage():
         assert fragment in result.stderr.splitlines()[-1]
 
 
+@pytest.mark.slow
 def test_the_default_brain_is_named_once():
     assert shipped.by_name(shipped.DEFAULT).name == shipped.DEFAULT
     assert render.DEFAULT_BRAIN == shipped.BRAINS_DIR / f"{shipped.DEFAULT}.pkl"

@@ -140,6 +140,7 @@ def test_level_gain_matches_total_power():
     assert spectral.level_gain_db(target, np.zeros_like(target)) == 0.0
 
 
+@pytest.mark.slow
 def test_render_applies_the_recorded_level_gain(stft_brain):
     network = render.load_brain(stft_brain)
     frames = np.random.default_rng(1).integers(0, 256, (8, grid.PIXELS_PER_FRAME), dtype=np.uint8)
@@ -150,10 +151,12 @@ def test_render_applies_the_recorded_level_gain(stft_brain):
     assert np.allclose(calibrated, uncalibrated * gain, rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_render_refuses_spectra_it_cannot_synthesize(stft_brain, tmp_path):
     assert_render_refuses(stft_brain, tmp_path, "output", {"n_fft": 2048}, "n_fft 2048")
 
 
+@pytest.mark.slow
 def test_evaluate_scores_a_spectral_brain_once_whatever_the_modes(stft_brain, tmp_path):
     brain_rows = scored_brain_rows(stft_brain, tmp_path)
     assert [row.model for row in brain_rows] == [f"stft ({spectral.KIND})"]

@@ -3,7 +3,7 @@
 import numpy as np
 
 from bitmap2pcm.core import grid
-from bitmap2pcm.data import synth
+from scenes import synth
 
 
 def test_same_seed_same_arrays_other_seed_other_arrays():

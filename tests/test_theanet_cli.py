@@ -12,8 +12,10 @@ import numpy as np
 import pytest
 
 from bitmap2pcm.core.files import save_pickle
-from bitmap2pcm.data.synth import shapes_dataset
+from scenes.synth import shapes_dataset
 from bitmap2pcm.learn import brain
+
+pytestmark = pytest.mark.slow  # every test here trains, renders or starts a process
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "theanet.py"
@@ -58,6 +60,21 @@ def test_trains_with_defaults_into_the_current_folder(tmp_path: Path) -> None:
     quiet = theanet(tmp_path, *TINY, "-q", "-o", "quiet.pkl")
     assert quiet.returncode == 0 and quiet.stderr == ""
     assert (tmp_path / "quiet.pkl").exists()
+
+
+def test_checkpoints_left_are_the_latest_and_those_asked_to_be_kept(tmp_path: Path) -> None:
+    frames, audio, _ = shapes_dataset(120, side=8, samples=6, seed=1)
+    write_pair(tmp_path, frames, audio)
+    tiny = ["--layers", "64,8,6", "--pretrain-epochs", "3", "--epochs", "7", "--patience", "7",
+            "--batch", "8", "--save-every", "1", "-q"]
+    assert theanet(tmp_path, *tiny).returncode == 0
+    assert sorted(p.name for p in tmp_path.glob("brain-*.pkl")) == ["brain-0007.pkl"]
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    write_pair(kept, frames, audio)
+    assert theanet(kept, *tiny, "--keep-every", "3").returncode == 0
+    assert sorted(p.name for p in kept.glob("brain-*.pkl")) == [
+        "brain-0003.pkl", "brain-0006.pkl", "brain-0007.pkl", "brain-pretrain1-0003.pkl"]
 
 
 @pytest.mark.parametrize("case, fragments", [

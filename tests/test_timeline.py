@@ -19,6 +19,8 @@ from bitmap2pcm.judge import metrics
 from bitmap2pcm.media import audio, video
 from bitmap2pcm.render import stream as render
 
+pytestmark = pytest.mark.slow  # every test here trains, renders or starts a process
+
 RATES = ["24", "25", "30000/1001", "30", "50", "60"]  # all among MPEG-1's standard rates too
 CONTAINERS = ["mkv", "webm", "mp4", "ts", "avi"]
 SECONDS = 2

@@ -22,6 +22,7 @@ EXAMPLES = """
   {command} --layers 4096,2000,735 --epochs 50 --pretrain-epochs 5
   {command} --pretrain-epochs 0              # no RBM pretraining: a plain MLP
   {command} --resume brain-0040.pkl          # continue an interrupted run exactly
+  {command} --keep-every 50                  # keep the checkpoints of epochs 50, 100, ... too
   {command} --holdout-tail 0.2               # keep each clip's last 20% for evaluate.py
   {command} --library-seconds 60             # a cue brain that keeps 1 min of example sound
   {command} --target stft                    # predict STFT magnitudes: 4096-1000-513
@@ -152,13 +153,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"RBM learning rate (default {defaults.pretrain_learning_rate})")
     parser.add_argument("--cd-steps", type=_count(1), help=f"k of CD-k (default {defaults.cd_steps})")
     parser.add_argument("--seed", type=_count(0), help=f"random seed (default {defaults.seed})")
-    parser.add_argument("--save-every", type=_count(0),
-                        help=f"write brain-EPOCH.pkl every N epochs, 0 = only on Ctrl-C "
-                             f"(default {defaults.save_every})")
+    parser.add_argument("--save-every", type=_count(0), metavar="N",
+                        help=f"write a checkpoint brain-EPOCH.pkl every N epochs, 0 = only on "
+                             f"Ctrl-C (default {defaults.save_every}). Each checkpoint replaces the "
+                             f"one before (written first, then the old one removed), so one is "
+                             f"left, with the brain, to continue from with --resume")
+    parser.add_argument("--keep-every", type=_count(0), metavar="N",
+                        help="also write and keep every N-th epoch's checkpoint (of pretraining "
+                             "and of fine-tuning), to go back to; 0 = keep only the latest "
+                             f"(default {defaults.keep_every})")
     parser.add_argument("--holdout-tail", type=_fraction, metavar="FRACTION",
                         help="never train on the last FRACTION of every clip (per dataset.json), "
                              "so evaluate.py can score the brain there (default 0)")
-    parser.add_argument("--resume", metavar="CKPT", help="continue from a checkpoint brain-EPOCH.pkl")
+    parser.add_argument("--resume", metavar="CKPT",
+                        help="continue from a checkpoint brain-EPOCH.pkl; once a newer one is "
+                             "written it is removed like the run's own, unless it lies elsewhere "
+                             "than beside the brain or was renamed, or --keep-every keeps it")
     parser.add_argument("--backend", choices=("auto", "cpu", "jax"), default="auto",
                         help="cpu: PyTensor's C backend; jax: PyTensor's JAX backend, for an "
                              "NVIDIA GPU (needs pip install '.[gpu]'); auto: jax when JAX sees a "
@@ -167,8 +177,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 # options that map one-to-one onto Settings fields; only those given are passed on
 SETTING_OPTIONS = ("epochs", "pretrain_epochs", "patience", "batch", "learning_rate",
-                   "pretrain_learning_rate", "cd_steps", "seed", "save_every", "holdout_tail",
-                   "target", "history", "inputs", "eigen_frames", "library_seconds")
+                   "pretrain_learning_rate", "cd_steps", "seed", "save_every", "keep_every",
+                   "holdout_tail", "target", "history", "inputs", "eigen_frames", "library_seconds")
 
 
 def act(args: argparse.Namespace, call: cli.Call) -> int:

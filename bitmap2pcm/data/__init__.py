@@ -1,2 +1,3 @@
 """Training data: a video becomes frames.pkl + audio.pkl (dataset, pickler.py's work),
-loading and splitting them (trainset), the held-out part (holdout), history inputs, and the synthetic sets."""
+loading and splitting them (trainset), the held-out part (holdout) and the input layouts.
+The scene generators of the examples and benchmarks live beside the package, in scenes/."""

@@ -153,15 +153,27 @@ class TrainingData:
         return rows[self.trained[rows]]
 
 
+class NoTrainingData(UserError):
+    """The brain's training data is not to be had here, which is no fault of the input: the
+    brain records none, or the files it records are not on this machine (a shipped brain's
+    always). The message is for a listener: plain words, no paths."""
+
+
 def load_training_data(training: dict[str, Any], pixels: int, frames_path: str | Path | None = None,
                        audio_path: str | Path | None = None) -> TrainingData:
-    """The brain's training rows, from the paths it records or those given; held-out rows
-    are marked. Raises UserError saying why when they cannot be had (then no baselines)."""
+    """The brain's training rows (`training`: its training record; `pixels`: values per
+    frame), from the paths it records or those given; held-out rows
+    are marked. Raises NoTrainingData when the brain's own data is not to be had, and
+    UserError saying what is wrong with the data found (then no baselines either)."""
     recorded = training.get("data") or {}
+    given = frames_path is not None or audio_path is not None
     frames_path = frames_path or recorded.get("frames")
     audio_path = audio_path or recorded.get("audio")
     if not frames_path or not audio_path:
-        raise UserError("the brain records no training data; pass --train-frames and --train-audio")
+        raise NoTrainingData("the brain records no training data; pass --train-frames and --train-audio")
+    if not given and not (Path(frames_path).exists() and Path(audio_path).exists()):
+        raise NoTrainingData("this brain's training data is not on this machine (the baselines "
+                             "are learned from it)")
     frames, audio = load_pickle(frames_path), load_pickle(audio_path)
     for array, path, width in ((frames, frames_path, pixels),
                                (audio, audio_path, grid.SAMPLES_PER_SLOT)):

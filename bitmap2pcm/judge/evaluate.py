@@ -25,7 +25,14 @@ import numpy as np
 from ..core import grid
 from ..core.errors import UserError
 from ..data import history
-from ..data.holdout import SlotRange, TrainingData, held_out_videos, load_training_data, scored_ranges
+from ..data.holdout import (
+    NoTrainingData,
+    SlotRange,
+    TrainingData,
+    held_out_videos,
+    load_training_data,
+    scored_ranges,
+)
 from ..learn import brain as brains
 from ..media import audio, video
 from ..render import stream as render
@@ -37,6 +44,7 @@ log = logging.getLogger("bitmap2pcm")
 
 SILENCE_SECONDS = 1.0  # length of the all-black and all-white videos rendered for "silence"
 BASELINE_SEED = 0
+NO_BASELINES = "no baselines to compare with"  # a note's start, for the table and the page
 
 
 @dataclass
@@ -322,9 +330,11 @@ def evaluate(videos: Sequence[str | Path], brain_path: str | Path,
     if with_baselines:
         try:
             data = load_training_data(network.training, network.pixels, train_frames, train_audio)
-        except UserError as reason:
-            notes.append(f"baselines unavailable: {reason}")
-            log.warning("baselines unavailable: %s", reason)
+        except NoTrainingData as reason:  # a shipped brain's usual case, said in the notes only
+            notes.append(f"{NO_BASELINES}: {reason}")
+        except UserError as reason:  # data that is there but wrong: worth a warning
+            notes.append(f"{NO_BASELINES}: the brain's training data could not be read")
+            log.warning("%s: %s", NO_BASELINES, reason)
         else:
             origin = data.origin
             rows += baseline_rows(network, data, parts, modes[0], notes)
@@ -340,7 +350,7 @@ def baseline_rows(network: Brain, data: TrainingData, parts: Sequence[Part], mod
     rows: the zero-learning reference a model that follows the action must beat)."""
     trained = np.flatnonzero(data.trained)
     if trained.size == 0:
-        notes.append("baselines unavailable: every training row is held out")
+        notes.append(f"{NO_BASELINES}: every training row is held out")
         return []
     rng = np.random.default_rng(BASELINE_SEED)
     pixels = baselines.as_pixels(data.frames[trained])

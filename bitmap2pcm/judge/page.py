@@ -68,6 +68,7 @@ from ..core.errors import UserError
 from ..core.files import check_writable_dir
 from ..learn import brain as brain_format
 from ..media import video
+from ..render import stream
 from . import metrics, onsets, report
 from .brain_card import card_html, esc
 from .evaluate import Part, SetResult
@@ -341,12 +342,20 @@ def _scope(result: SetResult) -> str:
     table = result.table()
     scored = table["scored"]
     whys = ", ".join(sorted({v["why"] for v in scored["videos"]}))
-    line = (f"<code>{esc(result.brain)}</code> on {len(scored['videos'])} video(s): "
+    line = (f"{_brain_shown(Path(result.brain))} on {len(scored['videos'])} video(s): "
             f"{scored['slots']} slots ({scored['seconds']:.1f} s) scored ({esc(whys)}).")
-    if result.training_data:
-        line += f" Baselines learned from <code>{esc(result.training_data)}</code>."
+    if result.training_data:  # where they lie is this machine's business (the JSON says it)
+        line += " Baselines learned from the brain's training data, its held-out slots left out."
     notes = "".join(f"<li>{esc(note)}</li>" for note in result.notes)
     return f'<p class="scope">{line}</p>' + (f'<ul class="notes">{notes}</ul>' if notes else "")
+
+
+def _brain_shown(path: Path) -> str:
+    """The brain as the page names it: a shipped one by its name (its file lies wherever the
+    package was installed), another as the command gave it."""
+    if path.resolve().parent == stream.BRAINS_DIR:
+        return f"The shipped brain <code>{esc(brain_format.name_of(path))}</code>"
+    return f"<code>{esc(path)}</code>"
 
 
 def _player_html(set_number: int, position: int, player: Player) -> str:

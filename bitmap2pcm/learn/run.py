@@ -53,7 +53,7 @@ def run_training(frames: str, audio: str, output: str, layers: list[int] | None,
     layout = run_layout(pairs, settings, checkpoint)
     trainer = Trainer(input_pairs(target_pairs(pairs, settings.representation()), layout), settings,
                       layout, sound=pairs.audio, checkpoint_dir=output_path.parent,
-                      resume=checkpoint, quiet=quiet, backend=backend)
+                      resume=checkpoint, quiet=quiet, backend=backend, resume_path=resume)
     try:
         finished = trainer.run()
     except Interrupted as stop:

@@ -67,6 +67,7 @@ class Settings:
     patience: int = 50                   # fine-tuning epochs without improvement before stopping
     seed: int = 0
     save_every: int = 10                 # checkpoint interval in epochs; 0 = only on Ctrl-C
+    keep_every: int = 0                  # also keep every N-th epoch's checkpoint; 0 = the latest only
     holdout_tail: float = 0.0            # last fraction of every clip kept out for evaluation
     target: str = registry.DEFAULT       # what the output layer predicts (sound/registry.py)
     history: int = 0                     # frame differences after the frame (history.py)
@@ -82,7 +83,7 @@ class Settings:
         return layouts.chosen(self.inputs, self.history, self.eigen_frames)
 
     # These may change when a run is resumed: they do not alter the trajectory up to the stop.
-    RESUMABLE_CHANGES = ("epochs", "save_every")
+    RESUMABLE_CHANGES = ("epochs", "save_every", "keep_every")
 
     def to_record(self) -> dict[str, Any]:
         record = asdict(self)
@@ -146,7 +147,7 @@ def settings_for(layers: list[int] | None, options: dict[str, Any],
 
     `options` holds only what the user gave explicitly. On resume, options that would change
     the trajectory must agree with the checkpoint (otherwise the run would not be the same
-    run); `epochs` and `save_every` may change.
+    run); those in Settings.RESUMABLE_CHANGES may change.
     """
     if options.get("eigen_frames", 1) < 1:
         raise UserError(f"--eigen-frames must be 1 or more, not {options['eigen_frames']} "

@@ -9,6 +9,13 @@ exact resume and the brain's record (`checkpoints`), and what it says as it goes
 After every epoch the trainer takes a snapshot of its state (copies of the arrays, tens of MB
 for 4096-1000-735). It is written as `brain-EPOCH.pkl` every `save_every` epochs, and on Ctrl-C
 the last snapshot is written, so an interrupted epoch is simply redone on resume.
+
+A run keeps only its latest checkpoint (a long run would otherwise fill the disk): each new one
+is written whole first and only then is the one before it removed, so a kill at any moment
+leaves a complete checkpoint to resume from. Every `keep_every`-th epoch's checkpoint is kept
+(and written, whatever `save_every` says). The checkpoint a run resumed from counts as the
+run's own, to be replaced, only where the run would have written it itself: beside the brain,
+under its own name; a checkpoint the user keeps elsewhere or renamed is never removed.
 """
 
 from __future__ import annotations
@@ -79,14 +86,15 @@ class Trainer:
 
     `sound` is audio.pkl's rows, which a representation may measure or copy after training
     (a cue brain's example library). `resume` is a loaded checkpoint (a brain with a
-    "resume" entry) to continue from. Checkpoints go to `checkpoint_dir`. `backend` is
-    "auto", "cpu" or "jax" (see backend.py): the same graphs run on either, and the brain
-    written is the same format.
+    "resume" entry) to continue from, read from `resume_path`. Checkpoints go to
+    `checkpoint_dir`. `backend` is "auto", "cpu" or "jax" (see backend.py): the same graphs
+    run on either, and the brain written is the same format.
     """
 
     def __init__(self, pairs: TrainingPairs, settings: Settings, layout: InputLayout,
                  sound: np.ndarray, checkpoint_dir: str | Path = ".", resume: Brain | None = None,
-                 quiet: bool = False, backend: str = "auto") -> None:
+                 quiet: bool = False, backend: str = "auto",
+                 resume_path: str | Path | None = None) -> None:
         check_layers(settings.layer_sizes, pairs)
         self.pairs = pairs
         self.settings = settings
@@ -106,6 +114,9 @@ class Trainer:
             raise UserError("checkpoint was made with other training data "
                             f"({resume.resume['data']['frames']} frames); resume needs the same "
                             "frames.pkl and audio.pkl")
+        # the checkpoint the next save replaces (None: nothing of this run's to remove)
+        self.replaceable = (self._own_checkpoint(Path(resume_path), self.progress)
+                            if resume and resume_path is not None else None)
 
         # Imported here, not at the top: bad input is reported before PyTensor loads.
         from . import backend as backend_module
@@ -311,8 +322,29 @@ class Trainer:
 
     def _maybe_save(self) -> None:
         every = self.settings.save_every
-        if every > 0 and self.progress.epoch % every == 0:
+        if (every > 0 and self.progress.epoch % every == 0) or self._kept(self.progress):
             self._write_snapshot()
+
+    def _kept(self, progress: Progress) -> bool:
+        """Whether the checkpoint at `progress` stays when a newer one is written."""
+        every = self.settings.keep_every
+        return every > 0 and progress.epoch > 0 and progress.epoch % every == 0
+
+    def _own_checkpoint(self, path: Path, progress: Progress) -> Path | None:
+        """`path` (a checkpoint at `progress`) when this run would have written it there
+        itself and would not keep it, else None."""
+        mine = self.checkpoint_dir / checkpoint_name(progress)
+        if path.resolve() == mine.resolve() and not self._kept(progress):
+            return mine
+        return None
+
+    def _replace(self, path: Path, progress: Progress) -> None:
+        """`path` is written whole: remove the checkpoint it supersedes, unless that is kept."""
+        previous = self.replaceable
+        self.replaceable = None if self._kept(progress) else path
+        if previous is not None and previous.resolve() != path.resolve():
+            previous.unlink(missing_ok=True)
+            log.debug("removed %s, superseded by %s", previous, path)
 
     def _write_snapshot(self) -> Path | None:
         if self.snapshot is None:
@@ -325,6 +357,7 @@ class Trainer:
         path = self.checkpoint_dir / checkpoint_name(progress)
         brain_format.save(checkpoint, path)
         log.info("checkpoint %s", path)
+        self._replace(path, progress)
         return path
 
     def _seconds(self) -> float:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Cut the event benchmark's recorded impact sounds from Debian's game data packages.
 
-Each kind of object of `bitmap2pcm.data.events` has its own recorded sound: a short excerpt of a
+Each kind of object of `scenes.events` has its own recorded sound: a short excerpt of a
 freely licensed recording, decoded to mono at the grid's sample rate, started at its attack,
 faded out and peak-normalised, then stored here as FLAC. Nothing downloads at run time: the
 excerpts are committed, and this script only says (and redoes) how they were made.

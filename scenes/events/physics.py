@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 from typing import Sequence
 
-from ...core import grid
+from bitmap2pcm.core import grid
 from .score import Impact, Layout, Shape
 from .settings import (
     ACT_MAX_S,

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core import grid
-from ..media import encode
+from bitmap2pcm.core import grid
+from bitmap2pcm.media import encode
 
 SIDE_PX = 128
 SHAPES = ("disc", "square", "bar")

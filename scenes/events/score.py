@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ...core import grid
+from bitmap2pcm.core import grid
 
 
 @dataclass(frozen=True)

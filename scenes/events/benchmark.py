@@ -10,10 +10,10 @@ from typing import Any, Iterator, Mapping, Sequence
 import numpy as np
 import soundfile
 
-from ...core import grid
-from ...media import encode
-from ...core.errors import UserError
-from ...core.files import atomic_path
+from bitmap2pcm.core import grid
+from bitmap2pcm.media import encode
+from bitmap2pcm.core.errors import UserError
+from bitmap2pcm.core.files import atomic_path
 from .pictures import draw_frames
 from .planner import plan_scene
 from .score import Impact, Scene
@@ -100,7 +100,7 @@ def benchmark_truth(scenes: Sequence[tuple[str, Scene]]) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "version": FORMAT_VERSION,
-        "generator": "bitmap2pcm.data.events",
+        "generator": "scenes.events",
         "slots_per_second": grid.SLOTS_PER_SECOND,
         "rate_hz": grid.RATE_HZ,
         "samples_per_slot": grid.SAMPLES_PER_SLOT,

@@ -8,7 +8,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ...core import grid
+from bitmap2pcm.core import grid
 from .physics import Body, _check_rest, _Rejected, simulate
 from .score import Impact, Interval, Layout, Scene, Shape, View
 from .settings import (
