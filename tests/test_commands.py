@@ -16,7 +16,8 @@ from bitmap2pcm.core.errors import UserError
 from bitmap2pcm.render import stream
 
 # subcommand -> the checkout's script that is the same command
-SCRIPTS = {"pickle": "pickler.py", "train": "theanet.py", "render": "render.sh", "evaluate": "evaluate.py"}
+SCRIPTS = {"pickle": "pickler.py", "train": "theanet.py", "render": "render.sh", "evaluate": "evaluate.py",
+           "live": "live.py"}
 
 
 def command(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:

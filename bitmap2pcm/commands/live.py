@@ -86,7 +86,7 @@ def act(args: argparse.Namespace, call: cli.Call) -> int:
 
 
 COMMAND = cli.Command(
-    script=cli.Door("bitmap2pcm live", "bitmap2pcm live"),
+    script=cli.Door("live.py", "python live.py"),
     description="Give the pictures of SOURCE the sound a brain imagines for them as they arrive, "
                 "with a latency of about the brain's look-ahead plus a few tens of ms, on the "
                 "sound device and/or into a WAV, a pipe or a recording. When the machine cannot "

@@ -35,9 +35,9 @@ commands:
 {chr(10).join(f"  {name:9s} {summary}" for name, (_, summary) in SUBCOMMANDS.items())}
 
 Each is the same command as a script of a checkout (pickler.py, theanet.py, render.sh,
-evaluate.py): same options, outputs and exit codes; COMMAND --help shows them. The shipped
-brains come with the package: render uses the default one unless --brain is given, and
---brain NAME names any of them."""
+evaluate.py, live.py): same options, outputs and exit codes; COMMAND --help shows them.
+The shipped brains come with the package: render uses the default one unless --brain is
+given, and --brain NAME names any of them."""
 
 EXAMPLES = f"""
   {PROG} pickle my-video.mp4                    # 1. training pairs, here
