@@ -5,14 +5,17 @@ Every output is a context manager that yields a `write(samples)` function taking
 output: the WAV is renamed into place, the recording muxed; an exception leaves neither.
 
 - `device`: the sound server when there is one (PulseAudio, or PipeWire's PulseAudio
-  service, as laptops have them), through libpulse-simple (`pulse`) asking for a buffer of
-  `buffer_ms`: measured here, PortAudio reaches the server only through ALSA's pulse plugin,
-  whose callbacks stalled for seconds (9 callbacks in 2 s at 256 samples). Otherwise PortAudio
-  through `sounddevice`, with a margin of `buffer_ms`. Either takes samples from a small ring
-  buffer in blocks of 128: when the brain falls behind, the device plays silence (an
-  underrun, counted, and the margin is rebuilt); when samples pile up beyond the margin and
-  two slots (the source running faster than the device's clock), the oldest are skipped,
-  so latency stays bounded.
+  service, as laptops have them), through libpulse-simple (`pulse`), written to directly by
+  the session, with `buffer_ms` of margin against the loop's jitter: the source's clock
+  paces the loop. Measured here, a feeder thread taking 128-sample blocks from a ring lost
+  half the sound to the GIL's scheduling (the server ran dry, the ring overflowed), and
+  PortAudio reaches the server only through ALSA's pulse plugin, whose callbacks stalled for
+  seconds (9 callbacks in 2 s at 256 samples). Without a server: PortAudio through
+  `sounddevice`, fed from a small ring buffer in blocks of 128 by its callback, with a
+  margin of `buffer_ms`. Either way: when the brain falls behind, the device plays silence
+  (an underrun, counted, and the margin is rebuilt); when sound piles up beyond the margin
+  (the source's clock running ahead of the sound card's, or a stall), the oldest samples
+  are skipped, so latency stays bounded.
 - `wav_file`: written by a thread, so that the disk never holds up the sound.
 - `pipe`: raw float32 little-endian samples (`f32le`, 22050 Hz, mono) on standard output,
   the format players read without a header: `ffplay -f f32le -ar 22050 -ch_layout mono -`.
@@ -93,50 +96,69 @@ class _Ring:
             time.sleep(0.005)
 
 
+class _ServerWriter:
+    """Writes runs of samples to a `pulse.Playback` (see the module notes).
+
+    Before each write, the server's latency says how long the sound it holds will take to
+    play. When that and the run together exceed the margin and two slots (sound piled up:
+    the source's clock ahead of the sound card's, a stall, the loop catching up), the oldest
+    samples of the run are skipped down to it, so a write never waits longer than about
+    a slot. An underrun is counted when the time since the last write exceeds the latency
+    reported after it (what the server held at most: a lower bound)."""
+
+    def __init__(self, playback: pulse.Playback, margin_ms: float) -> None:
+        self._playback = playback
+        self._limit_ms = margin_ms + 2000 / grid.SLOTS_PER_SECOND
+        self._last: tuple[float, float] | None = None  # (when, latency after) of the last write
+        self.underruns = 0
+        self.skipped_samples = 0
+
+    def __call__(self, samples: np.ndarray) -> None:
+        now, latency_ms = time.monotonic(), self._playback.latency_ms()
+        if self._last is not None and 1000 * (now - self._last[0]) > self._last[1]:
+            self.underruns += 1
+        excess_ms = latency_ms + 1000 * len(samples) / grid.RATE_HZ - self._limit_ms
+        if excess_ms > 0:
+            excess = min(len(samples), round(excess_ms * grid.RATE_HZ / 1000))
+            samples = samples[excess:]
+            self.skipped_samples += excess
+        if len(samples):
+            self._playback.write(samples)
+            self._last = (time.monotonic(), self._playback.latency_ms())
+
+
 @contextlib.contextmanager
 def device(buffer_ms: float = DEFAULT_BUFFER_MS, name: str | int | None = None) -> Iterator[Write]:
     """The sound device: the sound server's default sink (or the one `name`d) when a server
     answers, else PortAudio's default device (or the one `name`d)."""
+    slot_ms = 1000 / grid.SLOTS_PER_SECOND
     try:
-        playback = pulse.Playback(buffer_ms, None if name is None else str(name))
+        playback = pulse.Playback(buffer_ms + 2 * slot_ms, buffer_ms + slot_ms,
+                                  None if name is None else str(name))
     except OSError as error:
         log.debug("no sound server (%s): trying PortAudio", error)
         with portaudio(buffer_ms, name) as write:
             yield write
         return
-    ring = _Ring(0)  # the server's own buffer is the margin
-    playing = threading.Event()
-    playing.set()
-    failure: list[BaseException] = []
-
-    def feed() -> None:
-        block = np.zeros(BLOCK_SAMPLES, np.float32)
-        try:
-            while playing.is_set():
-                ring.take(block)
-                playback.write(block)  # blocks while the server's buffer is full
-        except OSError as error:
-            failure.append(error)
-
-    feeder = threading.Thread(target=feed, name="live-sound-server", daemon=True)
-    feeder.start()
+    # A slot more silence than the server's buffer holds: the write returns once the sink
+    # plays. A sink that was idle may take a second to start (measured on a null sink),
+    # which would otherwise fall on the first pictures and skip their sound.
+    playback.write(np.zeros(round((buffer_ms + 3 * slot_ms) * grid.RATE_HZ / 1000), np.float32))
+    writer = _ServerWriter(playback, buffer_ms)
     log.info("playing on the sound server (%.0f ms buffer asked)", buffer_ms)
     try:
-        yield ring.put
-        ring.drain()
+        yield writer
+    except OSError as error:
+        raise UserError(f"the sound server stopped playing ({error})") from None
     finally:
-        playing.clear()
-        feeder.join()
         playback.close()
-    if failure:
-        raise UserError(f"the sound server stopped playing ({failure[0]})")
-    _report(ring)
+    _report(writer)
 
 
-def _report(ring: _Ring) -> None:
-    if ring.underruns or ring.skipped_samples:
+def _report(counts: _Ring | _ServerWriter) -> None:
+    if counts.underruns or counts.skipped_samples:
         log.warning("sound device: %d underruns (the brain fell behind), %.0f ms skipped (the source "
-                    "ran ahead)", ring.underruns, 1000 * ring.skipped_samples / grid.RATE_HZ)
+                    "ran ahead)", counts.underruns, 1000 * counts.skipped_samples / grid.RATE_HZ)
 
 
 @contextlib.contextmanager

@@ -1,9 +1,9 @@
 """Playback on a PulseAudio server (or PipeWire's PulseAudio service) through libpulse-simple,
 the client library every such system has (Debian: libpulse0), called with ctypes.
 
-`Playback.write` blocks until the server has room: the server's buffer is asked to hold
-`latency_ms` (its target length), so writing paces itself at the sound's own rate and no
-more than that waits on the server's side.
+The server's buffer is asked to hold up to `capacity_ms` (its target length: a write waits
+while it is full) and to start playing once it holds `start_ms` (its pre-buffer: after an
+underrun the server waits for that much again, which rebuilds the margin by itself).
 """
 
 from __future__ import annotations
@@ -39,15 +39,18 @@ class Playback:
     """A mono float32 playback stream at the grid's rate on the server's default sink (or
     `sink`); `OSError` when there is no library or no server."""
 
-    def __init__(self, latency_ms: float, sink: str | None = None, name: str = "bitmap2pcm live") -> None:
+    def __init__(self, capacity_ms: float, start_ms: float, sink: str | None = None,
+                 name: str = "bitmap2pcm live") -> None:
         self._simple = _library("pulse-simple")
         self._pulse = _library("pulse")
         self._simple.pa_simple_new.restype = ctypes.c_void_p
         self._simple.pa_simple_get_latency.restype = ctypes.c_uint64
         self._pulse.pa_strerror.restype = ctypes.c_char_p
         spec = _SampleSpec(_FLOAT32LE, grid.RATE_HZ, 1)
-        target_bytes = 4 * max(1, round(latency_ms * grid.RATE_HZ / 1000))
-        attr = _BufferAttr(_DEFAULT, target_bytes, _DEFAULT, _DEFAULT, _DEFAULT)
+        def bytes_of(ms: float) -> int:
+            return 4 * max(1, round(ms * grid.RATE_HZ / 1000))
+
+        attr = _BufferAttr(_DEFAULT, bytes_of(capacity_ms), bytes_of(start_ms), _DEFAULT, _DEFAULT)
         error = ctypes.c_int(0)
         self._stream = self._simple.pa_simple_new(
             None, name.encode(), _PLAYBACK, sink.encode() if sink else None, b"live sound",

@@ -10,7 +10,9 @@ input format for anything else.
 The frames are those render decodes (`video.frame_filter`, the same time zero for a file),
 so a file played live gets render's sound. ffmpeg's grid (the `fps` filter) places a
 picture once it has seen the next one: one frame interval of latency that keeps the grid
-exact for any frame rate.
+exact for any frame rate. The frames' encoder runs on one thread: with its default frame
+threads ffmpeg held each picture two frame intervals more (measured on a y4m pipe: 100 ms
+from a picture's write to its frame, 33 ms with one thread).
 """
 
 from __future__ import annotations
@@ -101,7 +103,7 @@ def decoder_command(source: SourceInput, picture: Picture, pictures_path: Path |
                *([] if source.reads_stdin else ["-nostdin"]), *source.args,
                "-map", "0:V:0", "-vf",
                video.frame_filter(picture.side, picture.interpolation, source.origin_s, picture.channels),
-               "-an", "-sn", "-dn", "-flush_packets", "1", *frames, "pipe:1"]
+               "-an", "-sn", "-dn", "-threads", "1", "-flush_packets", "1", *frames, "pipe:1"]
     if pictures_path is not None:
         # the grid at full size: the filter of the OpenCV resize, which leaves the size alone
         on_grid = video.frame_filter(picture.side, video.OPENCV_BILINEAR, source.origin_s, 3)
