@@ -190,7 +190,7 @@ def test_evaluation_scores_the_held_out_slots_of_every_row(data_set, result):
     assert table["scored"]["slots"] == stop - start
     models = [row["model"] for row in table["rows"]]
     assert models == ["swing (raw)", "swing (smooth)", "constant", "clip-mean spectrum",
-                      "retrieval", "motion", "truth"]
+                      "retrieval", "motion", "flow onsets", "truth"]
     for row in result.rows:
         assert [s.size for s in row.segments] == [(stop - start) * W]
     json.dumps(table, allow_nan=False)  # nan became null: plain JSON

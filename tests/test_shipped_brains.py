@@ -169,7 +169,7 @@ def test_retrain_pipeline_end_to_end(tiny_shipped):
     scoring = network.evaluation
     assert [r["model"] for r in scoring["rows"] if r["kind"] == "brain"] == ["tiny (raw)", "tiny (smooth)"]
     assert {r["model"] for r in scoring["rows"] if r["kind"] == "baseline"} == \
-        {"constant", "clip-mean spectrum", "retrieval", "motion"}
+        {"constant", "clip-mean spectrum", "retrieval", "motion", "flow onsets"}
     assert scoring["scored"]["slots"] == network.training["frames"]["held_out"] > 0
     assert scoring["scored"]["why"] == ["held out in training"]
     check_card((destination / "tiny.md").read_text(), network)

@@ -9,6 +9,11 @@ picture the way a network does, scored by the same code on the same slots (`eval
 - retrieval: every frame gets the audio row of the nearest training frame (Euclidean, in the
   same 64x64 gray space the brain sees). A brain that does not beat looking things up has
   learned little beyond memorising.
+- flow onsets: an onset wherever the optical flow changes sharply (`data.flow`: something
+  hits, starts, stops or turns), above a threshold fitted on the training rows for the best
+  onset F1; the clip-mean spectrum as noise at the training sound's quiet level, jumping to
+  its loud level at each onset and fading back. It learns nothing from the pictures: a model
+  that hears events must beat it.
 
 All functions are pure: arrays in, arrays out. Blocks are PCM in [-1, 1], one row of
 `grid.SAMPLES_PER_SLOT` samples per slot.
@@ -19,8 +24,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..core import grid
-from . import metrics
+from ..data import flow
+from . import metrics, onsets
 
+FLOW_FADE_SLOTS = 6  # slots a flow onset's sound takes to fade from the loud to the quiet level
 QUERY_CHUNK = 512  # query frames compared at once: 512 x 4096 float64 = 16 MB
 TRAIN_CHUNK = 2048  # training frames converted to float64 at once: 64 MB
 
@@ -122,3 +129,37 @@ def retrieval_blocks(train_frames: np.ndarray, train_audio: np.ndarray,
     (len(queries), 735) float32 in [-1, 1]."""
     rows = np.asarray(train_audio)[nearest_rows(train_frames, queries)]
     return grid.unit_to_pcm(rows.astype(np.float32))
+
+
+def fit_flow_threshold(strengths: list[np.ndarray], true_onsets: list[np.ndarray]) -> float:
+    """The flow-change threshold whose peaks (`flow.peaks`) best match the true onsets of
+    training segments (pooled onset F1 within `onsets.TOLERANCE_SLOTS`): tried at 60
+    quantiles of the segments' nonzero strengths; 0 when they are all zero."""
+    pooled = np.concatenate([s[s > 0] for s in strengths] + [np.zeros(0, np.float32)])
+    if pooled.size == 0:
+        return 0.0
+
+    def pooled_f1(threshold: float) -> float:
+        hits = found = 0.0
+        for strength, truth in zip(strengths, true_onsets):
+            picked = flow.peaks(strength, threshold)
+            precision, _, _ = onsets.onset_match(truth, picked, onsets.TOLERANCE_SLOTS)
+            hits += precision * picked.size if picked.size else 0.0
+            found += picked.size
+        true_count = sum(t.size for t in true_onsets)
+        return 2 * hits / (found + true_count) if found + true_count else 0.0
+
+    candidates = np.unique(np.quantile(pooled, np.linspace(0.3, 0.995, 60)))
+    return float(max(candidates, key=pooled_f1))
+
+
+def flow_onset_loudness(strength: np.ndarray, threshold: float, quiet_db: float,
+                        loud_db: float) -> np.ndarray:
+    """Each slot's loudness (dB) for the flow-onset baseline: `quiet_db`, and `loud_db` at
+    every peak of `strength` above `threshold`, fading back linearly over FLOW_FADE_SLOTS."""
+    level = np.full(strength.size, quiet_db, np.float64)
+    fade = loud_db - (loud_db - quiet_db) * np.arange(FLOW_FADE_SLOTS) / FLOW_FADE_SLOTS
+    for slot in flow.peaks(strength, threshold):
+        stop = min(strength.size, slot + FLOW_FADE_SLOTS)
+        level[slot:stop] = np.maximum(level[slot:stop], fade[:stop - slot])
+    return level

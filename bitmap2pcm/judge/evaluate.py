@@ -24,7 +24,7 @@ import numpy as np
 
 from ..core import grid
 from ..core.errors import UserError
-from ..data import history
+from ..data import flow, history
 from ..data.holdout import (
     NoTrainingData,
     SlotRange,
@@ -345,9 +345,10 @@ def evaluate(videos: Sequence[str | Path], brain_path: str | Path,
 def baseline_rows(network: Brain, data: TrainingData, parts: Sequence[Part], mode: str,
                   notes: list[str]) -> list[Row]:
     """The baselines on the scored slots of `parts`, from the training rows of `data`:
-    constant, clip-mean spectrum, retrieval, and motion (the clip-mean spectrum with a
-    loudness predicted from the pictures' motion energy by an affine fit on the training
-    rows: the zero-learning reference a model that follows the action must beat)."""
+    constant, clip-mean spectrum, retrieval, motion (the clip-mean spectrum with a loudness
+    predicted from the pictures' motion energy by an affine fit on the training rows) and
+    flow onsets (its onsets where the optical flow changes, threshold fitted on the training
+    rows): the zero-learning references a model that follows the action must beat."""
     trained = np.flatnonzero(data.trained)
     if trained.size == 0:
         notes.append(f"{NO_BASELINES}: every training row is held out")
@@ -355,11 +356,13 @@ def baseline_rows(network: Brain, data: TrainingData, parts: Sequence[Part], mod
     rng = np.random.default_rng(BASELINE_SEED)
     pixels = baselines.as_pixels(data.frames[trained])
     slope, intercept = motion_line(data, trained)
+    flow_fit = flow_onset_fit(data)
     truth: list[np.ndarray] = []
     constant: list[np.ndarray] = []
     spectrum: list[np.ndarray] = []
     retrieval: list[np.ndarray] = []
     motion: list[np.ndarray] = []
+    flow_onsets: list[np.ndarray] = []
     for part in parts:
         clip_rows = data.clip_rows(part.path)
         if clip_rows is None or clip_rows.size == 0:
@@ -382,13 +385,37 @@ def baseline_rows(network: Brain, data: TrainingData, parts: Sequence[Part], mod
                                                             slope, intercept)
             noise = baselines.spectrum_noise(power, slots * grid.SAMPLES_PER_SLOT, rng)
             motion.append(baselines.shaped_to_loudness(noise, predicted_db))
+            flow_db = baselines.flow_onset_loudness(flow.flow_change_strength(pictures), *flow_fit)
+            noise = baselines.spectrum_noise(power, slots * grid.SAMPLES_PER_SLOT, rng)
+            flow_onsets.append(baselines.shaped_to_loudness(noise, flow_db))
     pictures = scored_pictures(parts)
     return [Row(model, "baseline", {**score(segments, truth), **response(segments, pictures)},
                 segments, joined_by)
             for model, segments, joined_by in (("constant", constant, mode),
                                                ("clip-mean spectrum", spectrum, None),
                                                ("retrieval", retrieval, mode),
-                                               ("motion", motion, None))]
+                                               ("motion", motion, None),
+                                               ("flow onsets", flow_onsets, None))]
+
+
+def flow_onset_fit(data: TrainingData) -> tuple[float, float, float]:
+    """The flow-onset baseline's fit on the training rows only: its threshold (each
+    contiguous run of training rows within a clip read on its own, pictures and sound) and
+    the quiet and loud levels (10th and 95th percentiles of the training slots' loudness)."""
+    starts = set(history.clip_starts_of(len(data.frames), [(c.first_row, c.slots) for c in data.clips]))
+    runs, run_start = [], None
+    for row in range(len(data.frames) + 1):
+        inside = row < len(data.frames) and bool(data.trained[row])
+        if run_start is not None and (not inside or row in starts):
+            runs.append((run_start, row))
+            run_start = None
+        if inside and run_start is None:
+            run_start = row
+    strengths = [flow.flow_change_strength(data.frames[a:b]) for a, b in runs]
+    true_onsets = [onsets.onset_slots(audio.from_slots(data.audio[a:b])) for a, b in runs]
+    level = metrics.loudness_db(audio.from_slots(data.audio[np.flatnonzero(data.trained)]))
+    return (baselines.fit_flow_threshold(strengths, true_onsets),
+            float(np.percentile(level, 10)), float(np.percentile(level, 95)))
 
 
 def motion_line(data: TrainingData, trained: np.ndarray) -> tuple[float, float]:

@@ -1,0 +1,100 @@
+"""Flow change (data/flow.py) and the flow-onset baseline (judge/baselines.py): impacts are
+found where they happen, held pictures do not make motion flicker, brightness is no motion."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bitmap2pcm.data import flow
+from bitmap2pcm.judge import baselines
+
+SIDE = 64
+GRAVITY = 0.35  # px per slot^2
+FLOOR = 52.0
+
+
+def backdrop(seed: int = 0) -> np.ndarray:
+    """A smooth random texture in [0.2, 0.6], so flow has something to hold on to."""
+    noise = np.random.default_rng(seed).random((SIDE // 8, SIDE // 8))
+    return 0.2 + 0.4 * np.kron(noise, np.ones((8, 8)))
+
+
+def bouncing_ball(slots: int = 75, x: float = 20.0) -> tuple[np.ndarray, list[int]]:
+    """A bright disc dropped onto a floor, bouncing (restitution 0.8): frames (slots, 4096)
+    in [0, 1] and the slots of its three impacts (the later, softer ones are cut off)."""
+    ys, xs = np.mgrid[0:SIDE, 0:SIDE]
+    y, velocity, impacts, frames = 8.0, 0.0, [], []
+    for slot in range(slots):
+        picture = backdrop()
+        disc = np.clip(4.5 - np.hypot(ys - y, xs - x), 0, 1)
+        frames.append(picture * (1 - disc) + 0.95 * disc)
+        velocity += GRAVITY
+        y += velocity
+        if y > FLOOR:
+            y, velocity = FLOOR - (y - FLOOR), -0.8 * velocity
+            impacts.append(slot + 1)  # the first picture after the hit shows it rising
+    return np.asarray(frames, np.float32).reshape(slots, -1), impacts
+
+
+def on_twos(frames: np.ndarray) -> np.ndarray:
+    held = frames.copy()
+    held[1::2] = frames[0::2][: len(held[1::2])]
+    return held
+
+
+def found(strength: np.ndarray) -> np.ndarray:
+    return flow.peaks(strength, 0.5 * strength.max())
+
+
+def test_impacts_are_found_where_they_happen():
+    frames, impacts = bouncing_ball()
+    assert len(impacts) == 3
+    peaks = found(flow.flow_change_strength(frames))
+    assert len(peaks) == len(impacts)
+    assert np.all(np.abs(peaks - np.asarray(impacts)) <= 2)
+
+
+def test_an_impact_anywhere_in_the_picture_is_an_impact():
+    left, impacts = bouncing_ball(x=12.0)
+    right, _ = bouncing_ball(x=50.0)
+    assert np.array_equal(found(flow.flow_change_strength(left)), found(flow.flow_change_strength(right)))
+
+
+def test_motion_on_twos_does_not_flicker():
+    # the flow between a picture and itself is zero: measured between distinct pictures and
+    # divided by the slots between them, a falling ball moves on every slot, as at 30 fps
+    frames, impacts = bouncing_ball()
+    fall = slice(4, impacts[0] - 2)
+    speed = {name: np.percentile(np.linalg.norm(flow.slot_velocities(f)[0], axis=3), 99.5, axis=(1, 2))[fall]
+             for name, f in (("every", frames), ("twos", on_twos(frames)))}
+    assert speed["twos"].min() > 0.5 * np.median(speed["every"])
+    assert np.all(np.abs(np.diff(speed["twos"])) < 0.5 * np.median(speed["every"]))
+
+
+def test_held_pictures_are_not_motion():
+    frames, _ = bouncing_ball()
+    held = on_twos(frames)
+    new = flow.distinct(flow.gray_pictures(held))
+    # a held picture is never new; a new one may look held where the ball barely moves (the
+    # top of a bounce): its motion is then measured over the longer step
+    assert not new[1::2].any() and new[0::2].mean() > 0.6
+    assert flow.hold_slots(new) == 2
+    # a clip's first picture is always new, even when it repeats the one before
+    assert flow.distinct(flow.gray_pictures(held), clip_starts=[0, 5])[5]
+
+
+def test_a_brightness_ramp_alone_moves_nothing():
+    ramp = np.linspace(0.6, 1.6, 90)[:, None] * backdrop().reshape(1, -1)
+    strength = flow.flow_change_strength(np.clip(ramp, 0, 1).astype(np.float32))
+    frames, _ = bouncing_ball()
+    assert strength.max() < 0.1 * flow.flow_change_strength(frames).max()
+
+
+def test_the_threshold_fitted_on_training_rows_finds_the_impacts_and_the_sound_jumps_there():
+    frames, impacts = bouncing_ball()
+    strength = flow.flow_change_strength(frames)
+    threshold = baselines.fit_flow_threshold([strength], [np.asarray(impacts)])
+    assert np.all(np.abs(flow.peaks(strength, threshold) - np.asarray(impacts)) <= 2)
+    level = baselines.flow_onset_loudness(strength, threshold, -60.0, -20.0)
+    assert level.min() == -60.0 and level.max() == -20.0
+    assert set(np.flatnonzero(level == -20.0)) == set(flow.peaks(strength, threshold))
