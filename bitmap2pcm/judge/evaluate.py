@@ -354,6 +354,7 @@ def baseline_rows(network: Brain, data: TrainingData, parts: Sequence[Part], mod
         notes.append(f"{NO_BASELINES}: every training row is held out")
         return []
     rng = np.random.default_rng(BASELINE_SEED)
+    flow_rng = np.random.default_rng(BASELINE_SEED + 1)  # its own: the others' noise stays as it was
     pixels = baselines.as_pixels(data.frames[trained])
     slope, intercept = motion_line(data, trained)
     flow_fit = flow_onset_fit(data)
@@ -386,7 +387,7 @@ def baseline_rows(network: Brain, data: TrainingData, parts: Sequence[Part], mod
             noise = baselines.spectrum_noise(power, slots * grid.SAMPLES_PER_SLOT, rng)
             motion.append(baselines.shaped_to_loudness(noise, predicted_db))
             flow_db = baselines.flow_onset_loudness(flow.flow_change_strength(pictures), *flow_fit)
-            noise = baselines.spectrum_noise(power, slots * grid.SAMPLES_PER_SLOT, rng)
+            noise = baselines.spectrum_noise(power, slots * grid.SAMPLES_PER_SLOT, flow_rng)
             flow_onsets.append(baselines.shaped_to_loudness(noise, flow_db))
     pictures = scored_pictures(parts)
     return [Row(model, "baseline", {**score(segments, truth), **response(segments, pictures)},
