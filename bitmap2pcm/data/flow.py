@@ -21,7 +21,8 @@ slot. It is known once the picture after next has come.
 
 from __future__ import annotations
 
-from typing import Sequence
+import collections
+from typing import Iterator, Sequence
 
 import cv2
 import numpy as np
@@ -33,15 +34,16 @@ STANDARD_GRAY = 40.0  # the spread, in gray levels around 128, a picture is stan
 
 def gray_pictures(frames: np.ndarray) -> np.ndarray:
     """Frames (n, pixels) in [0, 1] or uint8, gray or three colour planes, as float32 square
-    gray pictures (n, side, side) in [0, 1]."""
+    gray pictures (n, side, side) in [0, 1] (a view of float32 gray frames, not a copy)."""
     frames = np.asarray(frames)
-    scale = 255.0 if frames.dtype == np.uint8 else 1.0
     values = frames.shape[1]
     side = int(round(np.sqrt(values)))
     if side * side != values:  # three planes of side x side
         side = int(round(np.sqrt(values / 3)))
-        frames = frames.reshape(len(frames), 3, side * side).mean(axis=1)
-    return (frames.reshape(len(frames), side, side) / scale).astype(np.float32)
+        frames = frames.reshape(len(frames), 3, side * side).mean(axis=1, dtype=np.float32)
+    if frames.dtype == np.uint8:
+        frames = frames / np.float32(255)
+    return np.asarray(frames, np.float32).reshape(len(frames), side, side)
 
 
 def distinct(pictures: np.ndarray, clip_starts: Sequence[int] = (0,)) -> np.ndarray:
@@ -68,26 +70,32 @@ def _flow_engine() -> cv2.DISOpticalFlow:
     return engine
 
 
-def slot_velocities(frames: np.ndarray, clip_starts: Sequence[int] = (0,)) -> tuple[np.ndarray, np.ndarray]:
-    """Every slot's velocity field (n, side, side, 2), pixels per slot from the slot's picture
-    towards the next slot's: the flow between the distinct pictures around it divided by the
-    slots between them, the same for each slot of a held picture (0 after a clip's last
-    distinct picture); and which slots show a new picture."""
-    pictures = gray_pictures(frames)
-    new = distinct(pictures, clip_starts)
-    velocity = np.zeros((*pictures.shape, 2), np.float32)
+def _bounds(clip_starts: Sequence[int], slots: int) -> list[tuple[int, int]]:
+    edges = sorted(set(int(s) for s in clip_starts if 0 < s < slots) | {0}) + [slots]
+    return list(zip(edges[:-1], edges[1:]))
+
+
+def slot_velocities(pictures: np.ndarray, new: np.ndarray, first: int, stop: int) -> Iterator[np.ndarray]:
+    """The velocity field (side, side, 2) of every slot of the clip [first, stop), in order:
+    pixels per slot from the slot's picture towards the next slot's, the flow between the
+    distinct pictures around it divided by the slots between them (one array for all the
+    slots of a held picture; 0 after the clip's last distinct picture). One flow at a time:
+    constant memory for any length."""
     engine = _flow_engine()
-    bounds = sorted(set(int(s) for s in clip_starts) | {0}) + [len(pictures)]
-    for first, stop in zip(bounds[:-1], bounds[1:]):
-        slots = first + np.flatnonzero(new[first:stop])
-        standard = [_standardised(pictures[s]) for s in slots]
-        for i in range(1, len(slots)):
-            gap = slots[i] - slots[i - 1]
-            velocity[slots[i - 1]:slots[i]] = engine.calc(standard[i - 1], standard[i], None) / gap
-    return velocity, new
+    slots = first + np.flatnonzero(new[first:stop])
+    still = np.zeros((*pictures.shape[1:], 2), np.float32)
+    previous = _standardised(pictures[slots[0]]) if len(slots) else None
+    for i in range(1, len(slots)):
+        current = _standardised(pictures[slots[i]])
+        step = engine.calc(previous, current, None) / np.float32(slots[i] - slots[i - 1])
+        for _ in range(slots[i - 1], slots[i]):
+            yield step
+        previous = current
+    for _ in range(slots[-1] if len(slots) else first, stop):
+        yield still
 
 
-def hold_slots(new: np.ndarray, clip_starts: Sequence[int] = (0,)) -> int:
+def hold_slots(new: np.ndarray) -> int:
     """How many slots a picture is typically shown while things move: 1 for video, 2 on twos
     (the median gap between distinct pictures: a still scene is one long gap, not many)."""
     gaps = np.diff(np.flatnonzero(new))
@@ -98,15 +106,20 @@ def flow_change_strength(frames: np.ndarray, clip_starts: Sequence[int] = (0,)) 
     """Each slot's strength of flow change (see the module notes), float32 (n,), pixels per
     slot: at slot t, the velocity k slots after t against the velocity k slots before it,
     where k is how long a picture is held (`hold_slots`): with pictures on twos, a change
-    that falls between two pictures is then measured whole, not as two halves."""
-    velocity, new = slot_velocities(frames, clip_starts)
-    k = hold_slots(new, clip_starts)
-    strength = np.zeros(len(velocity), np.float32)
-    bounds = sorted(set(int(s) for s in clip_starts) | {0}) + [len(velocity)]
-    for first, stop in zip(bounds[:-1], bounds[1:]):
-        for t in range(first + k, stop - k):
-            change = np.linalg.norm(velocity[t + k - 1] - velocity[t - k], axis=2)
-            strength[t] = np.percentile(change, STRENGTH_PERCENTILE)
+    that falls between two pictures is then measured whole, not as two halves. Memory: the
+    pictures and 2k velocity fields."""
+    pictures = gray_pictures(frames)
+    new = distinct(pictures, clip_starts)
+    k = hold_slots(new)
+    strength = np.zeros(len(pictures), np.float32)
+    for first, stop in _bounds(clip_starts, len(pictures)):
+        recent: collections.deque[np.ndarray] = collections.deque(maxlen=2 * k)
+        for slot, velocity in enumerate(slot_velocities(pictures, new, first, stop), start=first):
+            recent.append(velocity)  # slots slot - 2k + 1 .. slot
+            t = slot - k + 1  # recent[0] is slot t - k, recent[-1] slot t + k - 1
+            if len(recent) == 2 * k and t < stop - k:
+                change = np.linalg.norm(recent[-1] - recent[0], axis=2)
+                strength[t] = np.percentile(change, STRENGTH_PERCENTILE)
     return strength
 
 
