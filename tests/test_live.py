@@ -182,3 +182,27 @@ def test_sound_reaches_a_null_sink_monitor(clip, tmp_path):
     loud = heard[np.abs(heard) > 0]
     assert 0.5 < np.sqrt(np.mean(loud ** 2)) / np.sqrt(np.mean(sound ** 2)) < 2.0
     assert len(loud) > 0.75 * len(sound)
+
+
+@pytest.mark.slow
+def test_a_sound_server_that_goes_away_ends_the_session_with_one_line_and_the_wav(tmp_path):
+    if reason := nullsink.unavailable():
+        pytest.skip(reason)
+    played = tmp_path / "played.wav"
+    try:
+        with nullsink.server(tmp_path / "pulse") as env:
+            session = subprocess.Popen([*LIVE, "lavfi:testsrc2=size=64x64:rate=30", "--play", "-o",
+                                        str(played)], cwd=REPO, env=env, stderr=subprocess.PIPE)
+            time.sleep(3)  # the brain is loaded and the sound is playing
+            server = subprocess.run(["pactl", "info"], env=env, capture_output=True)
+            assert server.returncode == 0
+            subprocess.run(["pactl", "exit"], env=env, capture_output=True)
+            _, stderr = session.communicate(timeout=30)
+    except RuntimeError as error:
+        pytest.skip(str(error))
+    assert session.returncode == 1
+    errors = [line for line in stderr.decode().splitlines() if "ERROR" in line or "error" in line]
+    assert len(errors) == 1 and "sound server stopped playing" in errors[0]
+    assert "Traceback" not in stderr.decode()
+    sound, _ = audio.read_wav(played)  # complete: the other outputs are finished
+    assert len(sound) >= 10 * grid.SAMPLES_PER_SLOT and len(sound) % grid.SAMPLES_PER_SLOT == 0

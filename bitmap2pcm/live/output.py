@@ -96,6 +96,11 @@ class _Ring:
             time.sleep(0.005)
 
 
+class DeviceStopped(UserError):
+    """The sound device stopped taking sound (its server went away): the session ends, and
+    its other outputs are completed."""
+
+
 class _ServerWriter:
     """Writes runs of samples to a `pulse.Playback` (see the module notes).
 
@@ -114,6 +119,20 @@ class _ServerWriter:
         self.skipped_samples = 0
 
     def __call__(self, samples: np.ndarray) -> None:
+        try:
+            self._write(samples)
+        except OSError as error:  # the server went away: one line, not a traceback
+            raise DeviceStopped(f"the sound server stopped playing ({error})") from None
+
+    def wake(self, silence_ms: float) -> None:
+        """Write `silence_ms` of silence, all of it (see `device`): it returns once the sink
+        has started playing."""
+        try:
+            self._playback.write(np.zeros(round(silence_ms * grid.RATE_HZ / 1000), np.float32))
+        except OSError as error:
+            raise UserError(f"the sound server does not play ({error})") from None
+
+    def _write(self, samples: np.ndarray) -> None:
         now, latency_ms = time.monotonic(), self._playback.latency_ms()
         if self._last is not None and 1000 * (now - self._last[0]) > self._last[1]:
             self.underruns += 1
@@ -140,16 +159,14 @@ def device(buffer_ms: float = DEFAULT_BUFFER_MS, name: str | int | None = None) 
         with portaudio(buffer_ms, name) as write:
             yield write
         return
-    # A slot more silence than the server's buffer holds: the write returns once the sink
-    # plays. A sink that was idle may take a second to start (measured on a null sink),
-    # which would otherwise fall on the first pictures and skip their sound.
-    playback.write(np.zeros(round((buffer_ms + 3 * slot_ms) * grid.RATE_HZ / 1000), np.float32))
     writer = _ServerWriter(playback, buffer_ms)
-    log.info("playing on the sound server (%.0f ms buffer asked)", buffer_ms)
     try:
+        # A slot more silence than the server's buffer holds: the write returns once the
+        # sink plays. A sink that was idle may take a second to start (measured on a null
+        # sink), which would otherwise fall on the first pictures and skip their sound.
+        writer.wake(buffer_ms + 3 * slot_ms)
+        log.info("playing on the sound server (%.0f ms buffer asked)", buffer_ms)
         yield writer
-    except OSError as error:
-        raise UserError(f"the sound server stopped playing ({error})") from None
     finally:
         playback.close()
     _report(writer)

@@ -69,8 +69,13 @@ class Playback:
             raise OSError(f"PulseAudio: {self._reason(error)}")
 
     def latency_ms(self) -> float:
+        """How long the sound the server holds will take to play; OSError when the server
+        has gone (libpulse then answers (pa_usec_t) -1)."""
         error = ctypes.c_int(0)
-        return self._simple.pa_simple_get_latency(ctypes.c_void_p(self._stream), ctypes.byref(error)) / 1000
+        usec = self._simple.pa_simple_get_latency(ctypes.c_void_p(self._stream), ctypes.byref(error))
+        if usec == ctypes.c_uint64(-1).value:
+            raise OSError(f"PulseAudio: {self._reason(error)}")
+        return usec / 1000
 
     def close(self) -> None:
         """Play what the server holds, then end the stream."""

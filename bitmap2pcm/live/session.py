@@ -58,7 +58,7 @@ class Plan:
 class Summary:
     """What a session did: slots of sound given, pictures received and dropped, how long,
     the CPU it used (this process and its ffmpeg, in percent of one core), and why the source
-    ended ("" for a normal end or a stop)."""
+    or the sound device ended it ("" for a normal end or a stop)."""
 
     slots: int
     received: int
@@ -130,9 +130,16 @@ def run(plan: Plan) -> Summary:
         writes, pictures_path = _outputs(plan, stack)
         source = LiveSource(plan.source, picture, plan.input_format, pictures_path)
 
+        device_stopped: list[str] = []
+
         def write(samples: np.ndarray) -> None:
-            for each in writes:
-                each(samples)
+            for each in list(writes):
+                try:
+                    each(samples)
+                except output.DeviceStopped as error:  # the rest go on until the source stops
+                    device_stopped.append(str(error))
+                    writes.remove(each)
+                    source.stop()
 
         stack.callback(source.close)  # before the outputs complete: ffmpeg closes the pictures
         stack.enter_context(_Stopper(source))
@@ -142,7 +149,8 @@ def run(plan: Plan) -> Summary:
         slots = _play(source.start(), rows, network, synthesizer, write)
     wall_s = time.monotonic() - started_s
     cpu_percent = 100 * (_cpu_s() - cpu_started_s) / max(wall_s, 1e-9)
-    return Summary(slots, source.received, source.dropped, wall_s, cpu_percent, source.ending())
+    ending = device_stopped[0] if device_stopped else source.ending()
+    return Summary(slots, source.received, source.dropped, wall_s, cpu_percent, ending)
 
 
 def _play(source: LiveSource, rows: LookaheadRows, network: Brain,
