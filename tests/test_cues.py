@@ -7,7 +7,7 @@ import pytest
 
 from bitmap2pcm.core import grid
 from bitmap2pcm.core.errors import UserError
-from bitmap2pcm.sound import bands, cues, library, overlap
+from bitmap2pcm.sound import bands, cues, library, onsets, overlap
 
 W = grid.SAMPLES_PER_SLOT
 
@@ -174,7 +174,7 @@ def test_an_event_copies_an_onset_and_plays_its_recording_out():
     assert level[14] > level[20] or level[20] == bands.FLOOR_DB  # ... and decays as recorded
 
 
-def test_threshold_calibration_matches_the_number_of_onsets():
+def test_threshold_calibration_matches_the_onsets():
     probability = np.zeros(200)
     for at in (20, 80, 140):
         probability[at:at + 3] = [0.4, 0.8, 0.5]
@@ -185,3 +185,15 @@ def test_threshold_calibration_matches_the_number_of_onsets():
     assert 0.3 < threshold <= 0.8
     assert library.EventPicker(threshold).push(probability).sum() == 3
     assert library.onset_threshold([(probability, np.zeros(200, bool))]) == 1.0
+
+
+def test_threshold_calibration_puts_events_on_time_when_the_probability_ramps_up():
+    # each onset's probability rises over four slots before it: the lowest threshold that
+    # makes three events would start each one four slots early
+    probability = np.zeros(200)
+    truth = np.zeros(200, bool)
+    for at in (20, 80, 140):
+        probability[at - 4:at + 2] = [0.1, 0.2, 0.3, 0.4, 0.9, 0.5]
+        truth[at] = True
+    events = np.flatnonzero(library.EventPicker(library.onset_threshold([(probability, truth)])).push(probability))
+    assert len(events) == 3 and np.all(np.abs(events - [20, 80, 140]) <= onsets.TOLERANCE_SLOTS)

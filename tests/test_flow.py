@@ -7,39 +7,7 @@ import numpy as np
 
 from bitmap2pcm.data import flow
 from bitmap2pcm.judge import baselines
-
-SIDE = 64
-GRAVITY = 0.35  # px per slot^2
-FLOOR = 52.0
-
-
-def backdrop(seed: int = 0) -> np.ndarray:
-    """A smooth random texture in [0.2, 0.6], so flow has something to hold on to."""
-    noise = np.random.default_rng(seed).random((SIDE // 8, SIDE // 8))
-    return 0.2 + 0.4 * np.kron(noise, np.ones((8, 8)))
-
-
-def bouncing_ball(slots: int = 75, x: float = 20.0) -> tuple[np.ndarray, list[int]]:
-    """A bright disc dropped onto a floor, bouncing (restitution 0.8): frames (slots, 4096)
-    in [0, 1] and the slots of its three impacts (the later, softer ones are cut off)."""
-    ys, xs = np.mgrid[0:SIDE, 0:SIDE]
-    y, velocity, impacts, frames = 8.0, 0.0, [], []
-    for slot in range(slots):
-        picture = backdrop()
-        disc = np.clip(4.5 - np.hypot(ys - y, xs - x), 0, 1)
-        frames.append(picture * (1 - disc) + 0.95 * disc)
-        velocity += GRAVITY
-        y += velocity
-        if y > FLOOR:
-            y, velocity = FLOOR - (y - FLOOR), -0.8 * velocity
-            impacts.append(slot + 1)  # the first picture after the hit shows it rising
-    return np.asarray(frames, np.float32).reshape(slots, -1), impacts
-
-
-def on_twos(frames: np.ndarray) -> np.ndarray:
-    held = frames.copy()
-    held[1::2] = frames[0::2][: len(held[1::2])]
-    return held
+from motion_scenes import backdrop, bouncing_ball, on_twos
 
 
 def found(strength: np.ndarray) -> np.ndarray:
@@ -68,7 +36,7 @@ def test_motion_on_twos_does_not_flicker():
     speed = {}
     for name, shown in (("every", frames), ("twos", on_twos(frames))):
         pictures = flow.gray_pictures(shown)
-        velocity = np.stack(list(flow.slot_velocities(pictures, flow.distinct(pictures), 0, len(shown))))
+        velocity = np.stack(list(flow.slot_velocities(pictures, 0, len(shown))))
         speed[name] = np.percentile(np.linalg.norm(velocity, axis=3), 99.5, axis=(1, 2))[fall]
     assert speed["twos"].min() > 0.5 * np.median(speed["every"])
     assert np.all(np.abs(np.diff(speed["twos"])) < 0.5 * np.median(speed["every"]))

@@ -9,7 +9,7 @@ import pytest
 from conftest import assert_one_line_error, run_script
 
 from bitmap2pcm.core.errors import UserError
-from bitmap2pcm.data import eigen, frame, history, layouts, movement
+from bitmap2pcm.data import eigen, frame, history, layouts, movement, pooled_flow
 from bitmap2pcm.learn import brain as brains
 from bitmap2pcm.render import stream
 
@@ -20,15 +20,15 @@ def fitted_layouts(frames: np.ndarray) -> list:
     """One of each layout (eigen-frames fitted on the frames' first half)."""
     rng = np.random.default_rng(0)
     return [frame.Frame(), history.History(2), movement.Movement(),
-            eigen.EigenFrames(8).fitted(frames, np.arange(len(frames) // 2), rng)]
+            eigen.EigenFrames(8).fitted(frames, np.arange(len(frames) // 2), rng), pooled_flow.PooledFlow()]
 
 
 def test_the_registry_names_every_layout_once():
-    assert set(layouts.LAYOUTS) == {frame.NAME, history.NAME, movement.NAME, eigen.NAME}
+    assert set(layouts.LAYOUTS) == {frame.NAME, history.NAME, movement.NAME, eigen.NAME, pooled_flow.NAME}
     assert all(layouts.LAYOUTS[name].name == name for name in layouts.LAYOUTS)
 
 
-@pytest.mark.parametrize("index", range(4))
+@pytest.mark.parametrize("index", range(5))
 def test_streaming_rows_equal_training_rows_in_any_batches(index):
     rng = np.random.default_rng(3)
     frames = rng.random((40, PIXELS), dtype=np.float32)
@@ -45,17 +45,22 @@ def test_streaming_rows_equal_training_rows_in_any_batches(index):
         np.testing.assert_allclose(np.concatenate([p for p in parts if len(p)]), whole, atol=1e-6)
 
 
-@pytest.mark.parametrize("index", range(4))
+@pytest.mark.parametrize("index", range(5))
 def test_a_layout_holds_back_its_lookahead_and_no_more(index):
     frames = np.random.default_rng(6).random((12, PIXELS), dtype=np.float32)
     layout = fitted_layouts(frames)[index]
     rows = layout.stream()
-    given = [len(rows.push(frames[k:k + 1])) for k in range(len(frames))]
-    assert given == [0] * layout.lookahead_slots + [1] * (len(frames) - layout.lookahead_slots)
-    assert len(rows.finish()) == layout.lookahead_slots
+    given = np.cumsum([len(rows.push(frames[k:k + 1])) for k in range(len(frames))])
+    pushed = np.arange(1, len(frames) + 1)
+    # a row comes at most lookahead_slots frames after its own (flow's comes sooner when no
+    # picture is held), and never before
+    assert np.all(given >= pushed - layout.lookahead_slots) and np.all(given <= pushed)
+    if layout.name != pooled_flow.NAME:
+        assert np.array_equal(given, np.maximum(0, pushed - layout.lookahead_slots))
+    assert given[-1] + len(rows.finish()) == len(frames)
 
 
-@pytest.mark.parametrize("index", range(4))
+@pytest.mark.parametrize("index", range(5))
 def test_a_brain_records_its_layout_and_render_rebuilds_it(tmp_path, index):
     frames = np.random.default_rng(4).random((30, PIXELS), dtype=np.float32)
     layout = fitted_layouts(frames)[index]

@@ -8,10 +8,14 @@ brightness drift, a contrast or gamma change moves no pixel.
 Held pictures. Animation on twos or threes, 24 or 25 fps put on the 30 fps grid and
 duplicated frames show the same picture in several slots: the flow from a slot to the next
 would alternate between zero and the real motion, and its change would fire on every other
-slot. So flow is measured between *distinct* pictures only (a picture whose mean absolute
-difference from the last distinct one is at most `HELD_DIFFERENCE` is the same picture
-held), divided by the slots between them: a velocity in pixels per slot whatever the
-picture rate.
+slot. So flow is measured between *distinct* pictures only (a picture is the last distinct
+one held when fewer than `HELD_SHARE` of its pixels differ from it by more than
+`HELD_LEVEL`, a codec's noise: a small object moving a pixel is a new picture), divided by
+the slots between them: a velocity in pixels per slot whatever the picture rate. A picture
+held for more than `MAX_HOLD_SLOTS` slots is a still scene, not animation: its slots are
+still, and the flow to the next picture is the last one's motion. So every slot's velocity
+is known at most `MAX_HOLD_SLOTS` pictures after it (`SlotVelocities`, for pictures as they
+arrive).
 
 The change of flow at a slot is the velocity after it minus the velocity before it, per
 pixel; its strength is the `STRENGTH_PERCENTILE`th percentile of that change's magnitude
@@ -22,14 +26,17 @@ slot. It is known once the picture after next has come.
 from __future__ import annotations
 
 import collections
+import threading
 from typing import Iterator, Sequence
 
 import cv2
 import numpy as np
 
-HELD_DIFFERENCE = 1.0 / 255  # mean absolute difference (in [0, 1]) below which a picture is held
+HELD_LEVEL = 6.0 / 255  # a pixel differing by at most this (in [0, 1]) is unchanged ...
+HELD_SHARE = 0.001      # ... and a picture with fewer changed pixels than this share is held
 STRENGTH_PERCENTILE = 99.5
 STANDARD_GRAY = 40.0  # the spread, in gray levels around 128, a picture is standardised to
+MAX_HOLD_SLOTS = 2  # twos, and 24 or 25 fps on the 30 fps grid; a longer hold is a still scene
 
 
 def gray_pictures(frames: np.ndarray) -> np.ndarray:
@@ -53,10 +60,14 @@ def distinct(pictures: np.ndarray, clip_starts: Sequence[int] = (0,)) -> np.ndar
     starts = set(int(s) for s in clip_starts) | {0}
     last = None
     for slot, picture in enumerate(pictures):
-        if slot in starts or last is None or np.abs(picture - last).mean() > HELD_DIFFERENCE:
+        if slot in starts or last is None or not _held(picture, last):
             new[slot] = True
             last = picture
     return new
+
+
+def _held(picture: np.ndarray, last: np.ndarray) -> bool:
+    return float((np.abs(picture - last) > HELD_LEVEL).mean()) < HELD_SHARE
 
 
 def _standardised(picture: np.ndarray) -> np.ndarray:
@@ -64,10 +75,17 @@ def _standardised(picture: np.ndarray) -> np.ndarray:
     return np.clip(128 + STANDARD_GRAY * (picture - picture.mean()) / spread, 0, 255).astype(np.uint8)
 
 
-def _flow_engine() -> cv2.DISOpticalFlow:
-    engine = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
-    engine.setFinestScale(0)  # full resolution: the pictures are small
-    return engine
+_engines = threading.local()
+
+
+def _flow(earlier: np.ndarray, later: np.ndarray) -> np.ndarray:
+    """DIS flow (side, side, 2) between two standardised pictures. DIS keeps no state between
+    calls, so one engine per thread serves every stream (and a stream can be copied)."""
+    engine = getattr(_engines, "dis", None)
+    if engine is None:
+        engine = _engines.dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+        engine.setFinestScale(0)  # full resolution: the pictures are small
+    return engine.calc(earlier, later, None)
 
 
 def _bounds(clip_starts: Sequence[int], slots: int) -> list[tuple[int, int]]:
@@ -75,24 +93,60 @@ def _bounds(clip_starts: Sequence[int], slots: int) -> list[tuple[int, int]]:
     return list(zip(edges[:-1], edges[1:]))
 
 
-def slot_velocities(pictures: np.ndarray, new: np.ndarray, first: int, stop: int) -> Iterator[np.ndarray]:
-    """The velocity field (side, side, 2) of every slot of the clip [first, stop), in order:
-    pixels per slot from the slot's picture towards the next slot's, the flow between the
-    distinct pictures around it divided by the slots between them (one array for all the
-    slots of a held picture; 0 after the clip's last distinct picture). One flow at a time:
-    constant memory for any length."""
-    engine = _flow_engine()
-    slots = first + np.flatnonzero(new[first:stop])
-    still = np.zeros((*pictures.shape[1:], 2), np.float32)
-    previous = _standardised(pictures[slots[0]]) if len(slots) else None
-    for i in range(1, len(slots)):
-        current = _standardised(pictures[slots[i]])
-        step = engine.calc(previous, current, None) / np.float32(slots[i] - slots[i - 1])
-        for _ in range(slots[i - 1], slots[i]):
-            yield step
-        previous = current
-    for _ in range(slots[-1] if len(slots) else first, stop):
-        yield still
+class SlotVelocities:
+    """The velocity field (side, side, 2) of each slot of one clip, pixels per slot from its
+    picture towards the next slot's, for pictures pushed one at a time (square gray float32 in
+    [0, 1]): `push` gives the velocities that became known, `finish` the rest, one per slot
+    in order. Slots of a picture held up to MAX_HOLD_SLOTS share the flow to the next distinct
+    picture divided by the slots between; a longer hold is still, and the flow to the next
+    picture goes to the hold's last slot. What is not seen yet (at `finish`) goes on as the
+    last velocity. Memory: two pictures and a velocity."""
+
+    def __init__(self) -> None:
+        self._last: np.ndarray | None = None   # the last distinct picture ...
+        self._standard: np.ndarray | None = None  # ... standardised for the flow
+        self._since = 0     # slots since it (it included) ...
+        self._waiting = 0   # ... of which these last ones have no velocity yet
+        self._velocity: np.ndarray | None = None  # the last velocity given
+
+    def push(self, picture: np.ndarray) -> list[np.ndarray]:
+        if self._last is None:
+            self._new(picture)
+            self._velocity = np.zeros((*picture.shape, 2), np.float32)
+            return []
+        if _held(picture, self._last):
+            self._since += 1
+            self._waiting += 1
+            if self._since < MAX_HOLD_SLOTS + 1:
+                return []
+            still = np.zeros_like(self._velocity)
+            given, self._waiting, self._velocity = [still] * (self._waiting - 1), 1, still
+            return given
+        standard = _standardised(picture)
+        step = _flow(self._standard, standard)
+        if self._since <= MAX_HOLD_SLOTS:
+            step /= np.float32(self._since)
+        given = [step] * self._waiting
+        self._velocity = step
+        self._new(picture, standard)
+        return given
+
+    def _new(self, picture: np.ndarray, standard: np.ndarray | None = None) -> None:
+        self._last = picture
+        self._standard = _standardised(picture) if standard is None else standard
+        self._since = self._waiting = 1
+
+    def finish(self) -> list[np.ndarray]:
+        return [self._velocity] * self._waiting if self._velocity is not None else []
+
+
+def slot_velocities(pictures: np.ndarray, first: int, stop: int) -> Iterator[np.ndarray]:
+    """The velocity field of every slot of the clip [first, stop) of `pictures` (n, side,
+    side), in order (`SlotVelocities`). One flow at a time: constant memory for any length."""
+    velocities = SlotVelocities()
+    for picture in pictures[first:stop]:
+        yield from velocities.push(picture)
+    yield from velocities.finish()
 
 
 def hold_slots(new: np.ndarray) -> int:
@@ -114,7 +168,7 @@ def flow_change_strength(frames: np.ndarray, clip_starts: Sequence[int] = (0,)) 
     strength = np.zeros(len(pictures), np.float32)
     for first, stop in _bounds(clip_starts, len(pictures)):
         recent: collections.deque[np.ndarray] = collections.deque(maxlen=2 * k)
-        for slot, velocity in enumerate(slot_velocities(pictures, new, first, stop), start=first):
+        for slot, velocity in enumerate(slot_velocities(pictures, first, stop), start=first):
             recent.append(velocity)  # slots slot - 2k + 1 .. slot
             t = slot - k + 1  # recent[0] is slot t - k, recent[-1] slot t + k - 1
             if len(recent) == 2 * k and t < stop - k:

@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.errors import UserError
-from . import eigen, frame, history, movement
+from . import eigen, frame, history, movement, pooled_flow
 from .layout import InputLayout
 
 LAYOUTS: dict[str, type[InputLayout]] = {
     layout.name: layout
-    for layout in (frame.Frame, history.History, movement.Movement, eigen.EigenFrames)
+    for layout in (frame.Frame, history.History, movement.Movement, eigen.EigenFrames,
+                   pooled_flow.PooledFlow)
 }
 # theanet.py --input NAME: the layouts chosen by name alone (history and eigen-frames are
 # chosen by their counts, --history K and --eigen-frames K)

@@ -26,42 +26,21 @@ from ..sound.onsets import (  # noqa: F401  (the comparisons below are defined o
     ONSET_DELTA_DB,
     ONSET_MADS,
     ONSET_WINDOW_SLOTS,
+    TOLERANCE_SLOTS,
+    _prf,
+    match_count,
     candidate_slots,
+    onset_match,
     onset_slots,
     onset_strength_slots,
     pick_peaks,
 )
 from . import metrics
 
-TOLERANCE_SLOTS = 2  # an onset within 2 slots (67 ms) of a true one is on time
 MIN_SHIFT_S = 1.0  # event chance levels shift the render by at least this much
 
 
 # ---- events: comparing onsets ---------------------------------------------------------------
-
-def _match_count(true_slots: np.ndarray, rendered_slots: np.ndarray, tolerance_slots: int) -> int:
-    """Pairs of a one-to-one matching within `tolerance_slots`, greedy by distance: the
-    closest pair first (ties: earlier true, then earlier rendered), each onset used once."""
-    t = np.sort(np.asarray(true_slots, dtype=np.int64).reshape(-1))
-    r = np.sort(np.asarray(rendered_slots, dtype=np.int64).reshape(-1))
-    if t.size == 0 or r.size == 0:
-        return 0
-    # every pair within the tolerance, found by bisection: O(onsets), not O(true x rendered)
-    low = np.searchsorted(r, t - tolerance_slots, side="left")
-    high = np.searchsorted(r, t + tolerance_slots, side="right")
-    counts = high - low
-    ti = np.repeat(np.arange(t.size), counts)
-    ri = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts) + np.repeat(low, counts)
-    order = np.lexsort((ri, ti, np.abs(t[ti] - r[ri])))
-    used_t = np.zeros(t.size, dtype=bool)
-    used_r = np.zeros(r.size, dtype=bool)
-    count = 0
-    for i, j in zip(ti[order].tolist(), ri[order].tolist()):
-        if not used_t[i] and not used_r[j]:
-            used_t[i] = used_r[j] = True
-            count += 1
-    return count
-
 
 def _average_precision(true_slots: np.ndarray, ranked_slots: np.ndarray, tolerance_slots: int) -> float:
     """Average precision of candidates `ranked_slots` (best first) at finding `true_slots`:
@@ -85,30 +64,6 @@ def _average_precision(true_slots: np.ndarray, ranked_slots: np.ndarray, toleran
             hits += 1
             total += hits / (rank + 1)
     return float(total / t.size)
-
-
-def _prf(hits: int, n_true: int, n_rendered: int) -> tuple[float, float, float]:
-    """Precision, recall, F1 from counts. No true onsets: nothing to find, all nan. No
-    rendered onsets (but true ones): 0, 0, 0, as mir_eval counts it."""
-    if n_true == 0:
-        return float("nan"), float("nan"), float("nan")
-    precision = hits / n_rendered if n_rendered else 0.0
-    recall = hits / n_true
-    f1 = 2 * precision * recall / (precision + recall) if hits else 0.0
-    return float(precision), float(recall), float(f1)
-
-
-def onset_match(true_slots: np.ndarray, rendered_slots: np.ndarray,
-                tolerance_slots: int = TOLERANCE_SLOTS) -> tuple[float, float, float]:
-    """(precision, recall, F1) of the rendered onsets against the true ones, one segment.
-
-    A rendered onset is a hit when it is paired with a true onset at most `tolerance_slots`
-    away, in a one-to-one matching built greedily by distance, so one true onset cannot
-    excuse two rendered ones. Precision = hits / rendered, recall = hits / true. nan when
-    there are no true onsets; 0 for precision when there are no rendered ones.
-    """
-    hits = _match_count(true_slots, rendered_slots, tolerance_slots)
-    return _prf(hits, np.size(true_slots), np.size(rendered_slots))
 
 
 def onset_average_precision(true_slots: np.ndarray, strength_per_slot: np.ndarray,
@@ -183,7 +138,7 @@ class EventScores:
 def _event_values(truths: np.ndarray, picked: np.ndarray, ranked: np.ndarray,
                   tolerance_slots: int) -> tuple[float, float, float, float]:
     """Precision, recall, F1 and AP of onsets on the segments' joint axis (`_joint_axis`)."""
-    hits = _match_count(truths, picked, tolerance_slots)
+    hits = match_count(truths, picked, tolerance_slots)
     precision, recall, f1 = _prf(hits, truths.size, picked.size)
     return precision, recall, f1, _average_precision(truths, ranked, tolerance_slots)
 

@@ -28,6 +28,7 @@ ONSET_MADS = 3.0  # threshold: local median + this many median absolute deviatio
 ONSET_DELTA_DB = 1.0  # ... plus this: no rise smaller than 1 dB is an event (rounding noise isn't)
 MIN_GAP_SLOTS = 3  # onsets at least 3 slots (100 ms) apart; the stronger one stays
 HOPS_PER_SLOT = grid.SAMPLES_PER_SLOT // bands.ONSET_HOP  # 3
+TOLERANCE_SLOTS = 2  # an onset within 2 slots (67 ms) of a true one is on time
 assert HOPS_PER_SLOT * bands.ONSET_HOP == grid.SAMPLES_PER_SLOT
 
 
@@ -107,3 +108,53 @@ def onset_slots(samples: np.ndarray) -> np.ndarray:
     """The slots where a segment's sound has an onset: `pick_peaks(onset_strength_slots(x))`
     with the module's parameters (see the module notes). Sorted int64."""
     return pick_peaks(onset_strength_slots(samples))
+
+
+# ---- comparing onsets: the judge's, and the cue brain's calibration -------------------------
+
+def match_count(true_slots: np.ndarray, rendered_slots: np.ndarray, tolerance_slots: int) -> int:
+    """Pairs of a one-to-one matching within `tolerance_slots`, greedy by distance: the
+    closest pair first (ties: earlier true, then earlier rendered), each onset used once."""
+    t = np.sort(np.asarray(true_slots, dtype=np.int64).reshape(-1))
+    r = np.sort(np.asarray(rendered_slots, dtype=np.int64).reshape(-1))
+    if t.size == 0 or r.size == 0:
+        return 0
+    # every pair within the tolerance, found by bisection: O(onsets), not O(true x rendered)
+    low = np.searchsorted(r, t - tolerance_slots, side="left")
+    high = np.searchsorted(r, t + tolerance_slots, side="right")
+    counts = high - low
+    ti = np.repeat(np.arange(t.size), counts)
+    ri = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts) + np.repeat(low, counts)
+    order = np.lexsort((ri, ti, np.abs(t[ti] - r[ri])))
+    used_t = np.zeros(t.size, dtype=bool)
+    used_r = np.zeros(r.size, dtype=bool)
+    count = 0
+    for i, j in zip(ti[order].tolist(), ri[order].tolist()):
+        if not used_t[i] and not used_r[j]:
+            used_t[i] = used_r[j] = True
+            count += 1
+    return count
+
+
+def _prf(hits: int, n_true: int, n_rendered: int) -> tuple[float, float, float]:
+    """Precision, recall, F1 from counts. No true onsets: nothing to find, all nan. No
+    rendered onsets (but true ones): 0, 0, 0, as mir_eval counts it."""
+    if n_true == 0:
+        return float("nan"), float("nan"), float("nan")
+    precision = hits / n_rendered if n_rendered else 0.0
+    recall = hits / n_true
+    f1 = 2 * precision * recall / (precision + recall) if hits else 0.0
+    return float(precision), float(recall), float(f1)
+
+
+def onset_match(true_slots: np.ndarray, rendered_slots: np.ndarray,
+                tolerance_slots: int = TOLERANCE_SLOTS) -> tuple[float, float, float]:
+    """(precision, recall, F1) of the rendered onsets against the true ones, one segment.
+
+    A rendered onset is a hit when it is paired with a true onset at most `tolerance_slots`
+    away, in a one-to-one matching built greedily by distance, so one true onset cannot
+    excuse two rendered ones. Precision = hits / rendered, recall = hits / true. nan when
+    there are no true onsets; 0 for precision when there are no rendered ones.
+    """
+    hits = match_count(true_slots, rendered_slots, tolerance_slots)
+    return _prf(hits, np.size(true_slots), np.size(rendered_slots))
