@@ -29,6 +29,8 @@ EXAMPLES = """
   {command} --target ola                     # overlapping windowed PCM: 4096-1000-1470
   {command} --history 2                      # frame + 2 frame differences: 12288-1000-735
   {command} --eigen-frames 256               # 256 PCA coefficients per frame: 256-1000-735
+  {command} --input flow                     # pooled optical flow in, no place: 72-1000-105
+  {command} --augment mirror,shift,light,twos # also learn from changed copies of the pictures
   {command} --backend jax --preset kungfury  # on an NVIDIA GPU (pip install '.[gpu]')
 """
 
@@ -113,9 +115,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "--eigen-frames its principal components); movement, the motion in a centred "
                              "window of seven frames on a 16x16 grid (the coarse picture, motion "
                              "in and out and its change, six motion energies, the turn), 1032 "
-                             "inputs that mean the same on any video. A preset's first layer "
+                             "inputs that mean the same on any video; flow, the optical flow "
+                             "around the slot and its change pooled over the whole picture, with a "
+                             "second of memory (72 inputs, no place or brightness). A preset's first layer "
                              "adapts and --layers must start with it; render applies it from the "
                              "brain (default: movement for a cue brain, else frame)")
+    parser.add_argument("--augment", type=_names, metavar="NAME[,NAME]",
+                        help="also train on changed copies of the training pictures, one per name, "
+                             "with the same sound: mirror (left and right swapped), shift (moved "
+                             "up to a quarter of the picture), light (brightness, contrast and "
+                             "gamma drifting), twos (every other picture held), so the brain learns "
+                             "what happens rather than where or how bright; validation stays the "
+                             "original pictures (default: none)")
     parser.add_argument("--eigen-frames", type=_count(0), metavar="K",
                         help="show the network each frame's first K principal components (the "
                              "author's eigen-faces idea) instead of its pixels: fitted on the "
@@ -175,10 +186,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "GPU, else cpu (default %(default)s). Both write the same brain.")
 
 
+def _names(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
 # options that map one-to-one onto Settings fields; only those given are passed on
 SETTING_OPTIONS = ("epochs", "pretrain_epochs", "patience", "batch", "learning_rate",
                    "pretrain_learning_rate", "cd_steps", "seed", "save_every", "keep_every",
-                   "holdout_tail", "target", "history", "inputs", "eigen_frames", "library_seconds")
+                   "holdout_tail", "target", "history", "inputs", "eigen_frames", "library_seconds",
+                   "augment")
 
 
 def act(args: argparse.Namespace, call: cli.Call) -> int:

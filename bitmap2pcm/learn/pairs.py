@@ -5,13 +5,16 @@ cues), both on the [0, 1] scale."""
 
 from __future__ import annotations
 
+import numpy as np
+
+from ..data import augment
 from ..data import history as history_inputs
 from ..data.layout import InputLayout
 from ..data.layouts import of_input
 from ..data.trainset import TrainingPairs, clip_segments, clips_of, split_rows
 from ..sound.representation import Representation
 from .brain import Brain
-from .settings import EIGEN, Settings, rng_for
+from .settings import AUGMENT, EIGEN, Settings, rng_for
 
 
 def target_pairs(pairs: TrainingPairs, representation: Representation) -> TrainingPairs:
@@ -43,3 +46,16 @@ def input_pairs(pairs: TrainingPairs, layout: InputLayout) -> TrainingPairs:
     (built once, float32, clip by clip)."""
     frames = layout.rows(pairs.frames, clip_starts(pairs))
     return TrainingPairs(frames, pairs.audio, pairs.frames_path, pairs.audio_path)
+
+
+def augmented_rows(pairs: TrainingPairs, layout: InputLayout, settings: Settings) -> np.ndarray | None:
+    """The input rows of the run's augmented copies of the frames (data/augment.py), one copy
+    per augmentation after another, each in the rows' order; None without augmentation."""
+    if not settings.augment:
+        return None
+    starts = clip_starts(pairs)
+    copies = []
+    for index, name in enumerate(settings.augment):
+        frames = augment.augmented(pairs.frames, starts, name, rng_for(settings.seed, AUGMENT, index))
+        copies.append(layout.rows(frames, starts))
+    return np.concatenate(copies)

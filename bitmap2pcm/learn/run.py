@@ -12,7 +12,7 @@ from ..data.trainset import load_pairs, picture_channels
 from . import backend as backend_module
 from . import brain as brain_format
 from .checkpoints import Interrupted
-from .pairs import input_pairs, run_layout, target_pairs
+from .pairs import augmented_rows, input_pairs, run_layout, target_pairs
 from .reporting import duration_text
 from .settings import check_inputs, check_outputs, mode_defaults, preset_layers, settings_for
 from .train import Trainer
@@ -53,7 +53,8 @@ def run_training(frames: str, audio: str, output: str, layers: list[int] | None,
     layout = run_layout(pairs, settings, checkpoint)
     trainer = Trainer(input_pairs(target_pairs(pairs, settings.representation()), layout), settings,
                       layout, sound=pairs.audio, checkpoint_dir=output_path.parent,
-                      resume=checkpoint, quiet=quiet, backend=backend, resume_path=resume)
+                      resume=checkpoint, quiet=quiet, backend=backend, resume_path=resume,
+                      augmented=augmented_rows(pairs, layout, settings))
     try:
         finished = trainer.run()
     except Interrupted as stop:

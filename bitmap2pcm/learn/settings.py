@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import UserError
-from ..data import layouts
+from ..data import augment, layouts
 from ..data.layout import InputLayout
 from ..sound import library, registry
 from ..sound.representation import Representation
@@ -31,7 +31,7 @@ FRAME_PIXELS = PRESETS["shallow"][0]  # a 64 x 64 gray frame, what the presets w
 FAITHFUL_MODE = {"target": registry.FAITHFUL, "inputs": layouts.FAITHFUL}
 
 # Keys of the random streams: np.random.default_rng([seed, phase, layer, epoch, purpose]).
-INIT, PRETRAIN, FINETUNE, EIGEN = 0, 1, 2, 3
+INIT, PRETRAIN, FINETUNE, EIGEN, AUGMENT = 0, 1, 2, 3, 4
 SHUFFLE, SAMPLES = 0, 1
 
 
@@ -74,6 +74,7 @@ class Settings:
     inputs: str = layouts.DEFAULT        # what the input layer sees (data/layouts.py)
     eigen_frames: int = 0                # K PCA coefficients in place of the pixels; 0 = pixels
     library_seconds: float = library.DEFAULT_CAP_S  # cues: the most training sound a brain keeps
+    augment: list[str] = field(default_factory=list)  # changed copies of the training pictures (augment.py)
 
     def representation(self) -> Representation:
         return registry.named(self.target)
@@ -96,6 +97,7 @@ class Settings:
         values = {key: value for key, value in record.items() if key in known}
         values["pretrain_momentum"] = tuple(values.get("pretrain_momentum", (0.5, 0.9)))
         values["layer_sizes"] = [int(size) for size in values["layer_sizes"]]
+        values["augment"] = [str(name) for name in values.get("augment", [])]
         return cls(**values)
 
 
@@ -152,6 +154,7 @@ def settings_for(layers: list[int] | None, options: dict[str, Any],
     if options.get("eigen_frames", 1) < 1:
         raise UserError(f"--eigen-frames must be 1 or more, not {options['eigen_frames']} "
                         "(leave it out to show the network the pixels)")
+    augment.check(options.get("augment", []))
     if checkpoint is None:
         settings = Settings(**options)
         settings.representation(), settings.layout()  # unknown or clashing choices say so here

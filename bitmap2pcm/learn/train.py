@@ -94,7 +94,7 @@ class Trainer:
     def __init__(self, pairs: TrainingPairs, settings: Settings, layout: InputLayout,
                  sound: np.ndarray, checkpoint_dir: str | Path = ".", resume: Brain | None = None,
                  quiet: bool = False, backend: str = "auto",
-                 resume_path: str | Path | None = None) -> None:
+                 resume_path: str | Path | None = None, augmented: np.ndarray | None = None) -> None:
         check_layers(settings.layer_sizes, pairs)
         self.pairs = pairs
         self.settings = settings
@@ -104,6 +104,11 @@ class Trainer:
         self.checkpoint_dir = Path(checkpoint_dir)
         self.quiet = quiet
         self.train_rows, self.validation_rows, self.holdout = split_rows(pairs, settings.holdout_tail)
+        # the rows minibatches are drawn from: the training rows and, with augmentation, their
+        # changed copies (`augmented`, the input rows of copy j of every row after copy j - 1,
+        # sharing the rows' targets); validation and held-out rows are only ever the originals
+        copies = 0 if augmented is None else len(augmented) // len(pairs)
+        self.fit_rows = np.concatenate([self.train_rows + copy * len(pairs) for copy in range(copies + 1)])
         self.interpolation = picture_interpolation(pairs)
         self.started = time.monotonic()
         self.snapshot: dict[str, Any] | None = None
@@ -135,9 +140,12 @@ class Trainer:
             self.dbn = DBN.create(settings.layer_sizes, rng_for(settings.seed, INIT, 0), target_mean)
         # The data stay in place (C backend: borrowed, not copied; JAX: copied to the device
         # once); each epoch only writes `order`.
-        self.frames = self.backend.shared(pairs.frames, "frames")
-        self.audio = self.backend.shared(pairs.audio, "audio")
-        self.order = self.backend.shared(self.train_rows.astype(np.int64), "order")
+        inputs = pairs.frames if augmented is None else np.concatenate([pairs.frames, augmented])
+        targets = pairs.audio if augmented is None else np.concatenate([pairs.audio] * (copies + 1))
+        self.rows = len(inputs)
+        self.frames = self.backend.shared(inputs, "frames")
+        self.audio = self.backend.shared(targets, "audio")
+        self.order = self.backend.shared(self.fit_rows.astype(np.int64), "order")
         self.validation_order = self.backend.shared(self.validation_rows.astype(np.int64),
                                                     "validation_order")
 
@@ -146,9 +154,12 @@ class Trainer:
     def run(self) -> Brain:
         """Pretrain and fine-tune (from wherever `resume` left off); return the best brain."""
         settings = self.settings
-        log.info("training %s on %d frames (%d train, %d validation), batch %d, seed %d, "
+        log.info("training %s on %d frames (%d train%s, %d validation), batch %d, seed %d, "
                  "backend %s%s", "-".join(map(str, settings.layer_sizes)), len(self.pairs),
-                 len(self.train_rows), len(self.validation_rows), settings.batch, settings.seed,
+                 len(self.train_rows),
+                 f" and {len(self.fit_rows) - len(self.train_rows)} changed copies "
+                 f"({', '.join(settings.augment)})" if settings.augment else "",
+                 len(self.validation_rows), settings.batch, settings.seed,
                  self.backend.name(),
                  f", resuming {self.progress.phase} after epoch {self.progress.epoch}"
                  if self.resume else "")
@@ -180,7 +191,7 @@ class Trainer:
             rbm = RBM.from_state(self.resume.resume["rbm"])
             self.resume = None
         else:
-            visible_mean = _column_mean(data.get_value(borrow=True), self.train_rows)
+            visible_mean = _column_mean(data.get_value(borrow=True), self.fit_rows)
             rbm = RBM.create(n_visible, n_hidden, rng_for(settings.seed, INIT, layer + 1), visible_mean)
             progress.layer, progress.epoch = layer, 0
             progress.history["pretrain_train"].append([])
@@ -200,7 +211,7 @@ class Trainer:
         while progress.epoch < settings.pretrain_epochs:
             epoch = progress.epoch
             self.order.set_value(rng_for(settings.seed, PRETRAIN, layer, epoch, SHUFFLE)
-                                 .permutation(self.train_rows))
+                                 .permutation(self.fit_rows))
             generator.set_value(rng_for(settings.seed, PRETRAIN, layer, epoch, SAMPLES))
             momentum.set_value(np.float32(settings.pretrain_momentum[
                 0 if epoch < settings.momentum_switch_epoch else 1]))
@@ -224,11 +235,11 @@ class Trainer:
     def _hidden_activity(self, layer: int) -> Any:
         """A backend copy of every frame's activity at hidden layer `layer` (the next RBM's data)."""
         x = self.pt.matrix("x")
-        everything = self.backend.shared(np.arange(len(self.pairs), dtype=np.int64), "all_rows")
+        everything = self.backend.shared(np.arange(self.rows, dtype=np.int64), "all_rows")
         up = self.backend.compile_minibatch_step([x], [self.frames], everything, EVALUATION_BATCH,
                                                  self.dbn.hidden_activity(x, layer))
-        activity = np.empty((len(self.pairs), self.settings.layer_sizes[layer]), np.float32)
-        for index in _batches(len(self.pairs), EVALUATION_BATCH):
+        activity = np.empty((self.rows, self.settings.layer_sizes[layer]), np.float32)
+        for index in _batches(self.rows, EVALUATION_BATCH):
             activity[index * EVALUATION_BATCH:(index + 1) * EVALUATION_BATCH] = up(index)
         return self.backend.shared(activity, f"hidden{layer}")
 
@@ -258,7 +269,7 @@ class Trainer:
         while progress.epoch < settings.epochs and progress.waited < settings.patience:
             epoch = progress.epoch
             self.order.set_value(rng_for(settings.seed, FINETUNE, 0, epoch, SHUFFLE)
-                                 .permutation(self.train_rows))
+                                 .permutation(self.fit_rows))
             train_loss, rate = self._epoch(step, f"finetune epoch {epoch + 1}")
             validation_loss = self._evaluate(check)
             # Without validation rows (tiny data) the training loss is the only guide.
@@ -286,7 +297,7 @@ class Trainer:
 
     def _epoch(self, step: Callable[[int], Any], label: str) -> tuple[float, float]:
         """Run `step` over every minibatch of the current order; (mean loss, rows per second)."""
-        rows, batch = len(self.train_rows), self.settings.batch
+        rows, batch = len(self.fit_rows), self.settings.batch
         losses, started = [], time.perf_counter()
         with cli.progress_bar(rows, not self.quiet, label, "frame", PROGRESS_BAR_DELAY_S) as bar:
             for index in _batches(rows, batch):
@@ -310,7 +321,7 @@ class Trainer:
         return total / rows
 
     def _time_left(self, flops_per_second: float) -> str:
-        return time_left(self.settings, self.progress, len(self.train_rows), flops_per_second)
+        return time_left(self.settings, self.progress, len(self.fit_rows), flops_per_second)
 
     # --- checkpoints and the brain ---------------------------------------------------------
 
