@@ -5,6 +5,8 @@ cues), both on the [0, 1] scale."""
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 
 from ..data import augment
@@ -15,6 +17,8 @@ from ..data.trainset import TrainingPairs, clip_segments, clips_of, split_rows
 from ..sound.representation import Representation
 from .brain import Brain
 from .settings import AUGMENT, EIGEN, Settings, rng_for
+
+log = logging.getLogger("bitmap2pcm")
 
 
 def target_pairs(pairs: TrainingPairs, representation: Representation) -> TrainingPairs:
@@ -56,6 +60,8 @@ def augmented_rows(pairs: TrainingPairs, layout: InputLayout, settings: Settings
     starts = clip_starts(pairs)
     copies = []
     for index, name in enumerate(settings.augment):
+        log.info("augmenting the training pictures: %s (copy %d of %d)", name, index + 1,
+                 len(settings.augment))
         frames = augment.augmented(pairs.frames, starts, name, rng_for(settings.seed, AUGMENT, index))
         copies.append(layout.rows(frames, starts))
     return np.concatenate(copies)

@@ -142,7 +142,7 @@ class Trainer:
         # once); each epoch only writes `order`.
         inputs = pairs.frames if augmented is None else np.concatenate([pairs.frames, augmented])
         targets = pairs.audio if augmented is None else np.concatenate([pairs.audio] * (copies + 1))
-        self.rows = len(inputs)
+        self.row_count = len(inputs)  # the rows with their changed copies
         self.frames = self.backend.shared(inputs, "frames")
         self.audio = self.backend.shared(targets, "audio")
         self.order = self.backend.shared(self.fit_rows.astype(np.int64), "order")
@@ -235,11 +235,11 @@ class Trainer:
     def _hidden_activity(self, layer: int) -> Any:
         """A backend copy of every frame's activity at hidden layer `layer` (the next RBM's data)."""
         x = self.pt.matrix("x")
-        everything = self.backend.shared(np.arange(self.rows, dtype=np.int64), "all_rows")
+        everything = self.backend.shared(np.arange(self.row_count, dtype=np.int64), "all_rows")
         up = self.backend.compile_minibatch_step([x], [self.frames], everything, EVALUATION_BATCH,
                                                  self.dbn.hidden_activity(x, layer))
-        activity = np.empty((self.rows, self.settings.layer_sizes[layer]), np.float32)
-        for index in _batches(self.rows, EVALUATION_BATCH):
+        activity = np.empty((self.row_count, self.settings.layer_sizes[layer]), np.float32)
+        for index in _batches(self.row_count, EVALUATION_BATCH):
             activity[index * EVALUATION_BATCH:(index + 1) * EVALUATION_BATCH] = up(index)
         return self.backend.shared(activity, f"hidden{layer}")
 
