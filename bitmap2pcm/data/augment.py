@@ -24,6 +24,7 @@ import numpy as np
 
 from ..core import grid
 from ..core.errors import UserError
+from .history import clip_bounds
 
 SHIFT_FRACTION = 0.25
 LIGHT_GAIN = 0.3          # contrast x (1 +- this)
@@ -69,8 +70,7 @@ def light(frames: np.ndarray, clip_starts: list[int], rng: np.random.Generator) 
 def twos(frames: np.ndarray, clip_starts: list[int], rng: np.random.Generator) -> np.ndarray:
     del rng
     held = frames.copy()
-    edges = sorted({0, *(s for s in clip_starts if 0 < s < len(frames))}) + [len(frames)]
-    for first, stop in zip(edges[:-1], edges[1:]):  # each clip from its own first picture
+    for first, stop in clip_bounds(clip_starts, len(frames)):  # each clip from its own first picture
         held[first + 1:stop:2] = frames[first:stop - 1:2]
     return held
 

@@ -32,6 +32,8 @@ from typing import Iterator, Sequence
 import cv2
 import numpy as np
 
+from .history import clip_bounds
+
 HELD_LEVEL = 6.0 / 255  # a pixel differing by at most this (in [0, 1]) is unchanged ...
 HELD_SHARE = 0.001      # ... and a picture with fewer changed pixels than this share is held
 STRENGTH_PERCENTILE = 99.5
@@ -86,11 +88,6 @@ def _flow(earlier: np.ndarray, later: np.ndarray) -> np.ndarray:
         engine = _engines.dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
         engine.setFinestScale(0)  # full resolution: the pictures are small
     return engine.calc(earlier, later, None)
-
-
-def _bounds(clip_starts: Sequence[int], slots: int) -> list[tuple[int, int]]:
-    edges = sorted(set(int(s) for s in clip_starts if 0 < s < slots) | {0}) + [slots]
-    return list(zip(edges[:-1], edges[1:]))
 
 
 class SlotVelocities:
@@ -166,7 +163,7 @@ def flow_change_strength(frames: np.ndarray, clip_starts: Sequence[int] = (0,)) 
     new = distinct(pictures, clip_starts)
     k = hold_slots(new)
     strength = np.zeros(len(pictures), np.float32)
-    for first, stop in _bounds(clip_starts, len(pictures)):
+    for first, stop in clip_bounds(clip_starts, len(pictures)):
         recent: collections.deque[np.ndarray] = collections.deque(maxlen=2 * k)
         for slot, velocity in enumerate(slot_velocities(pictures, first, stop), start=first):
             recent.append(velocity)  # slots slot - 2k + 1 .. slot

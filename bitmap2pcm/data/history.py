@@ -48,6 +48,13 @@ def clip_starts_of(count: int, clips: Iterable[tuple[int, int]]) -> list[int]:
     return sorted(set(starts) | set(np.nonzero(~inside)[0].tolist()))
 
 
+def clip_bounds(clip_starts: Iterable[int], count: int) -> list[tuple[int, int]]:
+    """(first, stop) of each clip among `count` rows whose clips begin at `clip_starts` (row
+    0 always begins one; starts outside the rows are ignored), in order, none empty."""
+    edges = sorted({0, *(int(s) for s in clip_starts if 0 < s < count)}) + [count]
+    return [(first, stop) for first, stop in zip(edges[:-1], edges[1:]) if stop > first]
+
+
 def previous_rows(count: int, clip_starts: Iterable[int]) -> np.ndarray:
     """For each row the row before it in its clip, or itself at a clip's start (row 0 always
     starts one)."""

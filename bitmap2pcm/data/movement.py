@@ -36,6 +36,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from .history import clip_bounds
 from .layout import InputLayout
 
 log = logging.getLogger("bitmap2pcm")
@@ -134,12 +135,9 @@ def movement_rows(frames: np.ndarray, clip_starts: Iterable[int] = (0,)) -> np.n
     """The movement rows of `frames` (n x pixels, float32 in [0, 1]); `clip_starts` are the
     rows where a clip begins (row 0 always does): no window crosses them."""
     frames = np.asarray(frames, dtype=np.float32)
-    count = len(frames)
-    starts = sorted({0, *[s for s in clip_starts if 0 <= s < count]})
-    out = np.empty((count, input_size(frames.shape[1] if frames.ndim == 2 else 0)), np.float32)
-    for first, stop in zip(starts, [*starts[1:], count]):
-        if stop > first:
-            out[first:stop] = _rows_of(_padded(frames[first:stop], True, True))
+    out = np.empty((len(frames), input_size(frames.shape[1] if frames.ndim == 2 else 0)), np.float32)
+    for first, stop in clip_bounds(clip_starts, len(frames)):
+        out[first:stop] = _rows_of(_padded(frames[first:stop], True, True))
     return out
 
 

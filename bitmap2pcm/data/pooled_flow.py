@@ -45,6 +45,7 @@ import numpy as np
 
 from ..core.errors import UserError
 from . import flow
+from .history import clip_bounds
 from .layout import InputLayout
 
 log = logging.getLogger("bitmap2pcm")
@@ -162,9 +163,8 @@ class PooledFlow(InputLayout):
     def rows(self, frames: np.ndarray, clip_starts: list[int]) -> np.ndarray:
         log.info("building flow inputs: optical flow between distinct pictures, pooled over "
                  "the picture (%d inputs per slot)", input_size())
-        edges = sorted({0, *(s for s in clip_starts if 0 < s < len(frames))}) + [len(frames)]
         out = np.empty((len(frames), input_size()), np.float32)
-        for first, stop in zip(edges[:-1], edges[1:]):
+        for first, stop in clip_bounds(clip_starts, len(frames)):
             stream = FlowRows()
             rows = stream.push(frames[first:stop])
             out[first:stop] = np.concatenate([rows, stream.finish()])
