@@ -139,18 +139,11 @@ def fit_flow_threshold(strengths: list[np.ndarray], true_onsets: list[np.ndarray
     if pooled.size == 0:
         return 0.0
 
-    def pooled_f1(threshold: float) -> float:
-        hits = found = 0.0
-        for strength, truth in zip(strengths, true_onsets):
-            picked = flow.peaks(strength, threshold)
-            precision, _, _ = onsets.onset_match(truth, picked, onsets.TOLERANCE_SLOTS)
-            hits += precision * picked.size if picked.size else 0.0
-            found += picked.size
-        true_count = sum(t.size for t in true_onsets)
-        return 2 * hits / (found + true_count) if found + true_count else 0.0
+    def f1(threshold: float) -> float:
+        return onsets.pooled_f1(true_onsets, [flow.peaks(strength, threshold) for strength in strengths])
 
     candidates = np.unique(np.quantile(pooled, np.linspace(0.3, 0.995, 60)))
-    return float(max(candidates, key=pooled_f1))
+    return float(max(candidates, key=f1))
 
 
 def flow_onset_loudness(strength: np.ndarray, threshold: float, quiet_db: float,

@@ -27,13 +27,14 @@ from ..sound.onsets import (  # noqa: F401  (the comparisons below are defined o
     ONSET_MADS,
     ONSET_WINDOW_SLOTS,
     TOLERANCE_SLOTS,
-    _prf,
-    match_count,
     candidate_slots,
+    match_count,
     onset_match,
     onset_slots,
     onset_strength_slots,
     pick_peaks,
+    pooled_f1,
+    precision_recall_f1,
 )
 from . import metrics
 
@@ -139,7 +140,7 @@ def _event_values(truths: np.ndarray, picked: np.ndarray, ranked: np.ndarray,
                   tolerance_slots: int) -> tuple[float, float, float, float]:
     """Precision, recall, F1 and AP of onsets on the segments' joint axis (`_joint_axis`)."""
     hits = match_count(truths, picked, tolerance_slots)
-    precision, recall, f1 = _prf(hits, truths.size, picked.size)
+    precision, recall, f1 = precision_recall_f1(hits, truths.size, picked.size)
     return precision, recall, f1, _average_precision(truths, ranked, tolerance_slots)
 
 

@@ -221,14 +221,12 @@ def onset_threshold(runs: list[tuple[np.ndarray, np.ndarray]]) -> float:
     wanted = sum(int(np.sum(truth)) for _, truth in runs)
     if wanted == 0:
         return 1.0
+    truths = [np.flatnonzero(truth) for _, truth in runs]
     best: tuple[float, int, float] | None = None
     for threshold in np.round(np.arange(0.05, 1.0, 0.05), 2):
-        hits = made = 0
-        for probability, truth in runs:
-            events = np.flatnonzero(EventPicker(threshold).push(probability))
-            hits += onsets.match_count(np.flatnonzero(truth), events, onsets.TOLERANCE_SLOTS)
-            made += len(events)
-        key = (-2.0 * hits / (made + wanted), abs(made - wanted), float(threshold))
+        events = [np.flatnonzero(EventPicker(threshold).push(probability)) for probability, _ in runs]
+        made = sum(len(e) for e in events)
+        key = (-onsets.pooled_f1(truths, events), abs(made - wanted), float(threshold))
         best = key if best is None or key < best else best
     return best[2]
 

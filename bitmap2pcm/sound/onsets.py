@@ -18,6 +18,8 @@ same way, so the early slot cancels out of any comparison between them.
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 
 from ..core import grid
@@ -136,7 +138,7 @@ def match_count(true_slots: np.ndarray, rendered_slots: np.ndarray, tolerance_sl
     return count
 
 
-def _prf(hits: int, n_true: int, n_rendered: int) -> tuple[float, float, float]:
+def precision_recall_f1(hits: int, n_true: int, n_rendered: int) -> tuple[float, float, float]:
     """Precision, recall, F1 from counts. No true onsets: nothing to find, all nan. No
     rendered onsets (but true ones): 0, 0, 0, as mir_eval counts it."""
     if n_true == 0:
@@ -157,4 +159,15 @@ def onset_match(true_slots: np.ndarray, rendered_slots: np.ndarray,
     there are no true onsets; 0 for precision when there are no rendered ones.
     """
     hits = match_count(true_slots, rendered_slots, tolerance_slots)
-    return _prf(hits, np.size(true_slots), np.size(rendered_slots))
+    return precision_recall_f1(hits, np.size(true_slots), np.size(rendered_slots))
+
+
+def pooled_f1(true_slots: Sequence[np.ndarray], found_slots: Sequence[np.ndarray],
+              tolerance_slots: int = TOLERANCE_SLOTS) -> float:
+    """Onset F1 of several segments taken together (each segment's true and found onsets,
+    matched within the segment as `onset_match` does): 2 hits / (found + true); 0 when there
+    are neither."""
+    hits = sum(match_count(t, f, tolerance_slots) for t, f in zip(true_slots, found_slots))
+    total = sum(np.size(t) for t in true_slots) + sum(np.size(f) for f in found_slots)
+    return 2.0 * hits / total if total else 0.0
+
