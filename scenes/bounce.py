@@ -23,6 +23,8 @@ import numpy as np
 
 from bitmap2pcm.core import grid
 
+from .events.benchmark import mix_sound
+
 SIDE_PX = 128
 KINDS = ("ball", "block", "ring")
 GRAY = {"ball": 235.0, "block": 60.0, "ring": 200.0}
@@ -34,7 +36,6 @@ SIDEWAYS_PX_S = 120.0       # horizontal speed at most, either way
 BOUNCES = 4                 # impacts before an object leaves (it fades out between slots)
 MIN_STRENGTH = 0.08         # softer contacts make no sound (and end the object's life)
 SUBSTEPS = 20               # physics steps per slot
-SOUND_LEVEL = 0.5           # a strength-1 impact plays its recording (peak 0.9) at this gain
 TEXTURE_CELLS = 12          # the backdrop: a smooth random texture of this many cells a side
 DRIFT_GRAY = 45.0           # brightness drifts this far either way ...
 DRIFT_CONTRAST = 0.35       # ... and contrast by this factor either way
@@ -47,6 +48,11 @@ class Impact:
     kind: str
     strength: float   # in (0, 1]
     x_px: float       # where it hit
+
+    @property
+    def sounds(self) -> tuple[str, ...]:
+        """The recordings it plays (as the event benchmark's impacts say): its kind's."""
+        return (self.kind,)
 
 
 @dataclass
@@ -134,14 +140,6 @@ def _pictures(scene: Scene) -> np.ndarray:
     return out
 
 
-def _sound(scene: Scene, recordings: Mapping[str, np.ndarray]) -> np.ndarray:
-    track = np.zeros(scene.slots * grid.SAMPLES_PER_SLOT, np.float32)
-    for impact in scene.impacts:
-        recording = recordings[impact.kind][: max(0, track.size - impact.sample)]
-        track[impact.sample: impact.sample + recording.size] += recording * SOUND_LEVEL * impact.strength
-    return np.clip(track, -1.0, 1.0)
-
-
 def render(scene: Scene, recordings: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """(pictures (slots, SIDE_PX, SIDE_PX) uint8, sound float32 at grid.RATE_HZ)."""
-    return _pictures(scene), _sound(scene, recordings)
+    return _pictures(scene), mix_sound(scene.impacts, scene.slots * grid.SAMPLES_PER_SLOT, recordings)

@@ -7,6 +7,7 @@ import numpy as np
 
 from bitmap2pcm.core import grid
 from scenes import bounce
+from scenes.events.settings import SOUND_LEVEL
 
 RECORDINGS = {kind: np.hanning(64).astype(np.float32) for kind in bounce.KINDS}
 
@@ -39,7 +40,7 @@ def test_each_impact_sounds_at_its_sample_as_hard_as_it_hit():
     assert len(alone) >= 3
     for impact in alone:
         peak = sound[impact.sample: impact.sample + 64].max()
-        assert np.isclose(peak, bounce.SOUND_LEVEL * impact.strength * RECORDINGS[impact.kind].max(), rtol=1e-3)
+        assert np.isclose(peak, SOUND_LEVEL * impact.strength * RECORDINGS[impact.kind].max(), rtol=1e-3)
 
 
 def test_the_drift_moves_the_brightness_and_no_object():

@@ -14,8 +14,8 @@ from bitmap2pcm.data import pooled_flow
 from bitmap2pcm.media import audio, encode
 from bitmap2pcm.render import stream
 from bitmap2pcm.sound import bands, onsets
-from scenes.events.benchmark import load_recordings
-from scenes.events.settings import SOUND_LEVEL
+from scenes.bounce import Impact
+from scenes.events.benchmark import load_recordings, mix_sound
 
 from conftest import REPO, run_script
 from motion_scenes import backdrop, drops, on_twos
@@ -29,14 +29,10 @@ def scene_video(path: Path, seconds: float, x_range: tuple[float, float], seed: 
                 twos: bool = False) -> tuple[Path, np.ndarray]:
     """A drops scene with the ball's recorded sound at each impact, louder for harder hits."""
     pictures, impacts, strengths = drops(seconds, x_range, seed)
-    ball = load_recordings(REPO / "examples" / "sounds")["ball"]
-    sound = np.zeros(len(pictures) * grid.SAMPLES_PER_SLOT, np.float32)
-    for slot, strength in zip(impacts, strengths):
-        start = slot * grid.SAMPLES_PER_SLOT
-        piece = ball[: max(0, len(sound) - start)]
-        sound[start:start + len(piece)] += piece * SOUND_LEVEL * strength
+    hits = [Impact(slot * grid.SAMPLES_PER_SLOT, "ball", strength, 0.0) for slot, strength in zip(impacts, strengths)]
+    sound = mix_sound(hits, len(pictures) * grid.SAMPLES_PER_SLOT, load_recordings(REPO / "examples" / "sounds"))
     shown = on_twos(pictures) if twos else pictures
-    return encode.write_mkv(path, shown, np.clip(sound, -1, 1)), np.asarray(impacts)
+    return encode.write_mkv(path, shown, sound), np.asarray(impacts)
 
 
 @pytest.fixture(scope="module")
