@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from bitmap2pcm.learn import backend, brain
-from bitmap2pcm.learn.dbn import DBN, finetune_flops_per_row, forward_flops_per_row
+from bitmap2pcm.learn.dbn import ADAM_BETAS, DBN, finetune_flops_per_row, forward_flops_per_row
 
 pytensor = backend.pytensor()
 pt = backend.tensor()
@@ -88,6 +88,36 @@ def test_nesterov_step_matches_its_formula() -> None:
         np.testing.assert_allclose(v_new, expected_v, rtol=1e-5, atol=1e-7)
         np.testing.assert_allclose(theta_new, theta + momentum * expected_v - lr * grad,
                                    rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.slow
+def test_adam_steps_match_their_formula() -> None:
+    rng = np.random.default_rng(7)
+    weights = [rng.normal(0, 0.5, (a, b)).astype(np.float32) for a, b in zip(SIZES[:-1], SIZES[1:])]
+    biases = [rng.normal(0, 0.5, b).astype(np.float32) for b in SIZES[1:]]
+    net = DBN(weights, biases)
+    x, t = pt.matrix("x"), pt.matrix("t")
+    loss = net.mean_squared_error(x, t)
+    gradients = pytensor.function([x, t], pt.grad(loss, net.weights + net.biases))
+    lr, (b1, b2) = 0.01, ADAM_BETAS
+    step = pytensor.function([x, t], loss, updates=net.adam_updates(loss, np.float32(lr)))
+    theta = [p.astype(np.float64) for p in weights + biases]
+    m = [np.zeros_like(p) for p in theta]
+    v = [np.zeros_like(p) for p in theta]
+    for count in (1, 2, 3):  # the bias corrections differ at every step
+        xs = rng.uniform(0, 1, (6, SIZES[0])).astype(np.float32)
+        ts = rng.uniform(0, 1, (6, SIZES[-1])).astype(np.float32)
+        g = gradients(xs, ts)
+        step(xs, ts)
+        for i, grad in enumerate(g):
+            m[i] = b1 * m[i] + (1 - b1) * grad
+            v[i] = b2 * v[i] + (1 - b2) * grad ** 2
+            theta[i] = theta[i] - lr * (m[i] / (1 - b1 ** count)) / (np.sqrt(v[i] / (1 - b2 ** count)) + 1e-8)
+        new_weights, new_biases = net.parameters()
+        for expected, got in zip(theta, new_weights + new_biases):
+            np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
+        theta = [p.astype(np.float64) for p in new_weights + new_biases]  # no drift from float32
+        assert net.step_count() == count
 
 
 @pytest.mark.slow  # compiles the network: a C compiler runs when the cache lacks it

@@ -9,8 +9,9 @@ import pytest
 from conftest import assert_one_line_error, run_script
 
 from bitmap2pcm.core.errors import UserError
-from bitmap2pcm.data import eigen, frame, history, layouts, movement, pooled_flow
+from bitmap2pcm.data import eigen, frame, history, layouts, movement, patches, pooled_flow
 from bitmap2pcm.learn import brain as brains
+from bitmap2pcm.learn import pooling
 from bitmap2pcm.render import stream
 
 PIXELS = 64 * 64
@@ -20,15 +21,18 @@ def fitted_layouts(frames: np.ndarray) -> list:
     """One of each layout (eigen-frames fitted on the frames' first half)."""
     rng = np.random.default_rng(0)
     return [frame.Frame(), history.History(2), movement.Movement(),
-            eigen.EigenFrames(8).fitted(frames, np.arange(len(frames) // 2), rng), pooled_flow.PooledFlow()]
+            eigen.EigenFrames(8).fitted(frames, np.arange(len(frames) // 2), rng), pooled_flow.PooledFlow(),
+            patches.Patches()]
+LAYOUT_COUNT = 6
 
 
 def test_the_registry_names_every_layout_once():
-    assert set(layouts.LAYOUTS) == {frame.NAME, history.NAME, movement.NAME, eigen.NAME, pooled_flow.NAME}
+    assert set(layouts.LAYOUTS) == {frame.NAME, history.NAME, movement.NAME, eigen.NAME, pooled_flow.NAME,
+                                    patches.NAME}
     assert all(layouts.LAYOUTS[name].name == name for name in layouts.LAYOUTS)
 
 
-@pytest.mark.parametrize("index", range(5))
+@pytest.mark.parametrize("index", range(LAYOUT_COUNT))
 def test_streaming_rows_equal_training_rows_in_any_batches(index):
     rng = np.random.default_rng(3)
     frames = rng.random((40, PIXELS), dtype=np.float32)
@@ -45,7 +49,7 @@ def test_streaming_rows_equal_training_rows_in_any_batches(index):
         np.testing.assert_allclose(np.concatenate([p for p in parts if len(p)]), whole, atol=1e-6)
 
 
-@pytest.mark.parametrize("index", range(5))
+@pytest.mark.parametrize("index", range(LAYOUT_COUNT))
 def test_a_layout_holds_back_its_lookahead_and_no_more(index):
     frames = np.random.default_rng(6).random((12, PIXELS), dtype=np.float32)
     layout = fitted_layouts(frames)[index]
@@ -60,13 +64,18 @@ def test_a_layout_holds_back_its_lookahead_and_no_more(index):
     assert given[-1] + len(rows.finish()) == len(frames)
 
 
-@pytest.mark.parametrize("index", range(5))
+@pytest.mark.parametrize("index", range(LAYOUT_COUNT))
 def test_a_brain_records_its_layout_and_render_rebuilds_it(tmp_path, index):
     frames = np.random.default_rng(4).random((30, PIXELS), dtype=np.float32)
     layout = fitted_layouts(frames)[index]
     units = layout.units(PIXELS)
-    network = brains.make_brain([np.zeros((units, 735), np.float32)], [np.zeros(735, np.float32)],
-                                ["linear"], {}, input_record=layout.convention(brains.picture_convention()))
+    # a layout of places needs the hidden layer its detector is
+    sizes = [units, 4, 735] if layout.positions() is not None else [units, 735]
+    inputs = pooling.layer_inputs(sizes, layout.positions())
+    network = brains.make_brain([np.zeros((n_in, n_out), np.float32) for n_in, n_out in zip(inputs, sizes[1:])],
+                                [np.zeros(n, np.float32) for n in sizes[1:]],
+                                ["sigmoid", "linear"][-len(inputs):], {},
+                                input_record=layout.convention(brains.picture_convention()), input_units=units)
     brains.save(network, tmp_path / "b.pkl")
     loaded = stream.load_brain(tmp_path / "b.pkl")  # through the restricted unpickler
     assert type(loaded.layout) is type(layout) and loaded.lookahead_slots == layout.lookahead_slots

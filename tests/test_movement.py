@@ -23,7 +23,7 @@ def moving_square(frames: int, stop_at: int | None = None) -> np.ndarray:
 def test_streaming_gives_the_rows_of_the_whole_video(batches):
     frames = np.random.default_rng(0).random((40, 4096), dtype=np.float32)
     whole = movement.movement_rows(frames)
-    stream, rows, start = movement.MovementStream(), [], 0
+    stream, rows, start = movement.Movement().stream(), [], 0
     for size in batches:
         rows.append(stream.push(frames[start:start + size]))
         start += size

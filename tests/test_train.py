@@ -141,6 +141,21 @@ def test_resume_gives_the_same_final_weights(shapes: Path, uninterrupted: Path, 
 
 
 @pytest.mark.slow
+def test_an_adam_run_resumes_exactly(shapes: Path, tmp_path: Path) -> None:
+    """Adam's moments and step count travel in the checkpoint: stopped after epoch 3 and
+    resumed, the run ends where the uninterrupted one does (and not where Nesterov does)."""
+    whole, parts, nesterov = tmp_path / "whole", tmp_path / "parts", tmp_path / "nesterov"
+    for folder in (whole, parts, nesterov):
+        folder.mkdir()
+    assert train_in(whole, shapes, optimizer="adam", save_every=0) == 0
+    assert train_in(parts, shapes, optimizer="adam", epochs=3) == 0
+    assert train_in(parts, shapes, resume=str(parts / "brain-0003.pkl"), epochs=6) == 0
+    assert_same_weights(parts, whole)
+    assert train_in(nesterov, shapes, save_every=0, learning_rate=0.001) == 0
+    assert not all(np.array_equal(a, b) for a, b in zip(final_weights(nesterov), final_weights(whole)))
+
+
+@pytest.mark.slow
 def test_resuming_a_checkpoint_from_elsewhere_leaves_it(shapes: Path, uninterrupted: Path,
                                                         tmp_path: Path) -> None:
     kept = uninterrupted / "brain-0004.pkl"

@@ -10,7 +10,7 @@ from ..core import cli
 from ..data import eigen, layouts
 from ..learn.brain import DEFAULT_BRAIN_FILE
 from ..learn.run import run_training
-from ..learn.settings import PRESETS, Settings
+from ..learn.settings import ADAM_LEARNING_RATE, OPTIMIZERS, PRESETS, Settings
 from ..sound import registry
 from ..sound.representation import MEAN_SQUARED_ERROR_TRAINING as OTHER_TRAINING
 
@@ -160,6 +160,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=_positive_float, dest="learning_rate",
                         help=f"fine-tuning learning rate (default {defaults.learning_rate}, "
                              f"{OTHER_TRAINING['learning_rate']} for other targets)")
+    parser.add_argument("--optimizer", choices=OPTIMIZERS,
+                        help="fine-tuning's: nesterov, Nesterov momentum (the original's "
+                             "momentum, corrected); adam, a step per weight scaled by its recent "
+                             "gradients (Kingma & Ba 2015), which --input patches needs to leave "
+                             "the \"predict the prior\" start, at --lr "
+                             f"{ADAM_LEARNING_RATE:g} unless given (default nesterov; adam with "
+                             "--input patches)")
     parser.add_argument("--pretrain-lr", type=_positive_float, dest="pretrain_learning_rate",
                         help=f"RBM learning rate (default {defaults.pretrain_learning_rate})")
     parser.add_argument("--cd-steps", type=_count(1), help=f"k of CD-k (default {defaults.cd_steps})")
@@ -194,7 +201,7 @@ def _names(text: str) -> list[str]:
 SETTING_OPTIONS = ("epochs", "pretrain_epochs", "patience", "batch", "learning_rate",
                    "pretrain_learning_rate", "cd_steps", "seed", "save_every", "keep_every",
                    "holdout_tail", "target", "history", "inputs", "eigen_frames", "library_seconds",
-                   "augment")
+                   "augment", "optimizer")
 
 
 def act(args: argparse.Namespace, call: cli.Call) -> int:

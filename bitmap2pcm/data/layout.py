@@ -9,7 +9,10 @@ each in colour) into the rows the network's input layer sees, one per 1/30 s slo
   memory; `lookahead_slots` frames after a slot are needed before its row is known;
 - `fitted(...)`: the layout after anything it learns from the training rows (eigen-frames);
 - `convention(picture)` / `from_convention(record)`: what it records in the brain, and the
-  layout read back (and checked) from a loaded brain.
+  layout read back (and checked) from a loaded brain;
+- `positions()`: for a row that shows the same measures at many places of the picture,
+  which columns each place has (`Positions`): the network then applies one detector at every
+  place (learn/pooling.py); None (most layouts) for a row the first layer sees whole.
 
 The layouts are frame.py (the original), history.py, movement.py and eigen.py; layouts.py
 names them. The picture itself (gray or colour, its side) is the brain's picture convention,
@@ -19,9 +22,23 @@ is a module with a subclass and one line in layouts.py.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, ClassVar, Protocol
 
 import numpy as np
+
+
+@dataclass(frozen=True)
+class Positions:
+    """The places of a row: `index[p]` are the columns of place p (P places of F values, in
+    the same order at each), `direct` the columns about the whole picture, in no place."""
+
+    index: np.ndarray    # (P, F) int64
+    direct: np.ndarray   # (G,) int64
+
+    @property
+    def per_place(self) -> int:
+        return int(self.index.shape[1])
 
 
 class RowStream(Protocol):
@@ -41,6 +58,10 @@ class InputLayout:
     lookahead_slots: ClassVar[int] = 0  # frames after a slot its row waits for
     gray_only: ClassVar[bool] = False  # True: refuses colour pictures
     chosen_by_name: ClassVar[bool] = True  # theanet.py --input NAME (False: by its own option)
+    # the hidden layers of a run that does not give --layers; None: the shallow preset's
+    hidden_layers: ClassVar[tuple[int, ...] | None] = None
+    # training settings it needs (learn/settings.py names), over the target's, under the user's
+    training: ClassVar[dict[str, Any]] = {}
 
     def units(self, pixels: int) -> int:
         raise NotImplementedError
@@ -66,6 +87,12 @@ class InputLayout:
         those, never held-out or validation rows) with `rng`; most layouts learn nothing."""
         del frames, train_rows, rng
         return self
+
+    @classmethod
+    def positions(cls) -> Positions | None:
+        """The places of the row for a network that shares its first layer across them, or
+        None: the first layer sees the whole row."""
+        return None
 
     def convention(self, picture: dict[str, Any]) -> dict[str, Any]:
         """The brain's input record: the `picture` convention with this layout recorded."""

@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.errors import UserError
-from . import eigen, frame, history, movement, pooled_flow
-from .layout import InputLayout
+from . import eigen, frame, history, movement, patches, pooled_flow
+from .layout import InputLayout, Positions
 
 LAYOUTS: dict[str, type[InputLayout]] = {
     layout.name: layout
     for layout in (frame.Frame, history.History, movement.Movement, eigen.EigenFrames,
-                   pooled_flow.PooledFlow)
+                   pooled_flow.PooledFlow, patches.Patches)
 }
 # theanet.py --input NAME: the layouts chosen by name alone (history and eigen-frames are
 # chosen by their counts, --history K and --eigen-frames K)
@@ -56,3 +56,10 @@ def of_input(record: dict[str, Any], pixels: int, source: str) -> InputLayout:
         raise UserError(f"{source}: brain's input layout {name!r} is unknown (render knows "
                         f"{', '.join(repr(known) for known in LAYOUTS)})")
     return LAYOUTS[name].from_convention(record, pixels, source)
+
+
+def positions_of(record: dict[str, Any]) -> Positions | None:
+    """The places a brain's first layer is shared across, by its input record (None: a plain
+    first layer, also for a layout this version does not know, which `of_input` refuses)."""
+    layout = LAYOUTS.get(record.get("layout", frame.NAME)) if isinstance(record, dict) else None
+    return layout.positions() if layout is not None else None

@@ -24,7 +24,7 @@ COARSE_SIDE block means (`coarse`), so that it means the same on any video:
 
 RBM visible units see these as probabilities (values in [0, 1], guide §13.1), like pixels.
 At a clip's ends the frames beyond it are the end frame itself (no motion there). Render is
-offline, so the frames after a slot may be used: `MovementStream` holds LOOK frames back
+offline, so the frames after a slot may be used: a `CentredStream` holds LOOK frames back
 until it has seen what follows them (constant memory). `movement_rows` builds the same rows
 for a whole training set, clip by clip; both use `_rows`, one definition of the input.
 """
@@ -32,7 +32,7 @@ for a whole training set, clip by clip; both use `_rows`, one definition of the 
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
@@ -81,7 +81,6 @@ def _rows(window: np.ndarray, out: np.ndarray) -> None:
     """Movement rows of the n frames window[LOOK:-LOOK] (window: (n + 2 LOOK, pixels),
     float32 in [0, 1], each frame's LOOK neighbours on either side), into `out` (n, size)."""
     n = len(out)
-    steps = np.abs(np.diff(window, axis=0)).mean(axis=1)  # e of every step in the window
     frames = window[LOOK:LOOK + n]
     into = coarse(frames - window[LOOK - 1:LOOK - 1 + n])
     out_of = coarse(window[LOOK + 1:LOOK + 1 + n] - frames)
@@ -90,11 +89,19 @@ def _rows(window: np.ndarray, out: np.ndarray) -> None:
     out[:, MAP:2 * MAP] = (into + 1.0) * 0.5
     out[:, 2 * MAP:3 * MAP] = (out_of + 1.0) * 0.5
     out[:, 3 * MAP:4 * MAP] = np.minimum(1.0, 2.0 * change)
-    scalars = out[:, 4 * MAP:]
+    scalars(window, into, out_of, out[:, 4 * MAP:])
+
+
+def scalars(window: np.ndarray, into: np.ndarray, out_of: np.ndarray, out: np.ndarray) -> None:
+    """The SCALARS of the n slots of `window` (as in `_rows`, whose coarse motion maps in and
+    out of each slot are `into` and `out_of`) into `out` (n, SCALARS): g(e) of the six frame
+    steps around each slot, the turn ratio and g of the change's energy."""
+    n = len(out)
+    steps = np.abs(np.diff(window, axis=0)).mean(axis=1)  # e of every step in the window
     for k in range(STEPS):  # e_(t-2+k) of row i joins frames i + k and i + k + 1 of the window
-        scalars[:, k] = energy_unit(steps[k:k + n])
-    scalars[:, STEPS] = _turn(into, out_of)
-    scalars[:, STEPS + 1] = energy_unit(change.mean(axis=1))
+        out[:, k] = energy_unit(steps[k:k + n])
+    out[:, STEPS] = _turn(into, out_of)
+    out[:, STEPS + 1] = energy_unit(np.abs(out_of - into).mean(axis=1))
 
 
 def _turn(into: np.ndarray, out_of: np.ndarray) -> np.ndarray:
@@ -123,41 +130,54 @@ def _padded(frames: np.ndarray, before: bool, after: bool) -> np.ndarray:
     return np.concatenate(parts)
 
 
-def _rows_of(window: np.ndarray) -> np.ndarray:
-    out = np.empty((len(window) - 2 * LOOK, input_size(window.shape[1])), np.float32)
-    for start in range(0, len(out), CHUNK_ROWS):
-        stop = min(len(out), start + CHUNK_ROWS)
-        _rows(window[start:stop + 2 * LOOK], out[start:stop])
-    return out
+class CentredRows:
+    """Rows that each slot's LOOK frames on either side decide, built by `fill(window, out)`
+    (as `_rows` is) into `width` columns: for a whole training set clip by clip (`of_frames`:
+    no window crosses a clip start, clip ends repeat the end frame) or for a stream of frame
+    batches (`stream`), the same rows either way. movement.py and patches.py are two fills."""
+
+    def __init__(self, fill: Callable[[np.ndarray, np.ndarray], None], width: int) -> None:
+        self.fill, self.width = fill, width
+
+    def of_window(self, window: np.ndarray) -> np.ndarray:
+        """The rows of window[LOOK:-LOOK], CHUNK_ROWS at a time (bounded temporaries)."""
+        out = np.empty((len(window) - 2 * LOOK, self.width), np.float32)
+        for start in range(0, len(out), CHUNK_ROWS):
+            stop = min(len(out), start + CHUNK_ROWS)
+            self.fill(window[start:stop + 2 * LOOK], out[start:stop])
+        return out
+
+    def of_frames(self, frames: np.ndarray, clip_starts: Iterable[int] = (0,)) -> np.ndarray:
+        """The rows of `frames` (n x pixels, float32 in [0, 1]); `clip_starts` are the rows
+        where a clip begins (row 0 always does)."""
+        frames = np.asarray(frames, dtype=np.float32)
+        out = np.empty((len(frames), self.width), np.float32)
+        for first, stop in clip_bounds(clip_starts, len(frames)):
+            out[first:stop] = self.of_window(_padded(frames[first:stop], True, True))
+        return out
+
+    def stream(self) -> "CentredStream":
+        return CentredStream(self)
 
 
-def movement_rows(frames: np.ndarray, clip_starts: Iterable[int] = (0,)) -> np.ndarray:
-    """The movement rows of `frames` (n x pixels, float32 in [0, 1]); `clip_starts` are the
-    rows where a clip begins (row 0 always does): no window crosses them."""
-    frames = np.asarray(frames, dtype=np.float32)
-    out = np.empty((len(frames), input_size(frames.shape[1] if frames.ndim == 2 else 0)), np.float32)
-    for first, stop in clip_bounds(clip_starts, len(frames)):
-        out[first:stop] = _rows_of(_padded(frames[first:stop], True, True))
-    return out
+class CentredStream:
+    """`CentredRows` of a stream of frame batches from one video: `push` each batch (n x
+    pixels, float32 in [0, 1]) and get the rows of the frames whose LOOK following frames
+    are known; `finish` gives the rest. Together they are `of_frames` of all the frames."""
 
-
-class MovementStream:
-    """Movement inputs for a stream of frame batches from one video: `push` each batch
-    (n x pixels, float32 in [0, 1]) and get the rows of the frames whose LOOK following frames
-    are known; `finish` gives the rest. Together they are `movement_rows` of all the frames."""
-
-    def __init__(self) -> None:
+    def __init__(self, rows: CentredRows) -> None:
+        self._rows = rows
         self._window: np.ndarray | None = None  # LOOK frames of context, then those waiting
 
     def push(self, frames: np.ndarray) -> np.ndarray:
         frames = np.asarray(frames, dtype=np.float32)
         if len(frames) == 0:
-            return np.empty((0, input_size(0)), np.float32)
+            return np.empty((0, self._rows.width), np.float32)
         window = (_padded(frames, True, False) if self._window is None
                   else np.concatenate([self._window, frames]))
         ready = len(window) - 2 * LOOK
         self._window = window[max(0, ready):].copy()
-        return _rows_of(window) if ready > 0 else np.empty((0, input_size(0)), np.float32)
+        return self._rows.of_window(window) if ready > 0 else np.empty((0, self._rows.width), np.float32)
 
     def finish(self) -> np.ndarray:
         """The rows of the last frames (the video's end frame stands for what follows it),
@@ -165,7 +185,16 @@ class MovementStream:
         if self._window is None:
             return np.empty((0, 0), np.float32)
         window, self._window = _padded(self._window, False, True), None
-        return _rows_of(window)
+        return self._rows.of_window(window)
+
+
+MOVEMENT_ROWS = CentredRows(_rows, 4 * MAP + SCALARS)
+
+
+def movement_rows(frames: np.ndarray, clip_starts: Iterable[int] = (0,)) -> np.ndarray:
+    """The movement rows of `frames` (n x pixels, float32 in [0, 1]); `clip_starts` are the
+    rows where a clip begins (row 0 always does): no window crosses them."""
+    return MOVEMENT_ROWS.of_frames(frames, clip_starts)
 
 
 class Movement(InputLayout):
@@ -187,8 +216,8 @@ class Movement(InputLayout):
                  "slot (%d inputs per slot)", 2 * LOOK + 1, self.units(frames.shape[1]))
         return movement_rows(frames, clip_starts)
 
-    def stream(self) -> MovementStream:
-        return MovementStream()
+    def stream(self) -> CentredStream:
+        return MOVEMENT_ROWS.stream()
 
     def convention(self, picture: dict[str, Any]) -> dict[str, Any]:
         return dict(picture, layout=NAME, look=LOOK, coarse_side=COARSE_SIDE,

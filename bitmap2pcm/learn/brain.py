@@ -33,9 +33,10 @@ from ..core import grid
 from ..core.errors import UserError
 from ..core.files import load_pickle, save_pickle
 from ..data import layouts
-from ..data.layout import InputLayout
+from ..data.layout import InputLayout, Positions
 from ..media import video
 from ..sound import registry
+from . import pooling
 from ..sound.representation import Representation, Synthesizer
 
 FORMAT_NAME = "bitmap2pcm-brain"
@@ -99,6 +100,11 @@ class Brain:
         return registry.of_output(self.output, self.source)
 
     @property
+    def positions(self) -> Positions | None:
+        """The places its first layer is shared across (learn/pooling.py), or None."""
+        return layouts.positions_of(self.input)
+
+    @property
     def lookahead_slots(self) -> int:
         """Frames after a slot the brain waits for before it can sound that slot."""
         return self.layout.lookahead_slots
@@ -148,8 +154,9 @@ def _check_layers(brain: Brain) -> None:
         raise UserError(f"{source}: brain's input and output records are not records")
     if not (len(brain.weights) == len(brain.biases) == len(brain.activations) == len(sizes) - 1 >= 1):
         raise UserError(f"{source}: brain layer lists disagree in length")
+    inputs = pooling.layer_inputs(sizes, brain.positions)
     for index, (w, b, activation) in enumerate(zip(brain.weights, brain.biases, brain.activations)):
-        expected = (sizes[index], sizes[index + 1])
+        expected = (inputs[index], sizes[index + 1])
         if not isinstance(w, np.ndarray) or w.shape != expected:
             raise UserError(f"{source}: layer {index} weights are not {expected}")
         if not isinstance(b, np.ndarray) or b.shape != (sizes[index + 1],):
@@ -160,14 +167,17 @@ def _check_layers(brain: Brain) -> None:
 
 def make_brain(weights: list[np.ndarray], biases: list[np.ndarray], activations: list[str],
                training: dict[str, Any], input_record: dict[str, Any] | None = None,
-               output_record: dict[str, Any] | None = None) -> Brain:
+               output_record: dict[str, Any] | None = None, input_units: int | None = None) -> Brain:
     """A brain of trained parameters (copied to float32) with the given input and output
-    records, by default the 2015 network's (the gray frame in, PCM samples out)."""
+    records, by default the 2015 network's (the gray frame in, PCM samples out);
+    `input_units`: the row's width where the first layer is shared across its places (its
+    weights are one place's), else the first weights' height."""
     if input_record is None:
         input_record = layouts.LAYOUTS[layouts.FAITHFUL]().convention(picture_convention())
     if output_record is None:
         output_record = registry.named(registry.FAITHFUL).convention()
-    layer_sizes = [int(weights[0].shape[0])] + [int(w.shape[1]) for w in weights]
+    layer_sizes = [int(weights[0].shape[0]) if input_units is None else input_units]
+    layer_sizes += [int(w.shape[1]) for w in weights]
     brain = Brain(layer_sizes=layer_sizes,
                   weights=[np.ascontiguousarray(w, dtype=np.float32) for w in weights],
                   biases=[np.ascontiguousarray(b, dtype=np.float32) for b in biases],
@@ -244,6 +254,10 @@ def forward(brain: Brain, inputs: np.ndarray) -> np.ndarray:
         raise UserError(
             f"brain expects {brain.layer_sizes[0]} inputs per frame, got {activity.shape[-1]}"
         )
-    for w, b, activation in zip(brain.weights, brain.biases, brain.activations):
-        activity = ACTIVATIONS[activation](activity @ w + b)
+    positions = brain.positions
+    for index, (w, b, activation) in enumerate(zip(brain.weights, brain.biases, brain.activations)):
+        if index == 0 and positions is not None:
+            activity = pooling.pooled(activity, w, b, ACTIVATIONS[activation], positions)
+        else:
+            activity = ACTIVATIONS[activation](activity @ w + b)
     return activity.astype(np.float32, copy=False)

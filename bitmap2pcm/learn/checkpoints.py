@@ -84,6 +84,10 @@ def snapshot(settings: Settings, progress: Progress, pairs: TrainingPairs, dbn: 
     else:
         velocity_weights, velocity_biases = dbn.velocities()
         state["velocities"] = {"weights": velocity_weights, "biases": velocity_biases}
+        if settings.optimizer == "adam":
+            square_weights, square_biases = dbn.squares()
+            state["squares"] = {"weights": square_weights, "biases": square_biases}
+            state["steps"] = dbn.step_count()
         state["best"] = {"weights": [w.copy() for w in best[0]],
                          "biases": [b.copy() for b in best[1]]}
     return {"weights": weights, "biases": biases, "resume": state}
@@ -111,7 +115,8 @@ def brain_of(run: RunFacts, weights: list[np.ndarray], biases: list[np.ndarray],
     picture = brain_format.picture_convention(run.interpolation, picture_channels(run.pairs))
     return brain_format.make_brain(weights, biases, activations, training_record(run, progress),
                                    input_record=run.layout.convention(picture),
-                                   output_record=run.settings.representation().convention())
+                                   output_record=run.settings.representation().convention(),
+                                   input_units=run.settings.layer_sizes[0])
 
 
 def calibration(run: RunFacts, brain: Brain, sound: np.ndarray, batch_rows: int) -> Calibration:

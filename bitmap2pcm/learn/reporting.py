@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 
+from ..data.layout import Positions
+from . import pooling
 from .checkpoints import Progress
 from .dbn import finetune_flops_per_row
 from .rbm import cd_flops_per_row
@@ -24,17 +26,21 @@ def loss_text(value: float) -> str:
     return "n/a" if math.isnan(value) else f"{value:.6f}"
 
 
-def time_left(settings: Settings, progress: Progress, train_rows: int, flops_per_second: float) -> str:
-    """The rest of the run's matrix work (fine-tuning to its cap) at `flops_per_second`."""
+def time_left(settings: Settings, progress: Progress, train_rows: int, flops_per_second: float,
+              positions: Positions | None = None) -> str:
+    """The rest of the run's matrix work (fine-tuning to its cap) at `flops_per_second`
+    (`positions`: the places a shared first layer sees, learn/pooling.py)."""
     sizes = settings.layer_sizes
+    inputs = pooling.layer_inputs(sizes, positions)
     remaining = 0.0
     if progress.phase == "pretrain":
         for layer in range(progress.layer, len(sizes) - 2):
             epochs = settings.pretrain_epochs - (progress.epoch if layer == progress.layer else 0)
-            remaining += epochs * train_rows * cd_flops_per_row(sizes[layer], sizes[layer + 1],
-                                                                settings.cd_steps)
+            places = len(positions.index) if positions is not None and layer == 0 else 1
+            remaining += epochs * train_rows * places * cd_flops_per_row(
+                inputs[layer], sizes[layer + 1], settings.cd_steps)
         finetune_done = 0
     else:
         finetune_done = progress.epoch
-    remaining += (settings.epochs - finetune_done) * train_rows * finetune_flops_per_row(sizes)
+    remaining += (settings.epochs - finetune_done) * train_rows * finetune_flops_per_row(sizes, positions)
     return duration_text(remaining / max(flops_per_second, 1.0))

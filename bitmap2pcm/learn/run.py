@@ -47,7 +47,7 @@ def run_training(frames: str, audio: str, output: str, layers: list[int] | None,
     pixels = pairs.frames.shape[1]
     if layers is None and (preset is not None or checkpoint is None):
         # a preset's input layer takes the data's frames (3 planes in colour), known only now
-        layers = preset_layers(preset or "shallow", settings.representation(), settings.layout(), pixels)
+        layers = preset_layers(preset, settings.representation(), settings.layout(), pixels)
         settings = settings_for(layers, options, checkpoint, resume)
     check_inputs(settings, pixels, picture_channels(pairs))
     layout = run_layout(pairs, settings, checkpoint)

@@ -19,6 +19,9 @@ from ..sound import library, registry
 from ..sound.representation import Representation
 from .brain import Brain
 
+OPTIMIZERS = ("nesterov", "adam")   # dbn.py: nesterov_updates, adam_updates
+ADAM_LEARNING_RATE = 1e-3           # Kingma & Ba's; what --optimizer adam gets without --lr
+
 PRESETS = {  # the original's network shapes (docs/original.md)
     "shallow": [4096, 1000, 735],
     "deeper": [4096, 1000, 1000, 1000, 735],
@@ -75,6 +78,7 @@ class Settings:
     eigen_frames: int = 0                # K PCA coefficients in place of the pixels; 0 = pixels
     library_seconds: float = library.DEFAULT_CAP_S  # cues: the most training sound a brain keeps
     augment: list[str] = field(default_factory=list)  # changed copies of the training pictures (augment.py)
+    optimizer: str = "nesterov"          # fine-tuning's: nesterov or adam (dbn.py)
 
     def representation(self) -> Representation:
         return registry.named(self.target)
@@ -101,12 +105,15 @@ class Settings:
         return cls(**values)
 
 
-def preset_layers(name: str, representation: Representation, layout: InputLayout,
+def preset_layers(name: str | None, representation: Representation, layout: InputLayout,
                   pixels: int) -> list[int]:
     """A preset's layer sizes for a run predicting `representation` and seeing `layout` on
     frames of `pixels` values: the input layer is the layout's row, the output layer the
-    representation's; the hidden layers stay."""
-    sizes = list(PRESETS[name])
+    representation's; the hidden layers stay. No preset named: the layout's own hidden
+    layers where it has them (a shared detector is small), else the shallow preset's."""
+    if name is None and layout.hidden_layers is not None:
+        return [layout.units(pixels), *layout.hidden_layers, representation.outputs]
+    sizes = list(PRESETS[name or "shallow"])
     sizes[0] = layout.units(pixels)
     sizes[-1] = representation.outputs
     return sizes
@@ -135,7 +142,12 @@ def mode_defaults(options: dict[str, Any], layers: list[int] | None, preset: str
         recommended = chosen["target"] == Settings.target
         other_inputs = chosen.get("history") or chosen.get("eigen_frames")
         chosen["inputs"] = Settings.inputs if recommended and not other_inputs else FAITHFUL_MODE["inputs"]
-    return {**registry.named(chosen["target"]).training, **chosen}
+    layout = layouts.LAYOUTS.get(chosen["inputs"])
+    merged = {**registry.named(chosen["target"]).training,
+              **(layout.training if layout is not None else {}), **chosen}
+    if merged.get("optimizer") == "adam" and "learning_rate" not in chosen:
+        merged["learning_rate"] = ADAM_LEARNING_RATE  # the targets' rates are Nesterov's
+    return merged
 
 
 def rng_for(seed: int, phase: int, layer: int, epoch: int = 0, purpose: int = 0) -> np.random.Generator:
@@ -155,13 +167,15 @@ def settings_for(layers: list[int] | None, options: dict[str, Any],
         raise UserError(f"--eigen-frames must be 1 or more, not {options['eigen_frames']} "
                         "(leave it out to show the network the pixels)")
     augment.check(options.get("augment", []))
+    if options.get("optimizer", OPTIMIZERS[0]) not in OPTIMIZERS:
+        raise UserError(f"unknown optimizer {options['optimizer']!r} (choose {', '.join(OPTIMIZERS)})")
     if checkpoint is None:
         settings = Settings(**options)
         settings.representation(), settings.layout()  # unknown or clashing choices say so here
         if layers:
             settings.layer_sizes = list(layers)
         else:
-            settings.layer_sizes = preset_layers("shallow", settings.representation(),
+            settings.layer_sizes = preset_layers(None, settings.representation(),
                                                  settings.layout(), FRAME_PIXELS)
         return settings
     settings = Settings.from_record(checkpoint.resume["settings"])
@@ -197,6 +211,10 @@ def check_inputs(settings: Settings, pixels: int, channels: int = 1) -> None:
         raise UserError(f"{layout.option()} takes gray frames: pickle the videos without "
                         "--color, or give --input frame (or --faithful)")
     wanted = layout.units(pixels)
+    if layout.positions() is not None and len(settings.layer_sizes) < 3:
+        raise UserError(f"{layout.option()} feeds one detector shared across the picture, "
+                        "which is a hidden layer: give at least one (e.g. --layers "
+                        f"{wanted}-48-128-{settings.layer_sizes[-1]})")
     # a layout that shows the frame as it is leaves the check to check_layers, which names frames.pkl
     if settings.layer_sizes[0] != wanted != pixels:
         raise UserError(f"{layout.option()} feeds the network {layout.what(pixels)}, so "

@@ -30,7 +30,7 @@ import numpy as np
 
 from ..core import cli
 from ..core.errors import UserError
-from ..data.layout import InputLayout
+from ..data.layout import InputLayout, Positions
 from ..data.trainset import (
     TrainingPairs,
     check_layers,
@@ -38,6 +38,7 @@ from ..data.trainset import (
     split_rows,
 )
 from . import brain as brain_format
+from . import pooling
 from .brain import Brain
 from .checkpoints import (
     Interrupted,
@@ -72,12 +73,19 @@ def _batches(rows: int, batch: int) -> Iterator[int]:
     return iter(range(-(-rows // batch)))
 
 
-def _column_mean(array: np.ndarray, rows: np.ndarray, chunk: int = 4096) -> np.ndarray:
-    """Mean of array[rows] over rows, in float64, without copying all the rows at once."""
-    total = np.zeros(array.shape[1], np.float64)
+def _column_mean(array: np.ndarray, rows: np.ndarray, chunk: int = 4096,
+                 places: Positions | None = None) -> np.ndarray:
+    """Mean of array[rows] over rows (with `places`: over every place of those rows), in
+    float64, without copying all the rows at once."""
+    total = np.zeros(array.shape[1] if places is None else places.per_place, np.float64)
+    count = 0
     for start in range(0, len(rows), chunk):
-        total += array[rows[start:start + chunk]].sum(axis=0, dtype=np.float64)
-    return total / max(1, len(rows))
+        part = array[rows[start:start + chunk]]
+        if places is not None:
+            part = pooling.places_of(part, places)
+        total += part.sum(axis=0, dtype=np.float64)
+        count += len(part)
+    return total / max(1, count)
 
 
 class Trainer:
@@ -131,13 +139,17 @@ class Trainer:
 
         self.backend = backend_module
         self.pt = backend_module.tensor()
+        self.positions = layout.positions()  # the places a shared first layer sees, or None
         if resume:
-            self.dbn = DBN(resume.weights, resume.biases,
-                           resume.resume.get("velocities", {}).get("weights"),
-                           resume.resume.get("velocities", {}).get("biases"))
+            velocities, squares = resume.resume.get("velocities", {}), resume.resume.get("squares", {})
+            self.dbn = DBN(resume.weights, resume.biases, velocities.get("weights"),
+                           velocities.get("biases"), positions=self.positions,
+                           weight_squares=squares.get("weights"), bias_squares=squares.get("biases"),
+                           steps=int(resume.resume.get("steps", 0)))
         else:
             target_mean = self.representation.initial_bias(_column_mean(pairs.audio, self.train_rows))
-            self.dbn = DBN.create(settings.layer_sizes, rng_for(settings.seed, INIT, 0), target_mean)
+            self.dbn = DBN.create(settings.layer_sizes, rng_for(settings.seed, INIT, 0), target_mean,
+                                  self.positions)
         # The data stay in place (C backend: borrowed, not copied; JAX: copied to the device
         # once); each epoch only writes `order`.
         inputs = pairs.frames if augmented is None else np.concatenate([pairs.frames, augmented])
@@ -185,28 +197,33 @@ class Trainer:
         from .rbm import RBM, cd_flops_per_row
 
         settings, progress, pt = self.settings, self.progress, self.pt
-        n_visible, n_hidden = settings.layer_sizes[layer], settings.layer_sizes[layer + 1]
+        n_visible = pooling.layer_inputs(settings.layer_sizes, self.positions)[layer]
+        n_hidden = settings.layer_sizes[layer + 1]
         data = self.frames if layer == 0 else self._hidden_activity(layer)
+        # a shared first layer's RBM sees every place of a row as a row of its own
+        places = self.positions if layer == 0 else None
         if self.resume is not None and progress.layer == layer:
             rbm = RBM.from_state(self.resume.resume["rbm"])
             self.resume = None
         else:
-            visible_mean = _column_mean(data.get_value(borrow=True), self.fit_rows)
+            visible_mean = _column_mean(data.get_value(borrow=True), self.fit_rows, places=places)
             rbm = RBM.create(n_visible, n_hidden, rng_for(settings.seed, INIT, layer + 1), visible_mean)
             progress.layer, progress.epoch = layer, 0
             progress.history["pretrain_train"].append([])
             progress.history["pretrain_validation"].append([])
-        visible = pt.matrix("visible")
+        rows = pt.matrix("visible")
+        visible = rows if places is None else pooling.symbolic_places(rows, places)
         generator = self.backend.shared(np.random.default_rng(0), "cd_generator")
         momentum = self.backend.shared(np.float32(settings.pretrain_momentum[0]), "cd_momentum")
         error, updates = rbm.contrastive_divergence(
             visible, generator, settings.cd_steps, np.float32(settings.pretrain_learning_rate),
             momentum, np.float32(settings.weight_decay))
-        step = self.backend.compile_minibatch_step([visible], [data], self.order, settings.batch,
+        step = self.backend.compile_minibatch_step([rows], [data], self.order, settings.batch,
                                                    error, updates)
-        check = self.backend.compile_minibatch_step([visible], [data], self.validation_order,
+        check = self.backend.compile_minibatch_step([rows], [data], self.validation_order,
                                                     EVALUATION_BATCH, rbm.reconstruction_error(visible))
-        flops = cd_flops_per_row(n_visible, n_hidden, settings.cd_steps)
+        flops = cd_flops_per_row(n_visible, n_hidden, settings.cd_steps) * (
+            1 if places is None else len(places.index))
         self._take_snapshot(rbm)
         while progress.epoch < settings.pretrain_epochs:
             epoch = progress.epoch
@@ -238,7 +255,8 @@ class Trainer:
         everything = self.backend.shared(np.arange(self.row_count, dtype=np.int64), "all_rows")
         up = self.backend.compile_minibatch_step([x], [self.frames], everything, EVALUATION_BATCH,
                                                  self.dbn.hidden_activity(x, layer))
-        activity = np.empty((self.row_count, self.settings.layer_sizes[layer]), np.float32)
+        width = pooling.layer_inputs(self.settings.layer_sizes, self.positions)[layer]
+        activity = np.empty((self.row_count, width), np.float32)
         for index in _batches(self.row_count, EVALUATION_BATCH):
             activity[index * EVALUATION_BATCH:(index + 1) * EVALUATION_BATCH] = up(index)
         return self.backend.shared(activity, f"hidden{layer}")
@@ -258,13 +276,15 @@ class Trainer:
         x, targets = pt.matrix("x"), pt.matrix("targets")
         loss = self.representation.loss(self.dbn.output(x), targets, pt, self.pairs.audio,
                                         self.train_rows)
-        updates = self.dbn.nesterov_updates(loss, np.float32(settings.learning_rate),
-                                            np.float32(settings.momentum))
+        updates = (self.dbn.adam_updates(loss, np.float32(settings.learning_rate))
+                   if settings.optimizer == "adam" else
+                   self.dbn.nesterov_updates(loss, np.float32(settings.learning_rate),
+                                             np.float32(settings.momentum)))
         step = self.backend.compile_minibatch_step([x, targets], [self.frames, self.audio],
                                                    self.order, settings.batch, loss, updates)
         check = self.backend.compile_minibatch_step([x, targets], [self.frames, self.audio],
                                                     self.validation_order, EVALUATION_BATCH, loss)
-        flops = finetune_flops_per_row(settings.layer_sizes)
+        flops = finetune_flops_per_row(settings.layer_sizes, self.positions)
         self._take_snapshot()
         while progress.epoch < settings.epochs and progress.waited < settings.patience:
             epoch = progress.epoch
@@ -321,7 +341,8 @@ class Trainer:
         return total / rows
 
     def _time_left(self, flops_per_second: float) -> str:
-        return time_left(self.settings, self.progress, len(self.fit_rows), flops_per_second)
+        return time_left(self.settings, self.progress, len(self.fit_rows), flops_per_second,
+                         self.positions)
 
     # --- checkpoints and the brain ---------------------------------------------------------
 

@@ -1,0 +1,123 @@
+"""Patch inputs: the motion around a slot in every small patch of the picture, for one
+detector shared across the picture.
+
+A fully-connected first layer on the movement grid (movement.py) learns each block by itself:
+trained with impacts in the left of the picture it is silent on the right, and on scenes of
+another kind it is at chance (docs/evaluation.md). The flow layout (pooled_flow.py) pools the
+picture before anything is learned and cannot tell which of many objects hit. This layout
+shows the network the same measures at every place, and the network (learn/pooling.py)
+applies one learned detector at each place and pools *after* it: what it learns an impact
+looks like in one corner it finds in any other, as the convolutional deep belief networks of
+Lee, Grosse, Ranganath & Ng (2009) share their weights across positions.
+
+The row of slot t is the coarse frame differences of the six frame steps around it, d_k =
+c(f_k - f_(k-1)) for k = t-2 .. t+3 (c: 4 x 4-pixel block means on the 16 x 16 grid,
+movement.coarse), each less its median over the picture (a brightness change moves every
+block alike and is taken out), as u(d) = (clip(GAIN d, -1, 1) + 1) / 2 in [0, 1] (no change
+= 0.5, as RBM visible units want them); then movement's SCALARS (energies of the six steps,
+turn, change energy), which are about the whole picture. A place is PATCH_BLOCKS x
+PATCH_BLOCKS blocks (16 x 16 pixels of a 64 x 64 picture) every STRIDE_BLOCKS blocks: 7 x 7 =
+49 places of 6 x 16 = 96 values. The window is movement's (three frames either side, clip
+ends repeat the end frame), and so are its streaming and look-ahead.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+
+from ..core.errors import UserError
+from . import movement
+from .layout import InputLayout, Positions
+
+log = logging.getLogger("bitmap2pcm")
+
+NAME = "patches"
+GAIN = 4.0               # a block mean changing by 1/4 of the range or more saturates
+PATCH_BLOCKS = 4         # a place: 4 x 4 blocks of the 16 x 16 grid
+STRIDE_BLOCKS = 2        # places overlap by half
+SIDE = movement.COARSE_SIDE
+MAP = movement.MAP
+STEPS = movement.STEPS   # the six frame steps t-2 .. t+3
+WIDTH = STEPS * MAP + movement.SCALARS
+
+
+def _rows(window: np.ndarray, out: np.ndarray) -> None:
+    """Patch rows of the n frames window[LOOK:-LOOK] into `out` (n, WIDTH) (as movement._rows)."""
+    n, look = len(out), movement.LOOK
+    for k in range(STEPS):  # d_(t-2+k) of row i joins frames i + k and i + k + 1 of the window
+        difference = movement.coarse(window[k + 1:k + 1 + n] - window[k:k + n])
+        difference -= np.median(difference, axis=1, keepdims=True)
+        out[:, k * MAP:(k + 1) * MAP] = (np.clip(GAIN * difference, -1.0, 1.0) + 1.0) * 0.5
+    frames = window[look:look + n]
+    into = movement.coarse(frames - window[look - 1:look - 1 + n])
+    out_of = movement.coarse(window[look + 1:look + 1 + n] - frames)
+    movement.scalars(window, into, out_of, out[:, STEPS * MAP:])
+
+
+PATCH_ROWS = movement.CentredRows(_rows, WIDTH)
+
+
+def places() -> Positions:
+    """The 49 places of a row: each the six steps of its 4 x 4 blocks (step by step, blocks
+    row by row), then the scalars as the direct columns."""
+    starts = range(0, SIDE - PATCH_BLOCKS + 1, STRIDE_BLOCKS)
+    blocks = np.arange(PATCH_BLOCKS)
+    index = []
+    for top in starts:
+        for left in starts:
+            cells = ((top + blocks)[:, None] * SIDE + (left + blocks)[None, :]).ravel()
+            index.append((np.arange(STEPS)[:, None] * MAP + cells[None, :]).ravel())
+    return Positions(np.asarray(index, np.int64), np.arange(STEPS * MAP, WIDTH, dtype=np.int64))
+
+
+class Patches(InputLayout):
+    """The motion of every patch around each slot, for a shared detector (--input patches)."""
+
+    name = NAME
+    lookahead_slots = movement.LOOK
+    gray_only = True
+    hidden_layers = (48, 128)   # the detector's units, then one layer over the pooled picture
+    # Nesterov at the cue brain's rate stayed on the "predict the prior" plateau (a 90 s
+    # scene: the training loss flat from epoch 1 to the early stop); Adam leaves it
+    training = {"optimizer": "adam"}
+
+    def units(self, pixels: int) -> int:
+        del pixels
+        return WIDTH
+
+    def what(self, pixels: int) -> str:
+        del pixels
+        return "each slot's frame differences in 49 patches, for one detector shared across them"
+
+    def rows(self, frames: np.ndarray, clip_starts: list[int]) -> np.ndarray:
+        log.info("building patch inputs: the frame differences of %d steps around each slot, "
+                 "%d patches (%d inputs per slot)", STEPS, len(places().index), WIDTH)
+        return PATCH_ROWS.of_frames(frames, clip_starts)
+
+    def stream(self) -> movement.CentredStream:
+        return PATCH_ROWS.stream()
+
+    @classmethod
+    def positions(cls) -> Positions:
+        return places()
+
+    def convention(self, picture: dict[str, Any]) -> dict[str, Any]:
+        return dict(picture, layout=NAME, **self._constants())
+
+    @staticmethod
+    def _constants() -> dict[str, Any]:
+        return {"look": movement.LOOK, "coarse_side": SIDE, "gain": GAIN,
+                "patch_blocks": PATCH_BLOCKS, "stride_blocks": STRIDE_BLOCKS,
+                "energy_floor": movement.ENERGY_FLOOR, "energy_decades": movement.ENERGY_DECADES}
+
+    @classmethod
+    def from_convention(cls, record: dict[str, Any], pixels: int, source: str) -> "Patches":
+        del pixels
+        differing = [key for key, value in cls._constants().items() if record.get(key) != value]
+        if differing:
+            raise UserError(f"{source}: brain's patch inputs were built with other settings "
+                            f"({', '.join(differing)}): retrain it with theanet.py --input patches")
+        return cls()

@@ -1,0 +1,110 @@
+"""The patch layout (data/patches.py) and the first layer shared across its places
+(learn/pooling.py): what an impact looks like in one place reads the same in any other, a
+brightness change moves no place, and render computes what training optimised."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bitmap2pcm.core.errors import UserError
+from bitmap2pcm.data import layouts, patches
+from bitmap2pcm.learn import brain as brains
+from bitmap2pcm.learn import pooling
+
+LAYOUT = patches.Patches()
+PLACES = patches.places()
+SIDE = 64
+STRIDE_PX = patches.STRIDE_BLOCKS * SIDE // patches.SIDE  # 8 pixels between places
+
+
+def bounce(x: float, slots: int = 40) -> np.ndarray:
+    """A bright disc falling onto a floor at column `x` and bouncing, on a plain backdrop:
+    frames (slots, 4096) in [0, 1]."""
+    ys, xs = np.mgrid[0:SIDE, 0:SIDE]
+    y, velocity, frames = 6.0, 0.0, []
+    for _ in range(slots):
+        disc = np.clip(4.5 - np.hypot(ys - y, xs - x), 0, 1)
+        frames.append(0.3 * (1 - disc) + 0.95 * disc)
+        velocity += 0.4
+        y += velocity
+        if y > 50.0:
+            y, velocity = 100.0 - y, -0.7 * velocity
+    return np.asarray(frames, np.float32).reshape(slots, -1)
+
+
+def random_brain(rng: np.random.Generator, hidden: tuple[int, int] = (6, 5), outputs: int = 3) -> brains.Brain:
+    sizes = [LAYOUT.units(SIDE * SIDE), *hidden, outputs]
+    inputs = pooling.layer_inputs(sizes, PLACES)
+    return brains.make_brain([rng.normal(0, 1, (a, b)).astype(np.float32) for a, b in zip(inputs, sizes[1:])],
+                             [rng.normal(0, 1, b).astype(np.float32) for b in sizes[1:]],
+                             ["sigmoid", "sigmoid", "linear"], {},
+                             input_record=LAYOUT.convention(brains.picture_convention()),
+                             input_units=sizes[0])
+
+
+def place_values(rows: np.ndarray) -> np.ndarray:
+    """(slots, P, F): every place's values."""
+    return rows[:, PLACES.index]
+
+
+def test_every_place_is_its_own_blocks_at_every_step():
+    assert PLACES.index.shape == (49, patches.STEPS * patches.PATCH_BLOCKS ** 2)
+    assert np.array_equal(PLACES.direct, np.arange(patches.STEPS * patches.MAP, patches.WIDTH))
+    for place in PLACES.index:
+        cells = place % patches.MAP
+        rows, columns = cells // patches.SIDE, cells % patches.SIDE
+        assert np.ptp(rows) == np.ptp(columns) == patches.PATCH_BLOCKS - 1
+        assert np.array_equal(np.bincount(place // patches.MAP), [patches.PATCH_BLOCKS ** 2] * patches.STEPS)
+
+
+def test_an_impact_elsewhere_reads_the_same_at_its_place_and_the_brain_hears_it_alike():
+    # two places to the right; the disc (9 px) lies within places 1-3 there and 3-5 here
+    left, right = bounce(24.0), bounce(24.0 + 2 * STRIDE_PX)
+    a, b = LAYOUT.rows(left, [0]), LAYOUT.rows(right, [0])
+    grid = int(np.sqrt(len(PLACES.index)))
+    shifted = place_values(a).reshape(len(a), grid, grid, -1)[:, :, :-2]
+    np.testing.assert_allclose(place_values(b).reshape(len(b), grid, grid, -1)[:, :, 2:], shifted, atol=1e-6)
+    assert not np.allclose(place_values(a), place_values(b))  # the places did differ
+    network = random_brain(np.random.default_rng(0))
+    np.testing.assert_allclose(brains.forward(network, a), brains.forward(network, b), atol=1e-5)
+
+
+def test_a_brightness_change_moves_no_place():
+    still = bounce(20.0)[:1]
+    ramp = np.repeat(still, 20, axis=0) + np.linspace(0, 0.04, 20, dtype=np.float32)[:, None]
+    np.testing.assert_allclose(place_values(LAYOUT.rows(ramp, [0])), 0.5, atol=1e-5)
+
+
+def test_no_row_crosses_a_clip_start():
+    frames = np.concatenate([bounce(20.0, 15), bounce(40.0, 15)])
+    joined = LAYOUT.rows(frames, [0, 15])
+    np.testing.assert_array_equal(joined[15:], LAYOUT.rows(frames[15:], [0]))
+    np.testing.assert_array_equal(joined[:15], LAYOUT.rows(frames[:15], [0]))
+
+
+def test_a_brain_of_other_constants_or_shapes_is_refused(tmp_path):
+    network = random_brain(np.random.default_rng(1))
+    record = dict(network.input, gain=2.0)
+    with pytest.raises(UserError, match="retrain it with theanet.py --input patches"):
+        layouts.of_input(record, SIDE * SIDE, "old.pkl")
+    network.weights[0] = np.zeros((patches.WIDTH, 6), np.float32)  # a row-wide first layer
+    with pytest.raises(UserError, match="layer 0 weights are not"):
+        brains.save(network, tmp_path / "b.pkl")
+
+
+@pytest.mark.slow  # compiles the network: a C compiler runs when the cache lacks it
+def test_the_graph_trained_is_the_network_render_runs():
+    from bitmap2pcm.learn import backend
+    from bitmap2pcm.learn.dbn import DBN
+
+    pytensor, pt = backend.pytensor(), backend.tensor()
+    net = DBN.create([patches.WIDTH, 6, 5, 3], np.random.default_rng(2), np.full(3, 0.5), PLACES)
+    x = pt.matrix("x")
+    output = pytensor.function([x], net.output(x))
+    weights, biases = net.parameters()
+    saved = brains.make_brain(weights, biases, net.activations, {},
+                              input_record=LAYOUT.convention(brains.picture_convention()),
+                              input_units=patches.WIDTH)
+    rows = LAYOUT.rows(bounce(30.0), [0])
+    np.testing.assert_allclose(output(rows), brains.forward(saved, rows), rtol=1e-4, atol=1e-5)
