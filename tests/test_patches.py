@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from bitmap2pcm.core.errors import UserError
-from bitmap2pcm.data import layouts, patches
+from bitmap2pcm.data import flow, layouts, patches
 from bitmap2pcm.learn import brain as brains
 from bitmap2pcm.learn import pooling
+from motion_scenes import backdrop, on_twos
 
 LAYOUT = patches.Patches()
 PLACES = patches.places()
@@ -70,10 +71,35 @@ def test_an_impact_elsewhere_reads_the_same_at_its_place_and_the_brain_hears_it_
     np.testing.assert_allclose(brains.forward(network, a), brains.forward(network, b), atol=1e-5)
 
 
-def test_a_brightness_change_moves_no_place():
-    still = bounce(20.0)[:1]
-    ramp = np.repeat(still, 20, axis=0) + np.linspace(0, 0.04, 20, dtype=np.float32)[:, None]
-    np.testing.assert_allclose(place_values(LAYOUT.rows(ramp, [0])), 0.5, atol=1e-5)
+def test_a_brightness_change_moves_no_place_and_no_scalar():
+    # 0.03 a slot: every picture is a new one, not a held one
+    ramp = backdrop()[None].reshape(1, -1) + np.linspace(0, 0.36, 13, dtype=np.float32)[:, None]
+    rows = LAYOUT.rows(ramp, [0])
+    np.testing.assert_allclose(place_values(rows), 0.5, atol=1e-5)
+    assert np.all(rows[:, PLACES.direct] < 0.01)  # energies, turn and change: nothing moves
+
+
+def test_pictures_on_twos_read_as_the_motion_spread_over_both_slots():
+    frames = bounce(24.0)
+    twos = on_twos(frames)
+    rows, rows_on_twos = LAYOUT.rows(frames, [0]), LAYOUT.rows(twos, [0])
+    motion = np.abs(place_values(rows_on_twos) - 0.5).sum(axis=(1, 2))
+    # no slot of a moving ball reads as still, as it would with every other picture held
+    assert np.all(motion[2:-4] > 0.1 * np.median(motion[2:-4]))
+    # and the motion over two slots is the motion at 30 fps over the same two
+    step = patches.MAP
+    d30, d2 = (rows[:, :step] - 0.5) / patches.GAIN * 2, (rows_on_twos[:, :step] - 0.5) / patches.GAIN * 2
+    assert np.corrcoef(d30[1:-5:2].ravel() + d30[2:-4:2].ravel(), d2[1:-5:2].ravel() + d2[2:-4:2].ravel())[0, 1] > 0.9
+
+
+def test_held_pictures_are_spread_a_still_scene_is_not():
+    a, b = np.zeros(4, np.float32), np.ones(4, np.float32)
+    even = flow.EvenPictures()
+    given = [p for picture in (a, a, b, b, b, b, b, a) for p in even.push(picture)] + even.finish()
+    expected = [a, 0.5 * b, b, b, b, b, b, a]  # one held: the blend; four: a still scene
+    np.testing.assert_allclose(np.array(given), np.array(expected))
+    even = flow.EvenPictures()
+    assert [len(even.push(p)) for p in (a, a, a)] == [1, 0, 0] and len(even.finish()) == 2
 
 
 def test_no_row_crosses_a_clip_start():

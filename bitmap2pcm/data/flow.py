@@ -137,6 +137,42 @@ class SlotVelocities:
         return [self._velocity] * self._waiting if self._velocity is not None else []
 
 
+class EvenPictures:
+    """One clip's pictures with their holds spread, for inputs made of picture differences:
+    pictures pushed one at a time (arrays of any shape, float32 in [0, 1]) come back in order,
+    each picture held up to MAX_HOLD_SLOTS slots replaced by the blend between the distinct
+    pictures around it, (j / (h + 1)) of the way from the last to the next for the j-th of h
+    held. A difference over the hold then splits evenly over its slots (differences are
+    linear in the pictures), as `SlotVelocities` divides the flow: on twos every slot moves
+    half as far as the picture does, rather than not at all and then twice as far. A longer
+    hold is a still scene, given as it is. `push` gives the pictures that became known (a
+    held one waits for the next distinct picture, at most MAX_HOLD_SLOTS), `finish` the rest
+    (a hold at the end stays as it is). Memory: the pictures of one hold."""
+
+    def __init__(self) -> None:
+        self._last: np.ndarray | None = None  # the last distinct picture
+        self._waiting = 0                        # pictures held since, waiting for the next
+
+    def push(self, picture: np.ndarray) -> list[np.ndarray]:
+        if self._last is not None and _held(picture, self._last):
+            self._waiting += 1
+            if self._waiting <= MAX_HOLD_SLOTS:
+                return []
+            given = [self._last] * (self._waiting - 1 if self._waiting == MAX_HOLD_SLOTS + 1 else 0)
+            return given + [self._last]  # a still scene: no waiting
+        given = []
+        if 0 < self._waiting <= MAX_HOLD_SLOTS:
+            steps = np.arange(1, self._waiting + 1, dtype=np.float32) / np.float32(self._waiting + 1)
+            given = [self._last + step * (picture - self._last) for step in steps]
+        self._last, self._waiting = picture, 0
+        return given + [picture]
+
+    def finish(self) -> list[np.ndarray]:
+        given = [self._last] * self._waiting if self._waiting <= MAX_HOLD_SLOTS else []
+        self._waiting = 0
+        return given
+
+
 def slot_velocities(pictures: np.ndarray, first: int, stop: int) -> Iterator[np.ndarray]:
     """The velocity field of every slot of the clip [first, stop) of `pictures` (n, side,
     side), in order (`SlotVelocities`). One flow at a time: constant memory for any length."""

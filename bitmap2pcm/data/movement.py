@@ -89,27 +89,28 @@ def _rows(window: np.ndarray, out: np.ndarray) -> None:
     out[:, MAP:2 * MAP] = (into + 1.0) * 0.5
     out[:, 2 * MAP:3 * MAP] = (out_of + 1.0) * 0.5
     out[:, 3 * MAP:4 * MAP] = np.minimum(1.0, 2.0 * change)
-    scalars(window, into, out_of, out[:, 4 * MAP:])
-
-
-def scalars(window: np.ndarray, into: np.ndarray, out_of: np.ndarray, out: np.ndarray) -> None:
-    """The SCALARS of the n slots of `window` (as in `_rows`, whose coarse motion maps in and
-    out of each slot are `into` and `out_of`) into `out` (n, SCALARS): g(e) of the six frame
-    steps around each slot, the turn ratio and g of the change's energy."""
-    n = len(out)
     steps = np.abs(np.diff(window, axis=0)).mean(axis=1)  # e of every step in the window
-    for k in range(STEPS):  # e_(t-2+k) of row i joins frames i + k and i + k + 1 of the window
-        out[:, k] = energy_unit(steps[k:k + n])
-    out[:, STEPS] = _turn(into, out_of)
+    # e_(t-2+k) of row i joins frames i + k and i + k + 1 of the window
+    scalars(np.stack([steps[k:k + n] for k in range(STEPS)], axis=1), into, out_of, out[:, 4 * MAP:])
+
+
+def scalars(energies: np.ndarray, into: np.ndarray, out_of: np.ndarray, out: np.ndarray,
+            still_norm: float = TINY) -> None:
+    """The SCALARS of n slots into `out` (n, SCALARS): g(e) of the `energies` (n, STEPS) of
+    the six frame steps around each slot, the turn ratio of the coarse motion maps in and out
+    of each slot (`into`, `out_of`; 0 where both maps' norms are below `still_norm`) and g of
+    the change's energy."""
+    out[:, :STEPS] = energy_unit(energies)
+    out[:, STEPS] = _turn(into, out_of, still_norm)
     out[:, STEPS + 1] = energy_unit(np.abs(out_of - into).mean(axis=1))
 
 
-def _turn(into: np.ndarray, out_of: np.ndarray) -> np.ndarray:
+def _turn(into: np.ndarray, out_of: np.ndarray, still_norm: float = TINY) -> np.ndarray:
     """(1 - cos) / 2 of the blurred motion maps in and out (see the module notes); 0 where
     nothing moves on either side."""
     a, b = _blurred(into), _blurred(out_of)
     norm_a, norm_b = np.sqrt((a * a).sum(axis=1)), np.sqrt((b * b).sum(axis=1))
-    still = (norm_a < TINY) & (norm_b < TINY)
+    still = (norm_a < still_norm) & (norm_b < still_norm)
     cosine = np.where(still, 1.0, (a * b).sum(axis=1) / np.maximum(norm_a * norm_b, TINY))
     return np.clip((1.0 - cosine) * 0.5, 0.0, 1.0)
 

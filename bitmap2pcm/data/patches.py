@@ -18,7 +18,11 @@ block alike and is taken out), as u(d) = (clip(GAIN d, -1, 1) + 1) / 2 in [0, 1]
 turn, change energy), which are about the whole picture. A place is PATCH_BLOCKS x
 PATCH_BLOCKS blocks (16 x 16 pixels of a 64 x 64 picture) every STRIDE_BLOCKS blocks: 7 x 7 =
 49 places of 6 x 16 = 96 values. The window is movement's (three frames either side, clip
-ends repeat the end frame), and so are its streaming and look-ahead.
+ends repeat the end frame). Held pictures (animation on twos, 24 fps on the 30 fps grid)
+are spread first (flow.EvenPictures): each held slot is the blend between the distinct
+pictures around it, so every difference is the motion of one slot, whatever the picture
+rate; a held picture waits for the next distinct one, so a slot's row is known at most
+LOOK + flow.MAX_HOLD_SLOTS frames after it (LOOK for video without held pictures).
 """
 
 from __future__ import annotations
@@ -29,7 +33,8 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import UserError
-from . import movement
+from . import flow, movement
+from .history import clip_bounds
 from .layout import InputLayout, Positions
 
 log = logging.getLogger("bitmap2pcm")
@@ -42,22 +47,48 @@ SIDE = movement.COARSE_SIDE
 MAP = movement.MAP
 STEPS = movement.STEPS   # the six frame steps t-2 .. t+3
 WIDTH = STEPS * MAP + movement.SCALARS
+# maps whose every block changes less than the energy floor have no direction: the turn of
+# rounding noise (a brightness change less its median) would be anything
+STILL_NORM = movement.ENERGY_FLOOR * SIDE
 
 
 def _rows(window: np.ndarray, out: np.ndarray) -> None:
     """Patch rows of the n frames window[LOOK:-LOOK] into `out` (n, WIDTH) (as movement._rows)."""
-    n, look = len(out), movement.LOOK
+    n = len(out)
+    differences = []
     for k in range(STEPS):  # d_(t-2+k) of row i joins frames i + k and i + k + 1 of the window
         difference = movement.coarse(window[k + 1:k + 1 + n] - window[k:k + n])
         difference -= np.median(difference, axis=1, keepdims=True)
         out[:, k * MAP:(k + 1) * MAP] = (np.clip(GAIN * difference, -1.0, 1.0) + 1.0) * 0.5
-    frames = window[look:look + n]
-    into = movement.coarse(frames - window[look - 1:look - 1 + n])
-    out_of = movement.coarse(window[look + 1:look + 1 + n] - frames)
-    movement.scalars(window, into, out_of, out[:, STEPS * MAP:])
+        differences.append(difference)
+    into, out_of = differences[STEPS // 2 - 1], differences[STEPS // 2]  # d_t and d_(t+1)
+    # the scalars of the same brightness-free maps: a brightness change moves none of them
+    energies = np.stack([np.abs(d).mean(axis=1) for d in differences], axis=1)
+    movement.scalars(energies, into, out_of, out[:, STEPS * MAP:], STILL_NORM)
 
 
 PATCH_ROWS = movement.CentredRows(_rows, WIDTH)
+
+
+class PatchStream:
+    """Patch rows of one clip's frames arriving in batches: `push` (n, pixels) float32 in
+    [0, 1] gives the rows that are known, `finish` the rest. Held pictures are spread first
+    (flow.EvenPictures), then each slot waits for the LOOK frames after it."""
+
+    def __init__(self) -> None:
+        self._even = flow.EvenPictures()
+        self._rows = PATCH_ROWS.stream()
+
+    def push(self, frames: np.ndarray) -> np.ndarray:
+        frames = np.asarray(frames, np.float32)
+        even = [picture for frame in frames for picture in self._even.push(frame)]
+        return self._rows.push(np.asarray(even, np.float32).reshape(len(even), frames.shape[1]))
+
+    def finish(self) -> np.ndarray:
+        rest = self._even.finish()
+        rows = self._rows.push(np.asarray(rest, np.float32)) if rest else np.empty((0, WIDTH), np.float32)
+        last = self._rows.finish()
+        return np.concatenate([rows, last]) if len(last) else rows
 
 
 def places() -> Positions:
@@ -77,7 +108,7 @@ class Patches(InputLayout):
     """The motion of every patch around each slot, for a shared detector (--input patches)."""
 
     name = NAME
-    lookahead_slots = movement.LOOK
+    lookahead_slots = movement.LOOK + flow.MAX_HOLD_SLOTS  # the second only for held pictures
     gray_only = True
     hidden_layers = (48, 128)   # the detector's units, then one layer over the pooled picture
     # Nesterov at the cue brain's rate stayed on the "predict the prior" plateau (a 90 s
@@ -95,10 +126,15 @@ class Patches(InputLayout):
     def rows(self, frames: np.ndarray, clip_starts: list[int]) -> np.ndarray:
         log.info("building patch inputs: the frame differences of %d steps around each slot, "
                  "%d patches (%d inputs per slot)", STEPS, len(places().index), WIDTH)
-        return PATCH_ROWS.of_frames(frames, clip_starts)
+        out = np.empty((len(frames), WIDTH), np.float32)
+        for first, stop in clip_bounds(clip_starts, len(frames)):
+            stream = PatchStream()
+            rows = stream.push(frames[first:stop])
+            out[first:stop] = np.concatenate([rows, stream.finish()])
+        return out
 
-    def stream(self) -> movement.CentredStream:
-        return PATCH_ROWS.stream()
+    def stream(self) -> PatchStream:
+        return PatchStream()
 
     @classmethod
     def positions(cls) -> Positions:
@@ -110,6 +146,8 @@ class Patches(InputLayout):
     @staticmethod
     def _constants() -> dict[str, Any]:
         return {"look": movement.LOOK, "coarse_side": SIDE, "gain": GAIN,
+                "max_hold_slots": flow.MAX_HOLD_SLOTS, "held_level": flow.HELD_LEVEL,
+                "held_share": flow.HELD_SHARE,
                 "patch_blocks": PATCH_BLOCKS, "stride_blocks": STRIDE_BLOCKS,
                 "energy_floor": movement.ENERGY_FLOOR, "energy_decades": movement.ENERGY_DECADES}
 

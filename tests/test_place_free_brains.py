@@ -1,6 +1,7 @@
-"""A flow brain end to end: trained on balls bouncing only in the left half of the picture, it
-puts sounds on impacts in the right half, pictures on twos make no onsets of their own, and a
-brightness ramp alone gives no sound."""
+"""Brains that see the same thing anywhere in the picture, end to end (the flow layout, and the
+patch layout's detector shared across places): trained on balls bouncing only in the left
+half of the picture, each puts sounds on impacts in the right half, pictures on twos make no
+onsets of their own, and a brightness ramp alone gives no sound."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 
 from bitmap2pcm.core import grid
-from bitmap2pcm.data import pooled_flow
+from bitmap2pcm.data import patches, pooled_flow
 from bitmap2pcm.media import audio, encode
 from bitmap2pcm.render import stream
 from bitmap2pcm.sound import bands, onsets
@@ -36,15 +37,23 @@ def scene_video(path: Path, seconds: float, x_range: tuple[float, float], seed: 
 
 
 @pytest.fixture(scope="module")
-def flow_brain(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("flow-brain")
+def left_scene(tmp_path_factory) -> Path:
+    """frames.pkl and audio.pkl of 60 s of balls bouncing in the left half."""
+    folder = tmp_path_factory.mktemp("left-scene")
     video, _ = scene_video(folder / "left.mkv", 60.0, LEFT, seed=0)
     assert run_script("pickler.py", str(video), "-o", str(folder), "-q").returncode == 0
-    trained = run_script("theanet.py", "-q", "--input", pooled_flow.NAME, "--frames", str(folder / "frames.pkl"),
-                         "--audio", str(folder / "audio.pkl"), "--save-every", "0", "--epochs", "100",
-                         "-o", str(folder / "flow.pkl"))
+    return folder
+
+
+@pytest.fixture(scope="module", params=[pooled_flow.NAME, patches.NAME])
+def brain(request, left_scene) -> Path:
+    """A brain of each place-free layout, trained on the left scene."""
+    brain = left_scene / f"{request.param}.pkl"
+    trained = run_script("theanet.py", "-q", "--input", request.param, "--frames", str(left_scene / "frames.pkl"),
+                         "--audio", str(left_scene / "audio.pkl"), "--save-every", "0", "--epochs", "100",
+                         "-o", str(brain))
     assert trained.returncode == 0, trained.stderr
-    return folder / "flow.pkl"
+    return brain
 
 
 def rendered_onsets(video: Path, brain: Path, folder: Path) -> np.ndarray:
@@ -59,31 +68,31 @@ def near(a: np.ndarray, b: np.ndarray, slots: int) -> np.ndarray:
     return (np.abs(a[:, None] - b[None, :]) <= slots).any(axis=1) if len(b) else np.zeros(len(a), bool)
 
 
-def test_impacts_where_it_never_saw_one_get_onsets_on_time(flow_brain, tmp_path):
+def test_impacts_where_it_never_saw_one_get_onsets_on_time(brain, tmp_path):
     video, impacts = scene_video(tmp_path / "right.mkv", 20.0, RIGHT, seed=1)
-    found = rendered_onsets(video, flow_brain, tmp_path)
+    found = rendered_onsets(video, brain, tmp_path)
     assert near(impacts, found, 2).mean() >= 0.6, f"impacts {impacts}, onsets {found}"
     assert near(found, impacts, 2).mean() >= 0.6, f"impacts {impacts}, onsets {found}"
 
 
-def test_pictures_on_twos_make_no_onsets_of_their_own(flow_brain, tmp_path):
+def test_pictures_on_twos_make_no_onsets_of_their_own(brain, tmp_path):
     # held pictures must not flicker into events: nearly every onset on twos is one at 30 fps.
     # The converse is a known miss (issue 22): a fast ball moves 12 px between pictures on
     # twos, beyond what DIS follows on 64-px pictures, and some of the hardest hits go unheard
     # (55-85 % of the 30 fps onsets had one within a slot on twos, measured over six scenes)
     every, _ = scene_video(tmp_path / "every.mkv", 20.0, RIGHT, seed=2)
     twos, _ = scene_video(tmp_path / "twos.mkv", 20.0, RIGHT, seed=2, twos=True)
-    at_30, on_twos_ = rendered_onsets(every, flow_brain, tmp_path), rendered_onsets(twos, flow_brain, tmp_path)
+    at_30, on_twos_ = rendered_onsets(every, brain, tmp_path), rendered_onsets(twos, brain, tmp_path)
     assert len(at_30) > 10 and len(on_twos_) > 0.5 * len(at_30)
     assert near(on_twos_, at_30, 1).mean() >= 0.75, f"30 fps {at_30}, twos {on_twos_}"
 
 
-def test_a_brightness_ramp_alone_gives_no_onset_and_no_loudness(flow_brain, tmp_path):
+def test_a_brightness_ramp_alone_gives_no_onset_and_no_loudness(brain, tmp_path):
     ramp = np.linspace(0.6, 1.6, 150)[:, None, None] * backdrop()[None]
     pictures = np.clip(np.rint(ramp * 255), 0, 255).astype(np.uint8)
     video = encode.write_mkv(tmp_path / "ramp.mkv", pictures, np.zeros(150 * grid.SAMPLES_PER_SLOT, np.float32))
     out = tmp_path / "ramp.wav"
-    stream.render(video, out, flow_brain)
+    stream.render(video, out, brain)
     samples, _ = audio.read_wav(out)
     assert len(onsets.onset_slots(samples)) == 0
     loudness = bands.loudness_db(samples)
