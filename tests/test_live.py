@@ -17,6 +17,7 @@ from conftest import REPO, make_video
 
 from bitmap2pcm.core import grid
 from bitmap2pcm.data import movement
+from bitmap2pcm.learn import brain as brains
 from bitmap2pcm.live import lookahead, nullsink, output
 from bitmap2pcm.media import audio, video
 from bitmap2pcm.render import stream
@@ -40,7 +41,10 @@ def clip(tmp_path_factory) -> Path:
 
 @pytest.mark.parametrize("frames", [0, 1, 2, 3])
 def test_lookahead_rows_come_n_frames_late_and_end_as_render_ends(frames):
-    network = stream.load_brain(stream.resolve_brain("cues"))
+    # a movement brain: its rows wait for exactly LOOK frames
+    network = brains.make_brain([np.zeros((movement.input_size(grid.PIXELS_PER_FRAME), 735), np.float32)],
+                                [np.zeros(735, np.float32)], ["linear"], {},
+                                input_record=movement.Movement().convention(brains.picture_convention()))
     pictures = RNG.random((20, grid.PIXELS_PER_FRAME)).astype(np.float32)
     rows = lookahead.LookaheadRows(network, frames)
     given = []

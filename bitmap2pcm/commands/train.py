@@ -10,7 +10,7 @@ from ..core import cli
 from ..data import eigen, layouts
 from ..learn.brain import DEFAULT_BRAIN_FILE
 from ..learn.run import run_training
-from ..learn.settings import ADAM_LEARNING_RATE, OPTIMIZERS, PRESETS, Settings
+from ..learn.settings import OPTIMIZER_RATES, OPTIMIZERS, PRESETS, Settings
 from ..sound import registry
 from ..sound.representation import MEAN_SQUARED_ERROR_TRAINING as OTHER_TRAINING
 
@@ -30,6 +30,7 @@ EXAMPLES = """
   {command} --history 2                      # frame + 2 frame differences: 12288-1000-735
   {command} --eigen-frames 256               # 256 PCA coefficients per frame: 256-1000-735
   {command} --input flow                     # pooled optical flow in, no place: 72-1000-105
+  {command} --input patches                  # one detector shared across the picture: 1544-48-128-105
   {command} --augment mirror,shift,light,twos # also learn from changed copies of the pictures
   {command} --backend jax --preset kungfury  # on an NVIDIA GPU (pip install '.[gpu]')
 """
@@ -117,7 +118,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "in and out and its change, six motion energies, the turn), 1032 "
                              "inputs that mean the same on any video; flow, the optical flow "
                              "around the slot and its change pooled over the whole picture, with a "
-                             "second of memory (72 inputs, no place or brightness). A preset's first layer "
+                             "second of memory (72 inputs, no place or brightness); patches, the frame "
+                             "differences of six steps around the slot in 49 patches of the "
+                             "picture, for one detector shared across them and pooled after it "
+                             "(1544 inputs, a 1544-48-128-105 network with Adam unless --layers "
+                             "or --optimizer say otherwise). A preset's first layer "
                              "adapts and --layers must start with it; render applies it from the "
                              "brain (default: movement for a cue brain, else frame)")
     parser.add_argument("--augment", type=_names, metavar="NAME[,NAME]",
@@ -158,15 +163,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch", type=_count(1), help=f"minibatch rows (default {defaults.batch}, "
                                                         f"{OTHER_TRAINING['batch']} for other targets)")
     parser.add_argument("--lr", type=_positive_float, dest="learning_rate",
-                        help=f"fine-tuning learning rate (default {defaults.learning_rate}, "
-                             f"{OTHER_TRAINING['learning_rate']} for other targets)")
+                        help=f"fine-tuning learning rate (default {defaults.learning_rate:g}; "
+                             f"{OPTIMIZER_RATES['nesterov']:g} for a movement or flow cue brain, "
+                             f"{OTHER_TRAINING['learning_rate']:g} for other targets)")
     parser.add_argument("--optimizer", choices=OPTIMIZERS,
-                        help="fine-tuning's: nesterov, Nesterov momentum (the original's "
-                             "momentum, corrected); adam, a step per weight scaled by its recent "
-                             "gradients (Kingma & Ba 2015), which --input patches needs to leave "
-                             "the \"predict the prior\" start, at --lr "
-                             f"{ADAM_LEARNING_RATE:g} unless given (default nesterov; adam with "
-                             "--input patches)")
+                        help="fine-tuning's: adam, a step per weight scaled by its recent "
+                             "gradients (Kingma & Ba 2015), which a cue brain on patches needs to "
+                             "leave the \"predict the prior\" start; nesterov, Nesterov momentum "
+                             "(the original's momentum, corrected). Chosen without --lr, it comes "
+                             "with its own rate: " + ", ".join(f"{name} {rate:g}" for name, rate in
+                                                              OPTIMIZER_RATES.items())
+                             + f" (default {defaults.optimizer}; nesterov for a movement or flow "
+                             "cue brain and for other targets)")
     parser.add_argument("--pretrain-lr", type=_positive_float, dest="pretrain_learning_rate",
                         help=f"RBM learning rate (default {defaults.pretrain_learning_rate})")
     parser.add_argument("--cd-steps", type=_count(1), help=f"k of CD-k (default {defaults.cd_steps})")

@@ -17,7 +17,7 @@ LAYOUTS: dict[str, type[InputLayout]] = {
 # theanet.py --input NAME: the layouts chosen by name alone (history and eigen-frames are
 # chosen by their counts, --history K and --eigen-frames K)
 CHOSEN_BY_NAME = tuple(name for name, layout in LAYOUTS.items() if layout.chosen_by_name)
-DEFAULT = movement.NAME   # the recommended mode's
+DEFAULT = patches.NAME    # the recommended mode's
 FAITHFUL = frame.NAME     # the 2015 network's
 # Layouts of earlier versions that render no longer builds, and how to replace such a brain.
 RETIRED = {"spacetime": "retrain it with theanet.py --input movement (the default), which sees "

@@ -204,6 +204,8 @@ class Movement(InputLayout):
     name = NAME
     lookahead_slots = LOOK
     gray_only = True
+    # a cue brain's measured Nesterov settings (learn/settings.py); Adam on it is unmeasured
+    training = {"optimizer": "nesterov", "learning_rate": 0.3}
 
     def units(self, pixels: int) -> int:
         return input_size(pixels)

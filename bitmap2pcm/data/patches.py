@@ -111,9 +111,6 @@ class Patches(InputLayout):
     lookahead_slots = movement.LOOK + flow.MAX_HOLD_SLOTS  # the second only for held pictures
     gray_only = True
     hidden_layers = (48, 128)   # the detector's units, then one layer over the pooled picture
-    # Nesterov at the cue brain's rate stayed on the "predict the prior" plateau (a 90 s
-    # scene: the training loss flat from epoch 1 to the early stop); Adam leaves it
-    training = {"optimizer": "adam"}
 
     def units(self, pixels: int) -> int:
         del pixels

@@ -151,6 +151,7 @@ class PooledFlow(InputLayout):
 
     name = NAME
     lookahead_slots = NEAR_AFTER + flow.MAX_HOLD_SLOTS
+    training = {"optimizer": "nesterov", "learning_rate": 0.3}  # what it was measured with
 
     def units(self, pixels: int) -> int:
         del pixels

@@ -19,8 +19,10 @@ from ..sound import library, registry
 from ..sound.representation import Representation
 from .brain import Brain
 
-OPTIMIZERS = ("nesterov", "adam")   # dbn.py: nesterov_updates, adam_updates
-ADAM_LEARNING_RATE = 1e-3           # Kingma & Ba's; what --optimizer adam gets without --lr
+OPTIMIZERS = ("adam", "nesterov")   # dbn.py: adam_updates, nesterov_updates
+# the rate an optimizer gets when --optimizer chooses it and --lr does not: Adam's usual, and
+# the movement cue brain's measured Nesterov rate
+OPTIMIZER_RATES = {"adam": 1e-3, "nesterov": 0.3}
 
 PRESETS = {  # the original's network shapes (docs/original.md)
     "shallow": [4096, 1000, 735],
@@ -39,20 +41,22 @@ SHUFFLE, SAMPLES = 0, 1
 
 
 def _recommended_layers() -> list[int]:
-    return preset_layers("shallow", registry.named(registry.DEFAULT),
-                         layouts.LAYOUTS[layouts.DEFAULT](), FRAME_PIXELS)
+    return preset_layers(None, registry.named(registry.DEFAULT), layouts.LAYOUTS[layouts.DEFAULT](),
+                         FRAME_PIXELS)
 
 
 @dataclass
 class Settings:
     """Everything that decides the trajectory of a run (stored in checkpoints and brains).
 
-    `Settings()` is the recommended mode: the movement around each slot in, sound cues out
-    (a shallow 1032-1000-105 network), with the cue brain's training settings, measured on
-    the event benchmark's training scene (1500 rows): at batch 512, or at batch 64 with the
-    mean-squared-error targets' rate, it stayed on the "predict the prior" plateau; batch 64
-    at 0.3 left it within 50 epochs and was still improving at 300. Other targets bring their
-    own (`Representation.training`; `mode_defaults`)."""
+    `Settings()` is the recommended mode: the patches around each slot in, one detector shared
+    across them, sound cues out (1544-48-128-105), fine-tuned with Adam at its usual rate
+    (with Nesterov at the movement brain's rate it stayed on the "predict the prior" plateau).
+    Other targets and layouts bring their own (`Representation.training`,
+    `InputLayout.training`; `mode_defaults`): the movement cue brain's Nesterov settings
+    were measured on the event benchmark's training scene (1500 rows): at batch 512, or at
+    batch 64 with the mean-squared-error targets' rate, it stayed on the plateau; batch 64 at
+    0.3 left it within 50 epochs and was still improving at 300."""
 
     layer_sizes: list[int] = field(default_factory=_recommended_layers)
     epochs: int = 300                    # cap on fine-tuning epochs (early stopping ends sooner)
@@ -60,8 +64,8 @@ class Settings:
     batch: int = 64                      # rows per minibatch, both phases
     # The loss averages over the outputs, so its gradients are that many times smaller than a
     # per-row sum would give.
-    learning_rate: float = 0.3           # fine-tuning (Nesterov SGD), per unit of mean loss
-    momentum: float = 0.9                # fine-tuning momentum (the original's)
+    learning_rate: float = 1e-3          # fine-tuning's, per unit of mean loss (Adam's usual)
+    momentum: float = 0.9                # Nesterov's momentum (the original's)
     pretrain_learning_rate: float = 0.01         # guide §5: a small rate, here for mean gradients
     pretrain_momentum: tuple[float, float] = (0.5, 0.9)  # guide §9: 0.5 while the weights settle,
     momentum_switch_epoch: int = 5                       # then 0.9 from this epoch on
@@ -78,7 +82,7 @@ class Settings:
     eigen_frames: int = 0                # K PCA coefficients in place of the pixels; 0 = pixels
     library_seconds: float = library.DEFAULT_CAP_S  # cues: the most training sound a brain keeps
     augment: list[str] = field(default_factory=list)  # changed copies of the training pictures (augment.py)
-    optimizer: str = "nesterov"          # fine-tuning's: nesterov or adam (dbn.py)
+    optimizer: str = "adam"              # fine-tuning's: adam or nesterov (dbn.py)
 
     def representation(self) -> Representation:
         return registry.named(self.target)
@@ -102,6 +106,7 @@ class Settings:
         values["pretrain_momentum"] = tuple(values.get("pretrain_momentum", (0.5, 0.9)))
         values["layer_sizes"] = [int(size) for size in values["layer_sizes"]]
         values["augment"] = [str(name) for name in values.get("augment", [])]
+        values.setdefault("optimizer", "nesterov")  # every run before the choice existed
         return cls(**values)
 
 
@@ -125,7 +130,8 @@ def mode_defaults(options: dict[str, Any], layers: list[int] | None, preset: str
     network with `faithful` (or a preset, the original's shapes), the target that `layers`'
     output size implies (735 PCM samples when none does), the recommended mode when nothing
     names a shape; the recommended mode's inputs for its target (unless another input is asked
-    for), the frame otherwise; and the target's own training settings."""
+    for), the frame otherwise; and the layout's, then the target's, own training settings (an
+    optimizer chosen without --lr brings its own rate, OPTIMIZER_RATES)."""
     chosen = dict(options)
     if faithful:
         clash = [f"--{key.replace('_', '-')}" for key in ("target", "inputs", "history", "eigen_frames")
@@ -143,10 +149,11 @@ def mode_defaults(options: dict[str, Any], layers: list[int] | None, preset: str
         other_inputs = chosen.get("history") or chosen.get("eigen_frames")
         chosen["inputs"] = Settings.inputs if recommended and not other_inputs else FAITHFUL_MODE["inputs"]
     layout = layouts.LAYOUTS.get(chosen["inputs"])
-    merged = {**registry.named(chosen["target"]).training,
-              **(layout.training if layout is not None else {}), **chosen}
-    if merged.get("optimizer") == "adam" and "learning_rate" not in chosen:
-        merged["learning_rate"] = ADAM_LEARNING_RATE  # the targets' rates are Nesterov's
+    own = {**(layout.training if layout is not None else {}), **registry.named(chosen["target"]).training}
+    merged = {**own, **chosen}
+    optimizer = merged.get("optimizer", Settings.optimizer)
+    if "learning_rate" not in chosen and optimizer != own.get("optimizer", Settings.optimizer):
+        merged["learning_rate"] = OPTIMIZER_RATES[optimizer]  # a rate comes with its optimizer
     return merged
 
 

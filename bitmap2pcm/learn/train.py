@@ -211,16 +211,16 @@ class Trainer:
             progress.layer, progress.epoch = layer, 0
             progress.history["pretrain_train"].append([])
             progress.history["pretrain_validation"].append([])
-        rows = pt.matrix("visible")
-        visible = rows if places is None else pooling.symbolic_places(rows, places)
+        minibatch = pt.matrix("minibatch")
+        visible = minibatch if places is None else pooling.symbolic_places(minibatch, places)
         generator = self.backend.shared(np.random.default_rng(0), "cd_generator")
         momentum = self.backend.shared(np.float32(settings.pretrain_momentum[0]), "cd_momentum")
         error, updates = rbm.contrastive_divergence(
             visible, generator, settings.cd_steps, np.float32(settings.pretrain_learning_rate),
             momentum, np.float32(settings.weight_decay))
-        step = self.backend.compile_minibatch_step([rows], [data], self.order, settings.batch,
+        step = self.backend.compile_minibatch_step([minibatch], [data], self.order, settings.batch,
                                                    error, updates)
-        check = self.backend.compile_minibatch_step([rows], [data], self.validation_order,
+        check = self.backend.compile_minibatch_step([minibatch], [data], self.validation_order,
                                                     EVALUATION_BATCH, rbm.reconstruction_error(visible))
         flops = cd_flops_per_row(n_visible, n_hidden, settings.cd_steps) * (
             1 if places is None else len(places.index))

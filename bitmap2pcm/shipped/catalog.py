@@ -52,11 +52,13 @@ EXAMPLES = (
 # and a fixed seed (the same data and options give the same brain).
 HELD_OUT = ("--holdout-tail", "0.2", "--seed", "0")
 # The recommended mode: edit these two lines, then `make brains`. Silence anchors teach a
-# brain that blank pictures are quiet; the cue brain sees movement and predicts sound cues,
-# and render copies real training sound to match them (theanet.py's defaults, said here so
-# that the card shows them).
+# brain that blank pictures are quiet; the cue brain sees the motion in every patch of the
+# picture through one shared detector and predicts sound cues, and render copies real
+# training sound to match them (theanet.py's defaults, said here so that the card shows them).
 RECOMMENDED_DATA = ("--silence", "30")
-RECOMMENDED_TRAINING = ("--target", "cues", "--input", "movement")
+RECOMMENDED_TRAINING = ("--target", "cues", "--input", "patches")
+# The recommended mode before it: the movement window on a 16 x 16 grid, fully connected.
+MOVEMENT_TRAINING = ("--target", "cues", "--input", "movement")
 # The frequency representation, the recommended mode before the cue brain.
 SPECTRAL_TRAINING = ("--target", "stft", "--lr", "1.0")
 
@@ -85,12 +87,13 @@ BRAINS = (
             RECOMMENDED_DATA, (*SPECTRAL_TRAINING, "--preset", "shallow")),
     Shipped("spectral-deeper", "The frequency representation in the deeper shape.",
             RECOMMENDED_DATA, (*SPECTRAL_TRAINING, "--preset", "deeper")),
-    Shipped("cues", "The recommended mode: sees the movement around each slot (a centred window "
-            "of seven coarse frames), predicts its sound cues (mel bands, loudness as one of 64 "
-            "classes, onset), and its sound is copied from the training sound it carries (2 "
+    Shipped("cues", "The recommended mode: sees the frame differences around each slot in 49 "
+            "patches of the picture through one detector shared across them (so it hears an "
+            "event wherever it happens), predicts its sound cues (mel bands, loudness as one of "
+            "64 classes, onset), and its sound is copied from the training sound it carries (2 "
             "minutes at most), placed on the predicted events; trained with silent black and "
             "white anchors. The default brain.",
-            RECOMMENDED_DATA, (*RECOMMENDED_TRAINING, "--preset", "shallow")),
+            RECOMMENDED_DATA, RECOMMENDED_TRAINING),
 )
 DEFAULT = stream.DEFAULT_BRAIN.stem
 
