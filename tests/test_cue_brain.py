@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from bitmap2pcm.core import grid
-from bitmap2pcm.data import movement
+from bitmap2pcm.data import patches
 from bitmap2pcm.learn import brain as brains
 from bitmap2pcm.media import audio
 from bitmap2pcm.render import stream
@@ -37,8 +37,9 @@ def cue_brain(tmp_path_factory) -> Path:
 
 def test_the_default_brain_is_a_cue_brain_with_its_library(cue_brain):
     network = stream.load_brain(cue_brain)
-    assert network.layer_sizes == [1032, 1000, cues.CUES]
-    assert network.layout.name == movement.NAME and network.representation is cues.REPRESENTATION
+    assert network.layer_sizes == [patches.WIDTH, *patches.Patches.hidden_layers, cues.CUES]
+    assert network.layout.name == patches.NAME and network.representation is cues.REPRESENTATION
+    assert network.training["settings"]["optimizer"] == "adam"
     examples = network.output["library"]
     assert len(examples["slot_start"]) <= library.DEFAULT_CAP_S * grid.SLOTS_PER_SECOND
     assert examples["onset"].any()

@@ -55,16 +55,17 @@ STILL_NORM = movement.ENERGY_FLOOR * SIDE
 def _rows(window: np.ndarray, out: np.ndarray) -> None:
     """Patch rows of the n frames window[LOOK:-LOOK] into `out` (n, WIDTH) (as movement._rows)."""
     n = len(out)
-    differences = []
-    for k in range(STEPS):  # d_(t-2+k) of row i joins frames i + k and i + k + 1 of the window
-        difference = movement.coarse(window[k + 1:k + 1 + n] - window[k:k + n])
-        difference -= np.median(difference, axis=1, keepdims=True)
-        out[:, k * MAP:(k + 1) * MAP] = (np.clip(GAIN * difference, -1.0, 1.0) + 1.0) * 0.5
-        differences.append(difference)
-    into, out_of = differences[STEPS // 2 - 1], differences[STEPS // 2]  # d_t and d_(t+1)
+    # every frame step of the window once (each is in six rows), less its median
+    steps = movement.coarse(np.diff(window, axis=0))
+    steps -= np.median(steps, axis=1, keepdims=True)
+    units = (np.clip(GAIN * steps, -1.0, 1.0) + 1.0) * 0.5
+    for k in range(STEPS):  # d_(t-2+k) of row i is step i + k of the window
+        out[:, k * MAP:(k + 1) * MAP] = units[k:k + n]
+    now = STEPS // 2 - 1  # d_t is step i + now of row i, d_(t+1) the next
     # the scalars of the same brightness-free maps: a brightness change moves none of them
-    energies = np.stack([np.abs(d).mean(axis=1) for d in differences], axis=1)
-    movement.scalars(energies, into, out_of, out[:, STEPS * MAP:], STILL_NORM)
+    energies = np.abs(steps).mean(axis=1)
+    movement.scalars(np.stack([energies[k:k + n] for k in range(STEPS)], axis=1),
+                     steps[now:now + n], steps[now + 1:now + 1 + n], out[:, STEPS * MAP:], STILL_NORM)
 
 
 PATCH_ROWS = movement.CentredRows(_rows, WIDTH)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ..core.errors import UserError
-from ..core.files import atomic_open
+from ..core.files import atomic_open, load_pickle
 from ..judge import report
 from ..learn import brain as brain_format
 from ..learn.brain import Brain
@@ -22,18 +22,21 @@ def write_cards(brains: Sequence[Shipped], folder: Path = BRAINS_DIR) -> None:
         network = brain_format.load(path)
         if network.shipped is None or network.evaluation is None:
             raise UserError(f"{path}: not made by brains/retrain.py (no shipped record); retrain it")
-        write_card(network, card_file(shipped.name, folder))
+        # load upcasts the weights: the card says what the file holds
+        on_disk = str(load_pickle(path)["weights"][0].dtype)
+        write_card(network, card_file(shipped.name, folder), on_disk)
 
 
-def write_card(network: Brain, path: Path) -> None:
+def write_card(network: Brain, path: Path, weights_on_disk: str | None = None) -> None:
     note = LISTENING_NOTES.get(network.shipped["name"], NOT_LISTENED)
     with atomic_open(path, "w") as stream:
-        stream.write(card(network, note))
+        stream.write(card(network, note, weights_on_disk))
 
 
-def card(network: Brain, note: str) -> str:
+def card(network: Brain, note: str, weights_on_disk: str | None = None) -> str:
     """The Markdown card of a shipped brain, from its record alone (and the listening note):
-    data and license, shape, options, epochs, training time, held-out metrics."""
+    data and license, shape, options, epochs, training time, held-out metrics;
+    `weights_on_disk` is the file's weight type (default: the brain's, as made to ship)."""
     shipped, training, scoring = network.shipped, network.training, network.evaluation
     settings, frames, name = training["settings"], training["frames"], shipped["name"]
     default = " It is the default brain: `./render.sh VIDEO` uses it." if name == DEFAULT else ""
@@ -64,7 +67,8 @@ def card(network: Brain, note: str) -> str:
         ("best epoch", training["best_epoch"]),
         ("training seconds", f"{training['seconds']:.1f}"),
         ("trained on", f"{shipped['cpu']}; {training['backend']['device']}"),
-        ("weights on disk", f"{network.weights[0].dtype} (render upcasts them to float32)"),
+        ("weights on disk",
+         f"{weights_on_disk or network.weights[0].dtype} (render upcasts them to float32)"),
     ]
     lines += [f"| {what} | {value} |" for what, value in rows]
     lines += ["", "Made by:", "", "```sh", shipped["commands"]["pickler"],

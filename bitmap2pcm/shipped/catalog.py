@@ -125,12 +125,12 @@ LISTENING_NOTES: dict[str, str] = {
         "start and stop with them; the low tones come out louder than the truth (up to "
         "-2 dBFS) and a few shapes get a noisy band instead of their tone."),
     "cues": _UNHEARD + (
-        "on the synthetic example silence between most shapes and sound while they are on "
-        "screen, at the true level, but often the wrong sound: a wideband noise copied from the "
-        "Planet Blupi part of its library where the truth is a tone, and the right tone on a "
-        "few shapes; two gaps fall inside a shape. On a Planet Blupi cutscene's end the "
-        "loudness follows the fade for a second, then stays about 8 dB above the truth; its "
-        "sound is a real Blupi recording, continuous, without buzz or clicks."),
+        "on the synthetic example silence between the shapes and sound while each is on "
+        "screen, a few dB under the true level, but a wideband noise copied from the Planet "
+        "Blupi part of its library where the truth is a tone: the timbre is not chosen by "
+        "what is seen. On a Planet Blupi cutscene's end a steady sound about 15 dB above the "
+        "truth's fade for two seconds, then silence from the moment the picture stops "
+        "moving, where the truth fades out; continuous, without buzz or clicks."),
 }
 NOT_LISTENED = "Not yet listened to."
 
