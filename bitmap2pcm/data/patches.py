@@ -15,7 +15,7 @@ c(f_k - f_(k-1)) for k = t-2 .. t+3 (c: 4 x 4-pixel block means on the 16 x 16 g
 movement.coarse), each less its median over the picture (a brightness change moves every
 block alike and is taken out), as u(d) = (clip(GAIN d, -1, 1) + 1) / 2 in [0, 1] (no change
 = 0.5, as RBM visible units want them); then movement's SCALARS (energies of the six steps,
-turn, change energy), which are about the whole picture. A place is PATCH_BLOCKS x
+turn, change energy) of the same brightness-free maps, which are about the whole picture. A place is PATCH_BLOCKS x
 PATCH_BLOCKS blocks (16 x 16 pixels of a 64 x 64 picture) every STRIDE_BLOCKS blocks: 7 x 7 =
 49 places of 6 x 16 = 96 values. The window is movement's (three frames either side, clip
 ends repeat the end frame). Held pictures (animation on twos, 24 fps on the 30 fps grid)
@@ -23,6 +23,10 @@ are spread first (flow.EvenPictures): each held slot is the blend between the di
 pictures around it, so every difference is the motion of one slot, whatever the picture
 rate; a held picture waits for the next distinct one, so a slot's row is known at most
 LOOK + flow.MAX_HOLD_SLOTS frames after it (LOOK for video without held pictures).
+
+Measured (docs/evaluation.md, bench/cross_scenes): on kinds of scene it never trained on,
+mean onset F1 0.63 against movement's 0.40; trained on the left quarter of the picture it
+finds 0.68 of the right quarter's onsets, where movement is silent.
 """
 
 from __future__ import annotations
