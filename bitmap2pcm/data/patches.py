@@ -33,6 +33,7 @@ finds 0.68 of the right quarter's onsets, where movement is silent.
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -98,6 +99,7 @@ class PatchStream:
         return np.concatenate([rows, last]) if len(last) else rows
 
 
+@functools.cache  # render asks for them with every batch
 def places() -> Positions:
     """The 49 places of a row: each the six steps of its 4 x 4 blocks (step by step, blocks
     row by row), then the scalars as the direct columns."""
