@@ -80,7 +80,7 @@ def test_the_copies_are_trained_on_and_recorded_and_validation_stays_original(tm
     video = make_video(tmp_path / "v.mkv", seconds=4.0)
     assert run_script("pickler.py", str(video), "-o", str(tmp_path), "-q").returncode == 0
     result = run_script("theanet.py", "--frames", str(tmp_path / "frames.pkl"), "--audio",
-                        str(tmp_path / "audio.pkl"), "--input", "flow", "--augment", "mirror,twos",
+                        str(tmp_path / "audio.pkl"), "--augment", "mirror,twos",
                         "--epochs", "2", "--pretrain-epochs", "1", "--save-every", "0",
                         "-o", str(tmp_path / "b.pkl"))
     assert result.returncode == 0, result.stderr

@@ -9,7 +9,7 @@ import pytest
 from conftest import assert_one_line_error, run_script
 
 from bitmap2pcm.core.errors import UserError
-from bitmap2pcm.data import eigen, frame, history, layouts, movement, patches, pooled_flow
+from bitmap2pcm.data import eigen, frame, history, layouts, movement, patches
 from bitmap2pcm.learn import brain as brains
 from bitmap2pcm.learn import pooling
 from bitmap2pcm.render import stream
@@ -21,14 +21,12 @@ def fitted_layouts(frames: np.ndarray) -> list:
     """One of each layout (eigen-frames fitted on the frames' first half)."""
     rng = np.random.default_rng(0)
     return [frame.Frame(), history.History(2), movement.Movement(),
-            eigen.EigenFrames(8).fitted(frames, np.arange(len(frames) // 2), rng), pooled_flow.PooledFlow(),
-            patches.Patches()]
-LAYOUT_COUNT = 6
+            eigen.EigenFrames(8).fitted(frames, np.arange(len(frames) // 2), rng), patches.Patches()]
+LAYOUT_COUNT = 5
 
 
 def test_the_registry_names_every_layout_once():
-    assert set(layouts.LAYOUTS) == {frame.NAME, history.NAME, movement.NAME, eigen.NAME, pooled_flow.NAME,
-                                    patches.NAME}
+    assert set(layouts.LAYOUTS) == {frame.NAME, history.NAME, movement.NAME, eigen.NAME, patches.NAME}
     assert all(layouts.LAYOUTS[name].name == name for name in layouts.LAYOUTS)
 
 
@@ -56,10 +54,10 @@ def test_a_layout_holds_back_its_lookahead_and_no_more(index):
     rows = layout.stream()
     given = np.cumsum([len(rows.push(frames[k:k + 1])) for k in range(len(frames))])
     pushed = np.arange(1, len(frames) + 1)
-    # a row comes at most lookahead_slots frames after its own (flow's comes sooner when no
+    # a row comes at most lookahead_slots frames after its own (patches' comes sooner when no
     # picture is held), and never before
     assert np.all(given >= pushed - layout.lookahead_slots) and np.all(given <= pushed)
-    if layout.name not in (pooled_flow.NAME, patches.NAME):  # these wait longer only for held pictures
+    if layout.name != patches.NAME:  # it waits longer only for held pictures
         assert np.array_equal(given, np.maximum(0, pushed - layout.lookahead_slots))
     assert given[-1] + len(rows.finish()) == len(frames)
 
@@ -103,9 +101,20 @@ def spacetime_brain(path):
     return path
 
 
-def test_a_retired_spacetime_brain_is_refused_with_the_retrain_line(tmp_path):
-    with pytest.raises(UserError, match="retrain it with theanet.py --input movement"):
-        stream.load_brain(spacetime_brain(tmp_path / "st.pkl"))
+def flow_brain(path):
+    """A brain as the retired --input flow wrote it (72 pooled flow features, cues out)."""
+    record = dict(brains.picture_convention(), layout="flow", features=["change p90"] * 12)
+    network = brains.make_brain([np.zeros((72, 1000), np.float32), np.zeros((1000, 105), np.float32)],
+                                [np.zeros(1000, np.float32), np.zeros(105, np.float32)],
+                                ["sigmoid", "linear"], {}, input_record=record)
+    brains.save(network, path)
+    return path
+
+
+@pytest.mark.parametrize("retired", [spacetime_brain, flow_brain])
+def test_a_retired_layouts_brain_is_refused_with_the_retrain_line(tmp_path, retired):
+    with pytest.raises(UserError, match="retrain it with theanet.py \\(the default input, patches\\)"):
+        stream.load_brain(retired(tmp_path / "old.pkl"))
 
 
 @pytest.mark.slow
@@ -131,8 +140,9 @@ def test_an_unknown_layout_is_refused(tmp_path):
 def test_history_and_the_other_inputs_are_one_choice():
     with pytest.raises(UserError, match="choose one"):
         layouts.chosen(movement.NAME, history_frames=1)
-    with pytest.raises(UserError, match="unknown input"):
-        layouts.chosen("spacetime")
+    for retired in layouts.RETIRED:
+        with pytest.raises(UserError, match="unknown input"):
+            layouts.chosen(retired)
 
 
 def test_movement_refuses_frames_that_do_not_fit_the_blocks():

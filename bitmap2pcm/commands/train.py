@@ -29,7 +29,6 @@ EXAMPLES = """
   {command} --target ola                     # overlapping windowed PCM: 4096-1000-1470
   {command} --history 2                      # frame + 2 frame differences: 12288-1000-735
   {command} --eigen-frames 256               # 256 PCA coefficients per frame: 256-1000-735
-  {command} --input flow                     # pooled optical flow in, no place: 72-1000-105
   {command} --input patches                  # one detector shared across the picture: 1544-48-128-105
   {command} --augment mirror,shift,light,twos # also learn from changed copies of the pictures
   {command} --backend jax --preset kungfury  # on an NVIDIA GPU (pip install '.[gpu]')
@@ -116,15 +115,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "--eigen-frames its principal components); movement, the motion in a centred "
                              "window of seven frames on a 16x16 grid (the coarse picture, motion "
                              "in and out and its change, six motion energies, the turn), 1032 "
-                             "inputs that mean the same on any video; flow, the optical flow "
-                             "around the slot and its change pooled over the whole picture, with a "
-                             "second of memory (72 inputs, no place or brightness); patches, the frame "
-                             "differences of six steps around the slot in 49 patches of the "
-                             "picture, for one detector shared across them and pooled after it "
-                             "(1544 inputs, a 1544-48-128-105 network with Adam unless --layers "
-                             "or --optimizer say otherwise). A preset's first layer "
+                             "inputs, fully connected (the recommended mode before patches); "
+                             "patches, the frame differences of six steps around the slot in 49 "
+                             "patches of the picture, for one detector shared across them and "
+                             "pooled after it (1544 inputs, a 1544-48-128-105 network with Adam "
+                             "unless --layers or --optimizer say otherwise). A preset's first layer "
                              "adapts and --layers must start with it; render applies it from the "
-                             "brain (default: movement for a cue brain, else frame)")
+                             "brain (default: patches for a cue brain, else frame)")
     parser.add_argument("--augment", type=_names, metavar="NAME[,NAME]",
                         help="also train on changed copies of the training pictures, one per name, "
                              "with the same sound: mirror (left and right swapped), shift (moved "
@@ -164,7 +161,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                                         f"{OTHER_TRAINING['batch']} for other targets)")
     parser.add_argument("--lr", type=_positive_float, dest="learning_rate",
                         help=f"fine-tuning learning rate (default {defaults.learning_rate:g}; "
-                             f"{OPTIMIZER_RATES['nesterov']:g} for a movement or flow cue brain, "
+                             f"{OPTIMIZER_RATES['nesterov']:g} for a movement cue brain, "
                              f"{OTHER_TRAINING['learning_rate']:g} for other targets)")
     parser.add_argument("--optimizer", choices=OPTIMIZERS,
                         help="fine-tuning's: adam, a step per weight scaled by its recent "
@@ -173,8 +170,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "(the original's momentum, corrected). Chosen without --lr, it comes "
                              "with its own rate: " + ", ".join(f"{name} {rate:g}" for name, rate in
                                                               OPTIMIZER_RATES.items())
-                             + f" (default {defaults.optimizer}; nesterov for a movement or flow "
-                             "cue brain and for other targets)")
+                             + f" (default {defaults.optimizer}; nesterov for a movement cue brain "
+                             "and for other targets)")
     parser.add_argument("--pretrain-lr", type=_positive_float, dest="pretrain_learning_rate",
                         help=f"RBM learning rate (default {defaults.pretrain_learning_rate})")
     parser.add_argument("--cd-steps", type=_count(1), help=f"k of CD-k (default {defaults.cd_steps})")

@@ -6,13 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.errors import UserError
-from . import eigen, frame, history, movement, patches, pooled_flow
+from . import eigen, frame, history, movement, patches
 from .layout import InputLayout, Positions
 
 LAYOUTS: dict[str, type[InputLayout]] = {
     layout.name: layout
-    for layout in (frame.Frame, history.History, movement.Movement, eigen.EigenFrames,
-                   pooled_flow.PooledFlow, patches.Patches)
+    for layout in (frame.Frame, history.History, movement.Movement, eigen.EigenFrames, patches.Patches)
 }
 # theanet.py --input NAME: the layouts chosen by name alone (history and eigen-frames are
 # chosen by their counts, --history K and --eigen-frames K)
@@ -20,8 +19,10 @@ CHOSEN_BY_NAME = tuple(name for name, layout in LAYOUTS.items() if layout.chosen
 DEFAULT = patches.NAME    # the recommended mode's
 FAITHFUL = frame.NAME     # the 2015 network's
 # Layouts of earlier versions that render no longer builds, and how to replace such a brain.
-RETIRED = {"spacetime": "retrain it with theanet.py --input movement (the default), which sees "
-                        "the motion around each slot in a window of seven frames"}
+RETIRED = {"spacetime": "retrain it with theanet.py (the default input, patches), which sees the "
+                        "motion around each slot in every patch of the picture",
+           "flow": "retrain it with theanet.py (the default input, patches), which hears an event "
+                   "wherever it happens and, unlike flow pooled over the picture, which object hit"}
 
 
 def chosen(inputs: str, history_frames: int = 0, eigen_frames: int = 0) -> InputLayout:

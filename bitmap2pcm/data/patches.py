@@ -3,8 +3,9 @@ detector shared across the picture.
 
 A fully-connected first layer on the movement grid (movement.py) learns each block by itself:
 trained with impacts in the left of the picture it is silent on the right, and on scenes of
-another kind it is at chance (docs/evaluation.md). The flow layout (pooled_flow.py) pools the
-picture before anything is learned and cannot tell which of many objects hit. This layout
+another kind it is at chance (docs/evaluation.md). The retired flow layout pooled the
+picture's optical flow before anything was learned and could not tell which of many objects
+hit (on dense scenes at chance). This layout
 shows the network the same measures at every place, and the network (learn/pooling.py)
 applies one learned detector at each place and pools *after* it: what it learns an impact
 looks like in one corner it finds in any other, as the convolutional deep belief networks of
@@ -15,14 +16,15 @@ c(f_k - f_(k-1)) for k = t-2 .. t+3 (c: 4 x 4-pixel block means on the 16 x 16 g
 movement.coarse), each less its median over the picture (a brightness change moves every
 block alike and is taken out), as u(d) = (clip(GAIN d, -1, 1) + 1) / 2 in [0, 1] (no change
 = 0.5, as RBM visible units want them); then movement's SCALARS (energies of the six steps,
-turn, change energy) of the same brightness-free maps, which are about the whole picture. A place is PATCH_BLOCKS x
-PATCH_BLOCKS blocks (16 x 16 pixels of a 64 x 64 picture) every STRIDE_BLOCKS blocks: 7 x 7 =
-49 places of 6 x 16 = 96 values. The window is movement's (three frames either side, clip
-ends repeat the end frame). Held pictures (animation on twos, 24 fps on the 30 fps grid)
-are spread first (flow.EvenPictures): each held slot is the blend between the distinct
-pictures around it, so every difference is the motion of one slot, whatever the picture
-rate; a held picture waits for the next distinct one, so a slot's row is known at most
-LOOK + flow.MAX_HOLD_SLOTS frames after it (LOOK for video without held pictures).
+turn, change energy) of the same brightness-free maps, which are about the whole picture. A
+place is PATCH_BLOCKS x PATCH_BLOCKS blocks (16 x 16 pixels of a 64 x 64 picture) every
+STRIDE_BLOCKS blocks: 7 x 7 = 49 places of 6 x 16 = 96 values. The window is movement's
+(three frames either side, clip ends repeat the end frame). Held pictures (animation on
+twos, 24 fps on the 30 fps grid) are spread first (flow.EvenPictures): each held slot is the
+blend between the distinct pictures around it, so every difference is the motion of one
+slot, whatever the picture rate; a held picture waits for the next distinct one, so a slot's
+row is known at most LOOK + flow.MAX_HOLD_SLOTS frames after it (LOOK for video without held
+pictures).
 
 Measured (docs/evaluation.md, bench/cross_scenes): on kinds of scene it never trained on,
 mean onset F1 0.63 against movement's 0.40; trained on the left quarter of the picture it
@@ -31,6 +33,7 @@ finds 0.68 of the right quarter's onsets, where movement is silent.
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -96,6 +99,7 @@ class PatchStream:
         return np.concatenate([rows, last]) if len(last) else rows
 
 
+@functools.cache  # render asks for them with every batch
 def places() -> Positions:
     """The 49 places of a row: each the six steps of its 4 x 4 blocks (step by step, blocks
     row by row), then the scalars as the direct columns."""

@@ -1,7 +1,7 @@
-"""Brains that see the same thing anywhere in the picture, end to end (the flow layout, and the
-patch layout's detector shared across places): trained on balls bouncing only in the left
-half of the picture, each puts sounds on impacts in the right half, pictures on twos make no
-onsets of their own, and a brightness ramp alone gives no sound."""
+"""A patch brain end to end (the recommended mode: one detector shared across the places of
+the picture): trained on balls bouncing only in the left half of the picture, it puts sounds
+on impacts in the right half, pictures on twos make no onsets of their own, and a brightness
+ramp alone gives no sound."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from bitmap2pcm.core import grid
-from bitmap2pcm.data import patches, pooled_flow
+from bitmap2pcm.data import patches
 from bitmap2pcm.media import audio, encode
 from bitmap2pcm.render import stream
 from bitmap2pcm.sound import bands, onsets
@@ -37,23 +37,16 @@ def scene_video(path: Path, seconds: float, x_range: tuple[float, float], seed: 
 
 
 @pytest.fixture(scope="module")
-def left_scene(tmp_path_factory) -> Path:
-    """frames.pkl and audio.pkl of 60 s of balls bouncing in the left half."""
+def brain(tmp_path_factory) -> Path:
+    """A patch brain trained on 60 s of balls bouncing in the left half."""
     folder = tmp_path_factory.mktemp("left-scene")
     video, _ = scene_video(folder / "left.mkv", 60.0, LEFT, seed=0)
     assert run_script("pickler.py", str(video), "-o", str(folder), "-q").returncode == 0
-    return folder
-
-
-@pytest.fixture(scope="module", params=[pooled_flow.NAME, patches.NAME])
-def brain(request, left_scene) -> Path:
-    """A brain of each place-free layout, trained on the left scene."""
-    brain = left_scene / f"{request.param}.pkl"
-    trained = run_script("theanet.py", "-q", "--input", request.param, "--frames", str(left_scene / "frames.pkl"),
-                         "--audio", str(left_scene / "audio.pkl"), "--save-every", "0", "--epochs", "100",
-                         "-o", str(brain))
+    trained = run_script("theanet.py", "-q", "--input", patches.NAME, "--frames", str(folder / "frames.pkl"),
+                         "--audio", str(folder / "audio.pkl"), "--save-every", "0", "--epochs", "100",
+                         "-o", str(folder / "patches.pkl"))
     assert trained.returncode == 0, trained.stderr
-    return brain
+    return folder / "patches.pkl"
 
 
 def rendered_onsets(video: Path, brain: Path, folder: Path) -> np.ndarray:
@@ -76,10 +69,8 @@ def test_impacts_where_it_never_saw_one_get_onsets_on_time(brain, tmp_path):
 
 
 def test_pictures_on_twos_make_no_onsets_of_their_own(brain, tmp_path):
-    # held pictures must not flicker into events: nearly every onset on twos is one at 30 fps.
-    # The converse is a known miss (issue 22): a fast ball moves 12 px between pictures on
-    # twos, beyond what DIS follows on 64-px pictures, and some of the hardest hits go unheard
-    # (55-85 % of the 30 fps onsets had one within a slot on twos, measured over six scenes)
+    # held pictures must not flicker into events (they are spread before differencing):
+    # nearly every onset on twos is one at 30 fps
     every, _ = scene_video(tmp_path / "every.mkv", 20.0, RIGHT, seed=2)
     twos, _ = scene_video(tmp_path / "twos.mkv", 20.0, RIGHT, seed=2, twos=True)
     at_30, on_twos_ = rendered_onsets(every, brain, tmp_path), rendered_onsets(twos, brain, tmp_path)
