@@ -36,8 +36,8 @@ from ..data import layouts
 from ..data.layout import InputLayout, Positions
 from ..media import video
 from ..sound import registry
-from . import pooling
 from ..sound.representation import Representation, Synthesizer
+from . import pooling
 
 FORMAT_NAME = "bitmap2pcm-brain"
 FORMAT_VERSION = 1
