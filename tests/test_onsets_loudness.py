@@ -278,3 +278,20 @@ def test_the_motion_line_recovers_an_exact_affine_relation():
     assert (slope, intercept) == (pytest.approx(6.0), pytest.approx(-12.0))
     assert loudness.predict_motion_loudness([0.0, 1.0], slope, intercept) == pytest.approx([-12.0, -6.0])
     assert loudness.fit_motion_loudness(np.full(5, 2.0), [1.0, 2.0, 3.0, 4.0, 5.0]) == (0.0, 3.0)
+
+
+def test_silence_is_counted_only_where_the_picture_moves():
+    still = np.full((4, 64, 64), 100, dtype=np.uint8)
+    moving = np.stack([np.roll(np.eye(64, dtype=np.uint8) * 255, k, axis=1) for k in range(4)])
+    frames = np.concatenate([still, moving])  # slots 4-7 move (slot 4 by a jump from the still picture)
+    quiet_while_still = np.array([-80.0] * 4 + [-30.0] * 4)
+    assert loudness.silent_while_moving(quiet_while_still, frames) == 0.0
+    silent_half = np.array([-30.0] * 4 + [-80.0, -70.0, -30.0, -20.0])
+    assert loudness.silent_while_moving(silent_half, frames) == 0.5
+    assert math.isnan(loudness.silent_while_moving(np.zeros(4), still))
+    # A render silent everywhere is flat, and still says it is silent where things move.
+    flat = loudness.picture_response(np.full(8, -80.0), frames)
+    assert flat.flat and flat.silent_moving == 1.0
+    # Clips are separate: the jump from one clip's last picture to the next clip's first is no motion.
+    joined = loudness.picture_response([np.full(4, -80.0), np.full(4, -80.0)], [still, still])
+    assert math.isnan(joined.silent_moving)

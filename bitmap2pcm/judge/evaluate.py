@@ -167,12 +167,13 @@ def score(render_segments: Sequence[np.ndarray], truth_segments: Sequence[np.nda
 def response(render_segments: Sequence[np.ndarray], pictures: Sequence[np.ndarray]) -> dict[str, Any]:
     """What a render does with the picture, without the truth: r of its per-slot loudness
     with the pictures' motion energy and with their brightness, each beside its chance
-    level (None for a flat render), keys response_motion_r, response_motion_chance,
-    response_brightness_r, response_brightness_chance."""
+    level (None for a flat render), and the share of moving slots it leaves silent; keys
+    response_motion_r, response_motion_chance, response_brightness_r,
+    response_brightness_chance, response_silent_moving."""
     answer = loudness.picture_response([metrics.loudness_db(x) for x in render_segments],
                                        list(pictures)).as_dict()
     return {f"response_{key}": answer[key] for key in
-            ("motion_r", "motion_chance", "brightness_r", "brightness_chance")}
+            ("motion_r", "motion_chance", "brightness_r", "brightness_chance", "silent_moving")}
 
 
 def render_samples(video_path: Path, brain_path: Path, mode: str,

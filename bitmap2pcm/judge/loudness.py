@@ -22,6 +22,12 @@ from . import metrics
 MAX_LAG_S = 2.0
 FLAT_SPREAD_DB = 1.0  # a render whose per-slot loudness varies less than this is "flat"
 MOTION_EPS = 1e-3  # added before the log: a still picture (no change at all) stays finite
+# A slot "moves" when its picture differs from the one before by a mean of at least one gray
+# level in 255 (a small object crossing a 64x64 picture does), and is "silent" below -60 dBFS
+# (rendered sound that far down is not heard over any playback): the default brain must not
+# be silent where the picture moves.
+MOVING_MEAN_DIFF = 1.0 / 255.0
+SILENT_DBFS = -60.0
 
 
 # ---- loudness in time: lag and spread ---------------------------------------------------------
@@ -130,6 +136,19 @@ def motion_energy(frames: np.ndarray, clip_starts: Sequence[int] = (0,)) -> np.n
     return energy
 
 
+def silent_while_moving(render_loudness_db: np.ndarray, frames: np.ndarray,
+                        clip_starts: Sequence[int] = (0,)) -> float:
+    """The share of the slots whose picture moves (`MOVING_MEAN_DIFF`) that the render
+    leaves silent (below `SILENT_DBFS`); nan when no slot moves."""
+    moving = motion_energy(frames, clip_starts) >= np.log(MOVING_MEAN_DIFF + MOTION_EPS)
+    loudness = np.asarray(render_loudness_db, dtype=np.float64).reshape(-1)
+    if loudness.size != moving.size:
+        raise ValueError(f"{loudness.size} loudness values for {moving.size} frames")
+    if not moving.any():
+        return float("nan")
+    return float(np.mean(loudness[moving] < SILENT_DBFS))
+
+
 def brightness(frames: np.ndarray) -> np.ndarray:
     """Mean pixel of each frame, in [0, 1] (uint8 / 255); shape (slots,)."""
     return _unit_frames(frames).mean(axis=1)
@@ -139,10 +158,12 @@ def brightness(frames: np.ndarray) -> np.ndarray:
 class PictureResponse:
     """How a render's loudness follows its own pictures: Pearson r (within segments) with
     motion energy and with brightness, each beside its chance level; for a flat render
-    (`flat`) no r at all (nan), and `text` says "flat"."""
+    (`flat`) no r at all (nan), and `text` says "flat". `silent_moving`: the share of moving
+    slots left silent (`silent_while_moving`), flat or not."""
 
     flat: bool
     spread_db: float
+    silent_moving: float
     motion_r: float
     motion_chance: float
     brightness_r: float
@@ -189,15 +210,17 @@ def picture_response(render_loudness_db, frames, draws: int = metrics.CHANCE_DRA
         raise ValueError(f"loudness covers {[x.size for x in loudness]} slots, "
                          f"frames {[len(f) for f in frame_segments]}")
     spread = loudness_spread_db(loudness)
+    silent = silent_while_moving(np.concatenate(loudness), np.concatenate(frame_segments),
+                                 clip_starts=np.cumsum([0] + [len(f) for f in frame_segments[:-1]]))
     if _is_flat_loudness(loudness, flat_spread_db):
-        return PictureResponse(True, spread, *([float("nan")] * 4))
+        return PictureResponse(True, spread, silent, *([float("nan")] * 4))
     values: list[float] = []
     for feature in (motion_energy, brightness):
         series = [feature(f) for f in frame_segments]
         values.append(metrics.within_correlation(loudness, series))
         values.append(metrics.chance_level(metrics.within_correlation, loudness, series,
                                            draws=draws, quantile=quantile, seed=seed))
-    return PictureResponse(False, spread, *values)
+    return PictureResponse(False, spread, silent, *values)
 
 
 # ---- the motion baseline's pieces ------------------------------------------------------------------

@@ -22,7 +22,7 @@ from . import metrics, onsets
 
 HEADERS = ["set", "model", "r within (vs chance)", "r pooled (vs chance)", "onset F1 (vs chance)",
            "onset AP (vs chance)", "best lag s (r)", "spread", "motion r (vs chance)",
-           "brightness r (vs chance)", "level dB", "LSD dB", "onset ms (peak)", "buzz dB", "click",
+           "brightness r (vs chance)", "silent moving", "level dB", "LSD dB", "onset ms (peak)", "buzz dB", "click",
            "dip", "black/white dBFS", "speed xRT"]
 
 LEGEND = """\
@@ -37,7 +37,8 @@ the render. best lag: the shift within +-2 s (+ = render late) that maximises th
 with that r. spread: the render's per-slot loudness spread (std, dB) over the truth's. motion
 r / brightness r: r of the render's loudness with the pictures' motion energy (log mean
 absolute frame difference) / brightness, beside chance: what the render does with the
-picture, no truth needed. level: render minus truth, dB. LSD: log-spectral distance, 40 mel
+picture, no truth needed. silent moving: the share of slots whose picture moves (a mean
+change of one gray level or more) where the render is below -60 dBFS. level: render minus truth, dB. LSD: log-spectral distance, 40 mel
 bands of a 1024-sample STFT per slot, dB. onset: lag (ms, + = render late) maximising the onset-strength
 cross-correlation, and its peak. buzz: power at multiples of 30 Hz over neighbouring
 frequencies, dB (median over harmonics). click: edge step / inner step; dip: edge / centre
@@ -86,6 +87,7 @@ def cells(table: dict[str, Any], row: dict[str, Any]) -> list[str]:
         "flat" if flat else _versus(row.get("response_motion_r"), row.get("response_motion_chance")),
         "flat" if flat else _versus(row.get("response_brightness_r"),
                                     row.get("response_brightness_chance")),
+        _number(row.get("response_silent_moving"), 2),
         _number(row.get("level_db"), 1), _number(row.get("lsd_db"), 1), onset,
         _number(row.get("buzz_db"), 1), _number(row.get("click_ratio"), 2),
         _number(row.get("edge_dip"), 2), silence,
