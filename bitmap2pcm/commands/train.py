@@ -219,12 +219,13 @@ def act(args: argparse.Namespace, call: cli.Call) -> int:
 COMMAND = cli.Command(
     script=cli.Door("theanet.py", "python theanet.py"),
     description="Train a deep belief network from each 1/30 s slot's pictures to its sound: by "
-                "default the recommended cue brain (the movement around the slot in; its mel "
-                "bands, loudness class and onset out, on their own losses; the training sound "
-                "kept in the brain, for render to copy), with --faithful the 2015 network (the "
+                "default the recommended cue brain (the frame differences around the slot, seen "
+                "in 49 patches by one shared detector, in; its mel bands, loudness class and "
+                "onset out, on their own losses; the training sound kept in the brain, for "
+                "render to copy), with --faithful the 2015 network (the "
                 "64x64 frame in, the slot's 735 PCM samples out, mean squared error). Greedy "
-                "RBM pretraining (CD-k), then Nesterov-momentum fine-tuning with early stopping "
-                "on a held-out set of contiguous chunks.",
+                "RBM pretraining (CD-k), then fine-tuning (Adam, or Nesterov momentum) with early "
+                "stopping on a held-out set of contiguous chunks.",
     examples=EXAMPLES,
     add_arguments=add_arguments,
     act=act,

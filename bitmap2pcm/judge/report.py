@@ -22,32 +22,32 @@ from . import metrics, onsets
 
 HEADERS = ["set", "model", "r within (vs chance)", "r pooled (vs chance)", "onset F1 (vs chance)",
            "onset AP (vs chance)", "best lag s (r)", "spread", "motion r (vs chance)",
-           "brightness r (vs chance)", "silent moving", "level dB", "LSD dB", "onset ms (peak)", "buzz dB", "click",
-           "dip", "black/white dBFS", "speed xRT"]
+           "brightness r (vs chance)", "silent moving", "level dB", "LSD dB", "onset ms (peak)",
+           "buzz dB", "click", "dip", "black/white dBFS", "speed xRT"]
 
 LEGEND = """\
 r within: Pearson r of per-slot loudness (dB) inside each scored segment, length-weighted mean;
 r pooled: the same over all segments joined. Each beside its chance level, the 95th percentile
 of |r| when the render is circularly shifted within its segments ("<=" marks a value not above
 it); "flat": the render's loudness spreads less than 1 dB, so it gets no r. onset F1 / AP:
-onsets (half-wave-rectified spectral flux, peak-picked) of render and truth matched within
-+-2 slots; F1 of the matches, AP = average precision over the render's onset strengths (a
-missed true onset is never retrieved); each beside its chance level from circular shifts of
-the render. best lag: the shift within +-2 s (+ = render late) that maximises the loudness r,
-with that r. spread: the render's per-slot loudness spread (std, dB) over the truth's. motion
-r / brightness r: r of the render's loudness with the pictures' motion energy (log mean
-absolute frame difference) / brightness, beside chance: what the render does with the
-picture, no truth needed. silent moving: the share of slots whose picture moves (a mean
-change of one gray level or more) where the render is below -60 dBFS. level: render minus truth, dB. LSD: log-spectral distance, 40 mel
-bands of a 1024-sample STFT per slot, dB. onset: lag (ms, + = render late) maximising the onset-strength
-cross-correlation, and its peak. buzz: power at multiples of 30 Hz over neighbouring
-frequencies, dB (median over harmonics). click: edge step / inner step; dip: edge / centre
-loudness. black/white: render level of an all-black / all-white picture, dBFS. speed:
-seconds of video rendered per second. Baselines: constant = mean training row; clip-mean
-spectrum = noise with the clip's mean training spectrum; retrieval = audio row of the nearest
-training frame; motion = the clip-mean spectrum at a loudness predicted from the pictures'
-motion energy (an affine fit on the training rows). truth: the true sound scored against
-itself (reference values)."""
+onsets (half-wave-rectified spectral flux, peak-picked) of render and truth matched within +-2
+slots; F1 of the matches, AP = average precision over the render's onset strengths (a missed
+true onset is never retrieved); each beside its chance level from circular shifts of the
+render. best lag: the shift within +-2 s (+ = render late) that maximises the loudness r, with
+that r. spread: the render's per-slot loudness spread (std, dB) over the truth's. motion r /
+brightness r: r of the render's loudness with the pictures' motion energy (log mean absolute
+frame difference) / brightness, beside chance: what the render does with the picture, no truth
+needed. silent moving: the share of slots whose picture moves (a mean change of one gray level
+or more) where the render is below -60 dBFS. level: render minus truth, dB. LSD: log-spectral
+distance, 40 mel bands of a 1024-sample STFT per slot, dB. onset: lag (ms, + = render late)
+maximising the onset-strength cross-correlation, and its peak. buzz: power at multiples of 30
+Hz over neighbouring frequencies, dB (median over harmonics). click: edge step / inner step;
+dip: edge / centre loudness. black/white: render level of an all-black / all-white picture,
+dBFS. speed: seconds of video rendered per second. Baselines: constant = mean training row;
+clip-mean spectrum = noise with the clip's mean training spectrum; retrieval = audio row of the
+nearest training frame; motion = the clip-mean spectrum at a loudness predicted from the
+pictures' motion energy (an affine fit on the training rows). truth: the true sound scored
+against itself (reference values)."""
 
 
 def _number(value: Any, digits: int) -> str:

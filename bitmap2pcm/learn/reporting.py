@@ -13,7 +13,6 @@ from ..data.layout import Positions
 from . import pooling
 from .checkpoints import Progress
 from .dbn import finetune_flops_per_row
-from .rbm import cd_flops_per_row
 from .settings import Settings
 
 
@@ -31,14 +30,12 @@ def time_left(settings: Settings, progress: Progress, train_rows: int, flops_per
     """The rest of the run's matrix work (fine-tuning to its cap) at `flops_per_second`
     (`positions`: the places a shared first layer sees, learn/pooling.py)."""
     sizes = settings.layer_sizes
-    inputs = pooling.layer_inputs(sizes, positions)
     remaining = 0.0
     if progress.phase == "pretrain":
         for layer in range(progress.layer, len(sizes) - 2):
             epochs = settings.pretrain_epochs - (progress.epoch if layer == progress.layer else 0)
-            places = len(positions.index) if positions is not None and layer == 0 else 1
-            remaining += epochs * train_rows * places * cd_flops_per_row(
-                inputs[layer], sizes[layer + 1], settings.cd_steps)
+            remaining += epochs * train_rows * pooling.pretrain_flops_per_row(
+                sizes, layer, settings.cd_steps, positions)
         finetune_done = 0
     else:
         finetune_done = progress.epoch

@@ -194,7 +194,7 @@ class Trainer:
 
     def _pretrain(self, layer: int) -> None:
         """Train the RBM of hidden layer `layer` on the layer below's activity; install it."""
-        from .rbm import RBM, cd_flops_per_row
+        from .rbm import RBM
 
         settings, progress, pt = self.settings, self.progress, self.pt
         n_visible = pooling.layer_inputs(settings.layer_sizes, self.positions)[layer]
@@ -222,8 +222,8 @@ class Trainer:
                                                    error, updates)
         check = self.backend.compile_minibatch_step([minibatch], [data], self.validation_order,
                                                     EVALUATION_BATCH, rbm.reconstruction_error(visible))
-        flops = cd_flops_per_row(n_visible, n_hidden, settings.cd_steps) * (
-            1 if places is None else len(places.index))
+        flops = pooling.pretrain_flops_per_row(settings.layer_sizes, layer, settings.cd_steps,
+                                               self.positions)
         self._take_snapshot(rbm)
         while progress.epoch < settings.pretrain_epochs:
             epoch = progress.epoch
