@@ -40,6 +40,7 @@ def test_the_default_brain_is_a_cue_brain_with_its_library(cue_brain):
     assert network.layer_sizes == [patches.WIDTH, *patches.Patches.hidden_layers, cues.CUES]
     assert network.layout.name == patches.NAME and network.representation is cues.REPRESENTATION
     assert network.training["settings"]["optimizer"] == "adam"
+    assert network.training["optimizer"] == "CD-k RBM pretraining, then Adam"
     examples = network.output["library"]
     assert len(examples["slot_start"]) <= library.DEFAULT_CAP_S * grid.SLOTS_PER_SECOND
     assert examples["onset"].any()

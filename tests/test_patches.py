@@ -119,6 +119,35 @@ def test_a_brain_of_other_constants_or_shapes_is_refused(tmp_path):
         brains.save(network, tmp_path / "b.pkl")
 
 
+@pytest.mark.parametrize("ahead", [0, 1, 2])
+def test_fewer_frames_ahead_is_the_centred_window_later(ahead):
+    frames = np.concatenate([bounce(20.0, 17), bounce(40.0, 12)])
+    centred = LAYOUT.rows(frames, [0, 17])
+    layout = layouts.chosen(patches.NAME, frames_ahead=ahead)
+    shift = patches.movement.LOOK - ahead
+    rows = layout.rows(frames, [0, 17])
+    assert rows.shape == centred.shape and layout.lookahead_slots == ahead + flow.MAX_HOLD_SLOTS
+    for first, stop in ((0, 17), (17, 29)):  # each clip: its first row stands in, then the centred rows later
+        np.testing.assert_array_equal(rows[first:first + shift], np.repeat(centred[first:first + 1], shift, 0))
+        np.testing.assert_array_equal(rows[first + shift:stop], centred[first:stop - shift])
+    # pushed a frame at a time, every row comes once `ahead` frames after its own (after
+    # the clip's first LOOK frames, which its first row needs)
+    stream, given = layout.stream(), []
+    for start in range(0, 17):
+        given.append(stream.push(frames[start:start + 1]))
+        expected = 0 if start < patches.movement.LOOK else start + 1 - ahead
+        assert sum(len(g) for g in given) == expected
+    given.append(stream.finish())
+    np.testing.assert_array_equal(np.concatenate(given), rows[:17])
+    # the brain records it, and a brain that looks further ahead than this version builds is refused
+    record = layout.convention({})
+    assert layouts.of_input(record, SIDE * SIDE, "b.pkl").lookahead_slots == layout.lookahead_slots
+    with pytest.raises(UserError, match="frames ahead"):
+        layouts.of_input(dict(record, ahead=4), SIDE * SIDE, "b.pkl")
+    with pytest.raises(UserError, match="--frames-ahead"):
+        layouts.chosen("movement", frames_ahead=ahead)
+
+
 @pytest.mark.slow  # compiles the network: a C compiler runs when the cache lacks it
 def test_the_graph_trained_is_the_network_render_runs():
     from bitmap2pcm.learn import backend

@@ -30,6 +30,7 @@ EXAMPLES = """
   {command} --history 2                      # frame + 2 frame differences: 12288-1000-735
   {command} --eigen-frames 256               # 256 PCA coefficients per frame: 256-1000-735
   {command} --input patches                  # one detector shared across the picture: 1544-48-128-105
+  {command} --frames-ahead 1                 # sees one frame after each slot: live sound 67 ms sooner
   {command} --augment mirror,shift,light,twos # also learn from changed copies of the pictures
   {command} --backend jax --preset kungfury  # on an NVIDIA GPU (pip install '.[gpu]')
 """
@@ -122,6 +123,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "unless --layers or --optimizer say otherwise). A preset's first layer "
                              "adapts and --layers must start with it; render applies it from the "
                              "brain (default: patches for a cue brain, else frame)")
+    parser.add_argument("--frames-ahead", type=_count(0), metavar="N",
+                        help="patches: how many frames after a slot its inputs see, 0 to 3 (the "
+                             "same six frame steps, ending N frames after the slot): a live "
+                             "camera's sound then comes N frames (N x 33 ms) after its picture "
+                             "instead of 3 (default 3, a window centred on the slot)")
     parser.add_argument("--augment", type=_names, metavar="NAME[,NAME]",
                         help="also train on changed copies of the training pictures, one per name, "
                              "with the same sound: mirror (left and right swapped), shift (moved "
@@ -205,7 +211,8 @@ def _names(text: str) -> list[str]:
 # options that map one-to-one onto Settings fields; only those given are passed on
 SETTING_OPTIONS = ("epochs", "pretrain_epochs", "patience", "batch", "learning_rate",
                    "pretrain_learning_rate", "cd_steps", "seed", "save_every", "keep_every",
-                   "holdout_tail", "target", "history", "inputs", "eigen_frames", "library_seconds",
+                   "holdout_tail", "target", "history", "inputs", "eigen_frames", "frames_ahead",
+                   "library_seconds",
                    "augment", "optimizer")
 
 

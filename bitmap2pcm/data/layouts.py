@@ -25,10 +25,17 @@ RETIRED = {"spacetime": "retrain it with theanet.py (the default input, patches)
                    "wherever it happens and, unlike flow pooled over the picture, which object hit"}
 
 
-def chosen(inputs: str, history_frames: int = 0, eigen_frames: int = 0) -> InputLayout:
-    """The layout theanet.py's --input, --history K and --eigen-frames K ask for (unfitted)."""
+def chosen(inputs: str, history_frames: int = 0, eigen_frames: int = 0,
+           frames_ahead: int | None = None) -> InputLayout:
+    """The layout theanet.py's --input, --history K, --eigen-frames K and --frames-ahead N
+    ask for (unfitted)."""
     if inputs not in CHOSEN_BY_NAME:
         raise UserError(f"unknown input {inputs!r} (choose {', '.join(CHOSEN_BY_NAME)})")
+    if frames_ahead is not None:
+        if inputs != patches.NAME:
+            raise UserError(f"--frames-ahead sets how far patch inputs look ahead; --input {inputs} "
+                            f"has its own window: leave it out, or use --input {patches.NAME}")
+        return patches.Patches(frames_ahead)
     if history_frames < 0:
         raise UserError(f"--history must be 0 or more, not {history_frames}")
     if (history_frames or eigen_frames) and inputs != frame.NAME:

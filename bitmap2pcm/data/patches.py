@@ -26,6 +26,10 @@ slot, whatever the picture rate; a held picture waits for the next distinct one,
 row is known at most LOOK + flow.MAX_HOLD_SLOTS frames after it (LOOK for video without held
 pictures).
 
+`ahead` (theanet.py --frames-ahead N, 0 to LOOK) moves the same window earlier: the row of
+slot t is the centred row of slot t - (LOOK - N), the six steps ending N frames after t, so
+a live camera's sound waits N frames instead of LOOK (bench/live).
+
 Measured (docs/evaluation.md, bench/cross_scenes): on kinds of scene it never trained on,
 mean onset F1 0.63 against movement's 0.40; trained on the left quarter of the picture it
 finds 0.68 of the right quarter's onsets, where movement is silent.
@@ -81,22 +85,37 @@ PATCH_ROWS = movement.CentredRows(_rows, WIDTH)
 class PatchStream:
     """Patch rows of one clip's frames arriving in batches: `push` (n, pixels) float32 in
     [0, 1] gives the rows that are known, `finish` the rest. Held pictures are spread first
-    (flow.EvenPictures), then each slot waits for the LOOK frames after it."""
+    (flow.EvenPictures), then each slot waits for the `ahead` frames after it: with fewer than
+    LOOK, the row of slot t is the centred row of slot t - (LOOK - ahead), and the clip's first
+    row stands in for the slots before it has one."""
 
-    def __init__(self) -> None:
+    def __init__(self, ahead: int = movement.LOOK) -> None:
         self._even = flow.EvenPictures()
         self._rows = PATCH_ROWS.stream()
+        self._owed = movement.LOOK - ahead  # first rows to repeat at the clip's start
+        self._pushed = 0
+        self._given = 0
+
+    def _shifted(self, rows: np.ndarray) -> np.ndarray:
+        if self._owed and len(rows):
+            rows = np.concatenate([np.repeat(rows[:1], self._owed, axis=0), rows])
+            self._owed = 0
+        self._given += len(rows)
+        return rows
 
     def push(self, frames: np.ndarray) -> np.ndarray:
         frames = np.asarray(frames, np.float32)
+        self._pushed += len(frames)
         even = [picture for frame in frames for picture in self._even.push(frame)]
-        return self._rows.push(np.asarray(even, np.float32).reshape(len(even), frames.shape[1]))
+        even_frames = np.asarray(even, np.float32).reshape(len(even), frames.shape[1])
+        return self._shifted(self._rows.push(even_frames))
 
     def finish(self) -> np.ndarray:
         rest = self._even.finish()
         rows = self._rows.push(np.asarray(rest, np.float32)) if rest else np.empty((0, WIDTH), np.float32)
         last = self._rows.finish()
-        return np.concatenate([rows, last]) if len(last) else rows
+        due = self._pushed - self._given  # the last LOOK - ahead centred rows belong to no slot
+        return self._shifted(np.concatenate([rows, last]) if len(last) else rows)[:due]
 
 
 @functools.cache  # render asks for them with every batch
@@ -117,9 +136,15 @@ class Patches(InputLayout):
     """The motion of every patch around each slot, for a shared detector (--input patches)."""
 
     name = NAME
-    lookahead_slots = movement.LOOK + flow.MAX_HOLD_SLOTS  # the second only for held pictures
     gray_only = True
     hidden_layers = (48, 128)   # the detector's units, then one layer over the pooled picture
+
+    def __init__(self, ahead: int = movement.LOOK) -> None:
+        if not 0 <= ahead <= movement.LOOK:
+            raise UserError(f"--frames-ahead {ahead}: patch inputs see 0 to {movement.LOOK} "
+                            "frames after a slot")
+        self.ahead = ahead
+        self.lookahead_slots = ahead + flow.MAX_HOLD_SLOTS  # the second only for held pictures
 
     def units(self, pixels: int) -> int:
         del pixels
@@ -134,20 +159,23 @@ class Patches(InputLayout):
                  "%d patches (%d inputs per slot)", STEPS, len(places().index), WIDTH)
         out = np.empty((len(frames), WIDTH), np.float32)
         for first, stop in clip_bounds(clip_starts, len(frames)):
-            stream = PatchStream()
+            stream = self.stream()
             rows = stream.push(frames[first:stop])
             out[first:stop] = np.concatenate([rows, stream.finish()])
         return out
 
     def stream(self) -> PatchStream:
-        return PatchStream()
+        return PatchStream(self.ahead)
+
+    def option(self) -> str:
+        return f"--input {NAME}" + (f" --frames-ahead {self.ahead}" if self.ahead != movement.LOOK else "")
 
     @classmethod
     def positions(cls) -> Positions:
         return places()
 
     def convention(self, picture: dict[str, Any]) -> dict[str, Any]:
-        return dict(picture, layout=NAME, **self._constants())
+        return dict(picture, layout=NAME, ahead=self.ahead, **self._constants())
 
     @staticmethod
     def _constants() -> dict[str, Any]:
@@ -164,4 +192,8 @@ class Patches(InputLayout):
         if differing:
             raise UserError(f"{source}: brain's patch inputs were built with other settings "
                             f"({', '.join(differing)}): retrain it with theanet.py --input patches")
-        return cls()
+        ahead = record.get("ahead", movement.LOOK)  # brains before the choice saw LOOK frames ahead
+        if not isinstance(ahead, int) or not 0 <= ahead <= movement.LOOK:
+            raise UserError(f"{source}: brain's patch inputs look {ahead!r} frames ahead, which "
+                            f"this version does not build: retrain it with theanet.py --input patches")
+        return cls(ahead)

@@ -23,7 +23,7 @@ from ..data.trainset import TrainingPairs, clip_segments, picture_channels, prov
 from ..sound.representation import Calibration
 from . import brain as brain_format
 from .brain import Brain
-from .settings import Settings
+from .settings import OPTIMIZER_NAMES, Settings
 
 log = logging.getLogger("bitmap2pcm")
 
@@ -164,6 +164,7 @@ def training_record(run: RunFacts, progress: Progress) -> dict[str, Any]:
         "batch": settings.batch,
         "lr": {"finetune": settings.learning_rate, "pretrain": settings.pretrain_learning_rate},
         "settings": settings.to_record(),
-        "optimizer": "CD-k RBM pretraining, then Nesterov momentum SGD",
+        "optimizer": (("CD-k RBM pretraining, then " if settings.pretrain_epochs else "")
+                      + OPTIMIZER_NAMES[settings.optimizer]),
         "backend": run.backend,
     }

@@ -23,6 +23,7 @@ OPTIMIZERS = ("adam", "nesterov")   # dbn.py: adam_updates, nesterov_updates
 # the rate an optimizer gets when --optimizer chooses it and --lr does not: Adam's usual, and
 # the movement cue brain's measured Nesterov rate
 OPTIMIZER_RATES = {"adam": 1e-3, "nesterov": 0.3}
+OPTIMIZER_NAMES = {"adam": "Adam", "nesterov": "Nesterov momentum SGD"}  # as a brain's record says
 
 PRESETS = {  # the original's network shapes (docs/original.md)
     "shallow": [4096, 1000, 735],
@@ -80,6 +81,7 @@ class Settings:
     history: int = 0                     # frame differences after the frame (history.py)
     inputs: str = layouts.DEFAULT        # what the input layer sees (data/layouts.py)
     eigen_frames: int = 0                # K PCA coefficients in place of the pixels; 0 = pixels
+    frames_ahead: int | None = None      # patches: frames after a slot its row sees (None: 3)
     library_seconds: float = library.DEFAULT_CAP_S  # cues: the most training sound a brain keeps
     augment: list[str] = field(default_factory=list)  # changed copies of the training pictures (augment.py)
     optimizer: str = "adam"              # fine-tuning's: adam or nesterov (dbn.py)
@@ -89,7 +91,7 @@ class Settings:
 
     def layout(self) -> InputLayout:
         """The run's input layout, not yet fitted to its data (`InputLayout.fitted`)."""
-        return layouts.chosen(self.inputs, self.history, self.eigen_frames)
+        return layouts.chosen(self.inputs, self.history, self.eigen_frames, self.frames_ahead)
 
     # These may change when a run is resumed: they do not alter the trajectory up to the stop.
     RESUMABLE_CHANGES = ("epochs", "save_every", "keep_every")
