@@ -16,7 +16,7 @@ import pytest
 from conftest import REPO, make_video
 
 from bitmap2pcm.core import grid
-from bitmap2pcm.data import movement
+from bitmap2pcm.data import movement, patches
 from bitmap2pcm.learn import brain as brains
 from bitmap2pcm.live import lookahead, nullsink, output
 from bitmap2pcm.media import audio, video
@@ -63,6 +63,24 @@ def test_lookahead_rows_come_n_frames_late_and_end_as_render_ends(frames):
         assert not np.array_equal(given[5], whole[5])
 
 
+def test_a_patch_brain_gives_a_row_every_frame_even_while_pictures_are_held():
+    # held pictures (each shown twice, and a still stretch) make the patch layout wait up to
+    # two more frames; live's default waits the steady three, so every frame gives one row
+    layout = patches.Patches()
+    network = brains.make_brain([np.zeros((patches.PATCH_BLOCKS ** 2 * patches.STEPS, 2), np.float32),
+                                 np.zeros((4 + len(patches.places().direct), 3), np.float32)],
+                                [np.zeros(2, np.float32), np.zeros(3, np.float32)], ["sigmoid", "linear"], {},
+                                input_record=layout.convention(brains.picture_convention()),
+                                input_units=patches.WIDTH)
+    distinct = RNG.random((12, grid.PIXELS_PER_FRAME)).astype(np.float32)
+    pictures = np.concatenate([np.repeat(distinct, 2, axis=0), np.repeat(distinct[-1:], 6, axis=0)])
+    rows = lookahead.LookaheadRows(network)
+    assert rows.frames == layout.steady_lookahead_slots == 3 < network.lookahead_slots
+    counts = [len(rows.push(picture[None])) for picture in pictures]
+    assert counts == [0, 0, 0] + [1] * (len(pictures) - 3)
+    assert len(rows.finish()) == 3
+
+
 def test_lookahead_beyond_the_brains_is_refused():
     shallow = stream.load_brain(stream.resolve_brain("shallow"))
     with pytest.raises(Exception, match="at most 0 frames"):
@@ -91,7 +109,10 @@ def test_device_ring_keeps_latency_bounded_and_counts_underruns():
 def test_a_file_played_live_sounds_as_render_makes_it(clip, tmp_path, brain):
     rendered, played = tmp_path / "render.wav", tmp_path / "live.wav"
     stream.render(clip, rendered, brain)
-    result = live(str(clip), "--brain", brain, "-o", str(played))
+    # the brain's most look-ahead (a patch brain waits for held pictures as render does; by
+    # default live waits its steady look-ahead instead, and stands in for held pictures)
+    most = stream.load_brain(stream.resolve_brain(brain)).lookahead_slots
+    result = live(str(clip), "--brain", brain, "--lookahead", str(most), "-o", str(played))
     assert result.returncode == 0, result.stderr.decode()
     expected, _ = audio.read_wav(rendered)
     heard, rate_hz = audio.read_wav(played)

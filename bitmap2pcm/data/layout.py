@@ -63,6 +63,13 @@ class InputLayout:
     # training settings it needs (learn/settings.py names), over the target's, under the user's
     training: ClassVar[dict[str, Any]] = {}
 
+    @property
+    def steady_lookahead_slots(self) -> int:
+        """Frames after a slot its row waits for while no picture is held: what a live
+        session waits by default, so that rows come at a steady pace (`lookahead_slots` is
+        the most, for a layout that waits longer on held pictures)."""
+        return self.lookahead_slots
+
     def units(self, pixels: int) -> int:
         raise NotImplementedError
 

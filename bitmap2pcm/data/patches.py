@@ -146,6 +146,10 @@ class Patches(InputLayout):
         self.ahead = ahead
         self.lookahead_slots = ahead + flow.MAX_HOLD_SLOTS  # the second only for held pictures
 
+    @property
+    def steady_lookahead_slots(self) -> int:
+        return self.ahead
+
     def units(self, pixels: int) -> int:
         del pixels
         return WIDTH

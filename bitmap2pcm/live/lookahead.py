@@ -2,7 +2,12 @@
 
 A brain's own look-ahead is its input layout's (`brain.lookahead_slots`): a movement brain
 sees frames t-3 .. t+3, so its row for frame t comes once frame t+3 has arrived (three
-frames, 100 ms); a frame or history brain waits for none.
+frames, 100 ms); a frame or history brain waits for none. A patch brain waits three frames,
+and up to two more while a picture is held (it spreads held pictures once the next distinct
+one has come): live waits its steady three by default (`steady_lookahead_slots`), so that a
+row comes every frame; rows that would wait longer are given on time from stand-ins (below).
+Waiting for held pictures, rows came in bursts two frames late, and the sound device ran
+dry in between (20 underruns in 15 s of bench/live's pictures, none at a steady pace).
 
 With fewer frames of look-ahead (`--lookahead N`) the row for frame t is given once frame
 t+N has arrived: the layout's stream is copied and finished, which stands the newest frame
@@ -26,7 +31,7 @@ class LookaheadRows:
 
     def __init__(self, network: Brain, frames: int | None = None) -> None:
         self.brain_frames = network.lookahead_slots
-        self.frames = self.brain_frames if frames is None else frames
+        self.frames = network.layout.steady_lookahead_slots if frames is None else frames
         if not 0 <= self.frames <= self.brain_frames:
             raise UserError(f"--lookahead {self.frames}: this brain looks at most {self.brain_frames} "
                             f"frames ahead (0 .. {self.brain_frames})")

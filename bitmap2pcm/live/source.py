@@ -7,12 +7,17 @@ detects, e.g. y4m or NUT); /dev/videoN a V4L2 camera; ":0" (":0.0+X,Y", ...) the
 stream; an existing file is played at its own speed (`-re`). `--format` forces ffmpeg's
 input format for anything else.
 
-The frames are those render decodes (`video.frame_filter`, the same time zero for a file),
-so a file played live gets render's sound. ffmpeg's grid (the `fps` filter) places a
-picture once it has seen the next one: one frame interval of latency that keeps the grid
-exact for any frame rate. The frames' encoder runs on one thread: with its default frame
-threads ffmpeg held each picture two frame intervals more (measured on a y4m pipe: 100 ms
-from a picture's write to its frame, 33 ms with one thread).
+A file or a lavfi source gets the frames render decodes (`video.frame_filter`, the same
+time zero for a file), so a file played live gets render's sound; that grid (the `fps`
+filter: the nearest picture to each slot) places a picture once it has seen the next one,
+one frame interval of latency. A source that comes in real time (a camera, the screen, a
+pipe, a stream: `SourceInput.paced`) has no render to agree with, so ffmpeg's output-side
+constant frame rate places each picture on the grid as it comes (a picture late by more
+than a slot fills the slots before it with the last one, one that comes within the same
+slot as another is dropped): measured on a y4m pipe, 3 ms from a picture's write to its
+frame instead of 36. The frames' encoder runs on one thread: with its default frame
+threads ffmpeg held each picture two frame intervals more (100 ms against 33, on the pipe
+through the `fps` filter).
 """
 
 from __future__ import annotations
@@ -67,6 +72,7 @@ class SourceInput:
     args: list[str]
     origin_s: float = 0.0
     reads_stdin: bool = False
+    paced: bool = True  # comes in real time: each picture is placed on the grid as it comes
 
 
 def input_args(source: str, input_format: str | None = None) -> SourceInput:
@@ -83,13 +89,13 @@ def input_args(source: str, input_format: str | None = None) -> SourceInput:
     if source.startswith(":"):
         return SourceInput([*live, "-f", "x11grab", "-framerate", str(grid.SLOTS_PER_SECOND), "-i", source])
     if source.startswith("lavfi:"):
-        return SourceInput(["-re", "-f", "lavfi", "-i", source.removeprefix("lavfi:")])
+        return SourceInput(["-re", "-f", "lavfi", "-i", source.removeprefix("lavfi:")], paced=False)
     if "://" in source:
         return SourceInput([*live, "-i", source])
     info = video.probe(source)  # a file: one line if it is missing or unreadable
     video.require_video(info)
     # render's time zero, from the file's own timestamps, so that the grids agree
-    return SourceInput(["-re", "-copyts", "-i", source], origin_s=info.origin_s)
+    return SourceInput(["-re", "-copyts", "-i", source], origin_s=info.origin_s, paced=False)
 
 
 def decoder_command(source: SourceInput, picture: Picture, pictures_path: Path | None = None) -> list[str]:
@@ -99,16 +105,20 @@ def decoder_command(source: SourceInput, picture: Picture, pictures_path: Path |
     full_size = video.INTERPOLATIONS[picture.interpolation] is None
     frames = (["-f", "image2pipe", "-c:v", "ppm" if picture.channels == 3 else "pgm"] if full_size
               else ["-f", "rawvideo"])
+    # a real-time source is placed on the grid as it comes, by ffmpeg's output frame rate
+    as_it_comes = ["-fps_mode", "cfr", "-r", str(grid.SLOTS_PER_SECOND)] if source.paced else []
     command = [video.require_tool("ffmpeg"), "-hide_banner", "-loglevel", "error",
                *([] if source.reads_stdin else ["-nostdin"]), *source.args,
                "-map", "0:V:0", "-vf",
-               video.frame_filter(picture.side, picture.interpolation, source.origin_s, picture.channels),
-               "-an", "-sn", "-dn", "-threads", "1", "-flush_packets", "1", *frames, "pipe:1"]
+               video.frame_filter(picture.side, picture.interpolation, source.origin_s, picture.channels,
+                                  on_grid=not source.paced),
+               *as_it_comes, "-an", "-sn", "-dn", "-threads", "1", "-flush_packets", "1", *frames, "pipe:1"]
     if pictures_path is not None:
         # the grid at full size: the filter of the OpenCV resize, which leaves the size alone
-        on_grid = video.frame_filter(picture.side, video.OPENCV_BILINEAR, source.origin_s, 3)
+        on_grid = video.frame_filter(picture.side, video.OPENCV_BILINEAR, source.origin_s, 3,
+                                     on_grid=not source.paced)
         command += ["-map", "0:V:0", "-vf", on_grid + ",pad=ceil(iw/2)*2:ceil(ih/2)*2,format=yuv420p",
-                    "-an", "-sn", "-dn", "-c:v", "libx264", "-preset", "ultrafast",
+                    *as_it_comes, "-an", "-sn", "-dn", "-c:v", "libx264", "-preset", "ultrafast",
                     "-tune", "zerolatency", "-crf", "18", "-f", "matroska", "-y", str(pictures_path)]
     return command
 

@@ -195,10 +195,11 @@ def color_name(channels: int) -> str:
 
 
 def frame_filter(side: int = grid.FRAME_SIDE, interpolation: str = DEFAULT_INTERPOLATION,
-                 origin_s: float = 0.0, channels: int = 1) -> str:
+                 origin_s: float = 0.0, channels: int = 1, on_grid: bool = True) -> str:
     """The ffmpeg filter chain that puts pictures on the grid as gray frames (or packed RGB
     ones for `channels` 3), side x side (or at full size for the OpenCV resize, which happens
-    in Python).
+    in Python). With `on_grid` False the pictures keep their own times (a caller that places
+    them on the grid as they come: the live command's real-time sources).
 
     Nearest frame: each frame's timestamp is moved back to the midpoint between it and the
     previous frame, and the `fps` filter then shows in slot i the last frame whose moved
@@ -210,13 +211,13 @@ def frame_filter(side: int = grid.FRAME_SIDE, interpolation: str = DEFAULT_INTER
     if interpolation not in INTERPOLATIONS:
         raise UserError(f"unknown interpolation '{interpolation}' (choose {', '.join(INTERPOLATIONS)})")
     midpoint = "if(isnan(PREV_INPTS),PTS,(PTS+PREV_INPTS)/2)"
-    on_grid = (f"settb=1/1000000,setpts='{midpoint}{origin_shift(origin_s)}',"
-               f"fps={grid.SLOTS_PER_SECOND}:start_time=0:round=up,")
+    nearest = (f"settb=1/1000000,setpts='{midpoint}{origin_shift(origin_s)}',"
+               f"fps={grid.SLOTS_PER_SECOND}:start_time=0:round=up,") if on_grid else ""
     # format= sets the scale filter's output format, so one scaler call shrinks and converts.
     pixel_format = "rgb24" if channels == 3 else "gray"
     if INTERPOLATIONS[interpolation] is None:
-        return on_grid + f"format={pixel_format}"
-    return on_grid + f"scale={side}:{side}:flags={INTERPOLATIONS[interpolation]},format={pixel_format}"
+        return nearest + f"format={pixel_format}"
+    return nearest + f"scale={side}:{side}:flags={INTERPOLATIONS[interpolation]},format={pixel_format}"
 
 
 def ffmpeg_input_args(path: Path) -> list[str]:
