@@ -43,10 +43,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              f"(default: {stream.DEFAULT_MODE})")
     parser.add_argument("--lookahead", type=int, metavar="N",
                         help="frames after a picture the brain waits for before its sound, 33 ms "
-                             "each: at most the brain's own (3 for a movement brain such as the "
-                             "default, 0 for a frame brain), which is the default. Fewer cuts the "
-                             "latency; the newest frame then stands in for the frames to come, so "
-                             "the brain sees a motion's end later and its timing blurs")
+                             "each: at most the brain's own (3 for a movement brain, 0 for a frame "
+                             "brain, 5 for a patch brain such as the default, which waits two more "
+                             "on held pictures). Default: the brain's steady look-ahead (3 for a "
+                             "patch brain: a row every frame; 5 gives render's sound exactly). "
+                             "Fewer cuts the latency; the newest frame then stands in for the "
+                             "frames to come, so the brain sees a motion's end later and its "
+                             "timing blurs")
     parser.add_argument("-o", "--output", action="append", default=[], metavar="WAV|-",
                         help="write the sound to a WAV (complete when the session ends, Ctrl-C "
                              "included), or with '-' to standard output as raw f32le samples, "
