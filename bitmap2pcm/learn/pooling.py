@@ -23,7 +23,6 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..data.layout import Positions
-from .rbm import cd_flops_per_row
 
 POOLS = ("max", "mean")
 
@@ -73,11 +72,3 @@ def first_layer_flops_per_row(n_hidden: int, positions: Positions) -> int:
     """Multiply-adds x2 of the shared layer's forward pass per row."""
     return 2 * len(positions.index) * positions.per_place * int(n_hidden)
 
-
-def pretrain_flops_per_row(layer_sizes: Sequence[int], layer: int, cd_steps: int,
-                           positions: Positions | None) -> int:
-    """CD-k's matrix work per training row for the RBM of hidden layer `layer`: a shared
-    first layer's RBM sees every place of the row as a row of its own."""
-    places = len(positions.index) if positions is not None and layer == 0 else 1
-    n_visible = layer_inputs(layer_sizes, positions)[layer]
-    return places * cd_flops_per_row(n_visible, int(layer_sizes[layer + 1]), cd_steps)

@@ -8,11 +8,13 @@ an upper bound when early stopping ends the run sooner.
 from __future__ import annotations
 
 import math
+from typing import Sequence
 
 from ..data.layout import Positions
 from . import pooling
 from .checkpoints import Progress
 from .dbn import finetune_flops_per_row
+from .rbm import cd_flops_per_row
 from .settings import Settings
 
 
@@ -25,6 +27,15 @@ def loss_text(value: float) -> str:
     return "n/a" if math.isnan(value) else f"{value:.6f}"
 
 
+def pretrain_flops_per_row(layer_sizes: Sequence[int], layer: int, cd_steps: int,
+                           positions: Positions | None) -> int:
+    """CD-k's matrix work per training row for the RBM of hidden layer `layer`: a shared
+    first layer's RBM sees every place of the row as a row of its own."""
+    places = len(positions.index) if positions is not None and layer == 0 else 1
+    n_visible = pooling.layer_inputs(layer_sizes, positions)[layer]
+    return places * cd_flops_per_row(n_visible, int(layer_sizes[layer + 1]), cd_steps)
+
+
 def time_left(settings: Settings, progress: Progress, train_rows: int, flops_per_second: float,
               positions: Positions | None = None) -> str:
     """The rest of the run's matrix work (fine-tuning to its cap) at `flops_per_second`
@@ -34,7 +45,7 @@ def time_left(settings: Settings, progress: Progress, train_rows: int, flops_per
     if progress.phase == "pretrain":
         for layer in range(progress.layer, len(sizes) - 2):
             epochs = settings.pretrain_epochs - (progress.epoch if layer == progress.layer else 0)
-            remaining += epochs * train_rows * pooling.pretrain_flops_per_row(
+            remaining += epochs * train_rows * pretrain_flops_per_row(
                 sizes, layer, settings.cd_steps, positions)
         finetune_done = 0
     else:

@@ -50,7 +50,7 @@ from .checkpoints import (
     data_identity,
     snapshot,
 )
-from .reporting import loss_text, time_left
+from .reporting import loss_text, pretrain_flops_per_row, time_left
 from .settings import (
     FINETUNE,
     INIT,
@@ -222,7 +222,7 @@ class Trainer:
                                                    error, updates)
         check = self.backend.compile_minibatch_step([minibatch], [data], self.validation_order,
                                                     EVALUATION_BATCH, rbm.reconstruction_error(visible))
-        flops = pooling.pretrain_flops_per_row(settings.layer_sizes, layer, settings.cd_steps,
+        flops = pretrain_flops_per_row(settings.layer_sizes, layer, settings.cd_steps,
                                                self.positions)
         self._take_snapshot(rbm)
         while progress.epoch < settings.pretrain_epochs:
