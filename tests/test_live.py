@@ -18,7 +18,7 @@ from conftest import REPO, make_video
 from bitmap2pcm.core import grid
 from bitmap2pcm.data import movement, patches
 from bitmap2pcm.learn import brain as brains
-from bitmap2pcm.live import lookahead, nullsink, output
+from bitmap2pcm.live import lookahead, nullsink, output, source
 from bitmap2pcm.media import audio, video
 from bitmap2pcm.render import stream
 
@@ -121,6 +121,21 @@ def test_a_file_played_live_sounds_as_render_makes_it(clip, tmp_path, brain):
     # the same frames, rows and synthesis; a PCM brain's blocks differ by BLAS rounding alone
     # (render multiplies 256 rows at a time, live one), a cue brain's choices not at all
     assert np.array_equal(heard, expected) if brain == "cues" else np.allclose(heard, expected, atol=1e-5)
+
+
+@pytest.mark.slow  # the clip is made and probed with ffmpeg
+def test_a_real_time_source_is_placed_on_the_grid_as_it_comes_a_file_as_render_places_it(clip):
+    # render's grid filter holds each picture until the next has come (a frame interval of
+    # latency); a camera, a pipe or a stream has no render to agree with
+    picture = source.Picture(grid.FRAME_SIDE, video.DEFAULT_INTERPOLATION, 1)
+    for real_time in ("-", "/dev/video0", ":0.0", "rtsp://camera/stream"):
+        command = source.decoder_command(source.input_args(real_time), picture)
+        assert command[command.index("-fps_mode") + 1] == "cfr"
+        assert not any(f"fps={grid.SLOTS_PER_SECOND}" in part for part in command)
+    for played in (str(clip), "lavfi:testsrc2"):
+        command = source.decoder_command(source.input_args(played), picture)
+        assert "-fps_mode" not in command
+        assert video.frame_filter(picture.side, picture.interpolation, source.input_args(played).origin_s) in command
 
 
 @pytest.mark.slow
