@@ -14,10 +14,12 @@ from ..core.files import atomic_path
 from .video import require_tool, run_ffmpeg_writing
 
 
-def write_mkv(destination: str | Path, pictures: np.ndarray, sound: np.ndarray) -> Path:
-    """Write gray pictures (slots, height, width) uint8, one per slot, and sound (float32 at
-    grid.RATE_HZ) as H.264 + FLAC in Matroska, atomically. Bit-exact encoder flags and one
-    thread make the same arrays give the same file on every run."""
+def write_mkv(destination: str | Path, pictures: np.ndarray, sound: np.ndarray,
+              rate_fps: int = grid.SLOTS_PER_SECOND) -> Path:
+    """Write gray pictures (n, height, width) uint8, `rate_fps` a second (one per slot by
+    default), and sound (float32 at grid.RATE_HZ) as H.264 + FLAC in Matroska, atomically.
+    Bit-exact encoder flags and one thread make the same arrays give the same file on every
+    run."""
     destination = Path(destination)
     _, height, width = pictures.shape
     with tempfile.TemporaryDirectory() as scratch:
@@ -27,7 +29,7 @@ def write_mkv(destination: str | Path, pictures: np.ndarray, sound: np.ndarray) 
             command = [
                 require_tool("ffmpeg"), "-nostdin", "-loglevel", "error", "-y",
                 "-f", "rawvideo", "-pix_fmt", "gray", "-s", f"{width}x{height}",
-                "-r", str(grid.SLOTS_PER_SECOND), "-i", "pipe:0", "-i", str(wav),
+                "-r", str(rate_fps), "-i", "pipe:0", "-i", str(wav),
                 "-c:v", "libx264", "-preset", "medium", "-crf", "18", "-pix_fmt", "yuv420p",
                 "-threads", "1", "-c:a", "flac", "-shortest", "-fflags", "+bitexact",
                 "-flags:v", "+bitexact", "-flags:a", "+bitexact", "-f", "matroska", str(temporary),
