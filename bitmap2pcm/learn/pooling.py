@@ -71,4 +71,3 @@ def symbolic_pooled(x: Any, W: Any, b: Any, activation: Callable[[Any], Any], po
 def first_layer_flops_per_row(n_hidden: int, positions: Positions) -> int:
     """Multiply-adds x2 of the shared layer's forward pass per row."""
     return 2 * len(positions.index) * positions.per_place * int(n_hidden)
-
