@@ -30,7 +30,7 @@ EXAMPLES = """
   {command} --history 2                      # frame + 2 frame differences: 12288-1000-735
   {command} --eigen-frames 256               # 256 PCA coefficients per frame: 256-1000-735
   {command} --input patches                  # one detector shared across the picture: 1544-48-128-105
-  {command} --frames-ahead 1                 # sees one frame after each slot: live sound 67 ms sooner
+  {command} --frames-ahead 2                 # sees two frames after each slot: live sound 33 ms sooner
   {command} --augment mirror,shift,light,twos # also learn from changed copies of the pictures
   {command} --backend jax --preset kungfury  # on an NVIDIA GPU (pip install '.[gpu]')
 """

@@ -140,7 +140,12 @@ def silent_while_moving(render_loudness_db: np.ndarray, frames: np.ndarray,
                         clip_starts: Sequence[int] = (0,)) -> float:
     """The share of the slots whose picture moves (`MOVING_MEAN_DIFF`) that the render
     leaves silent (below `SILENT_DBFS`); nan when no slot moves."""
-    moving = motion_energy(frames, clip_starts) >= np.log(MOVING_MEAN_DIFF + MOTION_EPS)
+    return _silent_share(render_loudness_db, motion_energy(frames, clip_starts))
+
+
+def _silent_share(render_loudness_db: np.ndarray, motion: np.ndarray) -> float:
+    """`silent_while_moving` from the slots' `motion_energy`."""
+    moving = motion >= np.log(MOVING_MEAN_DIFF + MOTION_EPS)
     loudness = np.asarray(render_loudness_db, dtype=np.float64).reshape(-1)
     if loudness.size != moving.size:
         raise ValueError(f"{loudness.size} loudness values for {moving.size} frames")
@@ -210,13 +215,12 @@ def picture_response(render_loudness_db, frames, draws: int = metrics.CHANCE_DRA
         raise ValueError(f"loudness covers {[x.size for x in loudness]} slots, "
                          f"frames {[len(f) for f in frame_segments]}")
     spread = loudness_spread_db(loudness)
-    silent = silent_while_moving(np.concatenate(loudness), np.concatenate(frame_segments),
-                                 clip_starts=np.cumsum([0] + [len(f) for f in frame_segments[:-1]]))
+    motion = [motion_energy(f) for f in frame_segments]  # each segment its own clip
+    silent = _silent_share(np.concatenate(loudness), np.concatenate(motion))
     if _is_flat_loudness(loudness, flat_spread_db):
         return PictureResponse(True, spread, silent, *([float("nan")] * 4))
     values: list[float] = []
-    for feature in (motion_energy, brightness):
-        series = [feature(f) for f in frame_segments]
+    for series in (motion, [brightness(f) for f in frame_segments]):
         values.append(metrics.within_correlation(loudness, series))
         values.append(metrics.chance_level(metrics.within_correlation, loudness, series,
                                            draws=draws, quantile=quantile, seed=seed))

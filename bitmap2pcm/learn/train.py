@@ -222,8 +222,7 @@ class Trainer:
                                                    error, updates)
         check = self.backend.compile_minibatch_step([minibatch], [data], self.validation_order,
                                                     EVALUATION_BATCH, rbm.reconstruction_error(visible))
-        flops = pretrain_flops_per_row(settings.layer_sizes, layer, settings.cd_steps,
-                                               self.positions)
+        flops = pretrain_flops_per_row(settings.layer_sizes, layer, settings.cd_steps, self.positions)
         self._take_snapshot(rbm)
         while progress.epoch < settings.pretrain_epochs:
             epoch = progress.epoch

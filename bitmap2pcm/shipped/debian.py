@@ -22,12 +22,17 @@ log = logging.getLogger("bitmap2pcm")
 CACHE = Path(__file__).resolve().parents[2] / ".cache" / "sets"
 
 
+def cached(package: str, member: str, cache: Path = CACHE) -> Path:
+    """Where `fetch` keeps the file `member` of `package` (there or not yet)."""
+    return cache / package / Path(member).name
+
+
 def fetch(package: str, member: str, cache: Path = CACHE) -> Path:
     """The file `member` (its path inside the package) of Debian package `package`, from
     `cache`/PACKAGE/; downloaded and unpacked only when it is not there yet. The package's
     name and version go beside it, in VERSION."""
-    folder = cache / package
-    wanted = folder / Path(member).name
+    wanted = cached(package, member, cache)
+    folder = wanted.parent
     if wanted.is_file():
         return wanted
     folder.mkdir(parents=True, exist_ok=True)
