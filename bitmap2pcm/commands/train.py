@@ -16,7 +16,8 @@ from ..sound.representation import MEAN_SQUARED_ERROR_TRAINING as OTHER_TRAINING
 
 EXAMPLES = """
   {command}                                  # frames.pkl + audio.pkl -> theanet.py.net.pkl: the
-                                             #   recommended cue brain, 1032-1000-105
+                                             #   recommended cue brain, 1544-48-128-105, with a
+                                             #   second of memory
   {command} --faithful                       # the 2015 network: 4096-1000-735, frame in, PCM out
   {command} --preset deeper -o deeper.pkl    # the original's deeper shape (PCM)
   {command} --layers 4096,2000,735 --epochs 50 --pretrain-epochs 5
@@ -32,8 +33,10 @@ EXAMPLES = """
   {command} --input patches                  # one detector shared across the picture: 1544-48-128-105
   {command} --frames-ahead 2                 # sees two frames after each slot: live sound 33 ms sooner
   {command} --augment mirror,shift,light,twos # also learn from changed copies of the pictures
+  {command} --memory-seconds 0               # a cue brain without memory: each slot on its own
   {command} --backend jax --preset kungfury  # on an NVIDIA GPU (pip install '.[gpu]')
 """
+MAX_MEMORY_S = 10.0  # spans double, so even 10 s is 10 spans
 
 
 def _fraction(text: str) -> float:
@@ -56,6 +59,16 @@ def _count(minimum: int) -> Callable[[str], int]:
             raise argparse.ArgumentTypeError(f"{value} is below the minimum {minimum}")
         return value
     return parse
+
+
+def _memory_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not 0.0 <= value <= MAX_MEMORY_S:
+        raise argparse.ArgumentTypeError(f"must be 0 (no memory) to {MAX_MEMORY_S:g} seconds, not {text}")
+    return value
 
 
 def _positive_float(text: str) -> float:
@@ -128,6 +141,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "same six frame steps, ending N frames after the slot): a live "
                              "camera's sound then comes N frames (N x 33 ms) after its picture "
                              "instead of 3 (default 3, a window centred on the slot)")
+    parser.add_argument("--memory-seconds", type=_memory_seconds, metavar="S",
+                        help="the output layer also reads what the network saw over the last S "
+                             "seconds (the top hidden layer averaged over spans of past slots that "
+                             "double going back; fitted after fine-tuning, kept only where "
+                             "validation improves; no wait for later frames, so no latency live); "
+                             f"0 = none (default {defaults.memory_seconds:g} for a cue brain, 0 for "
+                             "other targets: the 2015 network had no memory)")
     parser.add_argument("--augment", type=_names, metavar="NAME[,NAME]",
                         help="also train on changed copies of the training pictures, one per name, "
                              "with the same sound: mirror (left and right swapped), shift (moved "
@@ -212,7 +232,7 @@ def _names(text: str) -> list[str]:
 SETTING_OPTIONS = ("epochs", "pretrain_epochs", "patience", "batch", "learning_rate",
                    "pretrain_learning_rate", "cd_steps", "seed", "save_every", "keep_every",
                    "holdout_tail", "target", "history", "inputs", "eigen_frames", "frames_ahead",
-                   "library_seconds",
+                   "library_seconds", "memory_seconds",
                    "augment", "optimizer")
 
 

@@ -15,6 +15,8 @@ render needs nothing but numpy. In memory it is a `Brain`; on disk, version 1:
     output        the sound representation's record ("kind" and what synthesis needs, with
                   what training measured for it: sound/registry.py)
     training      record: data source, frames, epochs, losses, seconds, seed, software version
+    memory        (optional) spans of past slots the output layer reads (learn/memory.py); its
+                  weights are then (spans x the top hidden layer) x outputs
     resume        (checkpoints only) optimizer state for theanet.py --resume; ignored by render
     shipped, evaluation   (shipped brains only) where it came from and how it scored
 """
@@ -24,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -37,6 +39,7 @@ from ..data.layout import InputLayout, Positions
 from ..media import video
 from ..sound import registry
 from ..sound.representation import Representation, Synthesizer
+from . import memory as memories
 from . import pooling
 
 FORMAT_NAME = "bitmap2pcm-brain"
@@ -50,7 +53,7 @@ ACTIVATIONS = {
     "relu": lambda x: np.maximum(x, 0.0),
     "linear": lambda x: x,
 }
-_OPTIONAL = ("resume", "shipped", "evaluation")
+_OPTIONAL = ("memory", "resume", "shipped", "evaluation")
 
 
 def picture_convention(interpolation: str = video.DEFAULT_INTERPOLATION,
@@ -80,6 +83,7 @@ class Brain:
     input: dict[str, Any]
     output: dict[str, Any]
     training: dict[str, Any]
+    memory: dict[str, Any] | None = None
     resume: dict[str, Any] | None = None
     shipped: dict[str, Any] | None = None
     evaluation: dict[str, Any] | None = None
@@ -103,6 +107,11 @@ class Brain:
     def positions(self) -> Positions | None:
         """The places its first layer is shared across (learn/pooling.py), or None."""
         return layouts.positions_of(self.input)
+
+    @property
+    def memory_spans(self) -> list[tuple[int, int]]:
+        """The spans of past slots its output layer reads (learn/memory.py); [] without memory."""
+        return [] if self.memory is None else memories.spans_of(self.memory, self.source)
 
     @property
     def lookahead_slots(self) -> int:
@@ -155,6 +164,10 @@ def _check_layers(brain: Brain) -> None:
     if not (len(brain.weights) == len(brain.biases) == len(brain.activations) == len(sizes) - 1 >= 1):
         raise UserError(f"{source}: brain layer lists disagree in length")
     inputs = pooling.layer_inputs(sizes, brain.positions)
+    if brain.memory is not None:
+        if len(sizes) < 3:
+            raise UserError(f"{source}: brain has memory but no hidden layer for it to remember")
+        inputs[-1] *= len(brain.memory_spans)
     for index, (w, b, activation) in enumerate(zip(brain.weights, brain.biases, brain.activations)):
         expected = (inputs[index], sizes[index + 1])
         if not isinstance(w, np.ndarray) or w.shape != expected:
@@ -167,18 +180,20 @@ def _check_layers(brain: Brain) -> None:
 
 def make_brain(weights: list[np.ndarray], biases: list[np.ndarray], activations: list[str],
                training: dict[str, Any], input_record: dict[str, Any] | None = None,
-               output_record: dict[str, Any] | None = None, input_units: int | None = None) -> Brain:
+               output_record: dict[str, Any] | None = None, input_units: int | None = None,
+               memory: dict[str, Any] | None = None) -> Brain:
     """A brain of trained parameters (copied to float32) with the given input and output
     records, by default the 2015 network's (the gray frame in, PCM samples out);
     `input_units`: the row's width where the first layer is shared across its places (its
-    weights are one place's), else the first weights' height."""
+    weights are one place's), else the first weights' height; `memory`: its memory's record
+    (learn/memory.py), the last weights then reading it."""
     if input_record is None:
         input_record = layouts.LAYOUTS[layouts.FAITHFUL]().convention(picture_convention())
     if output_record is None:
         output_record = registry.named(registry.FAITHFUL).convention()
     layer_sizes = [int(weights[0].shape[0]) if input_units is None else input_units]
     layer_sizes += [int(w.shape[1]) for w in weights]
-    brain = Brain(layer_sizes=layer_sizes,
+    brain = Brain(layer_sizes=layer_sizes, memory=memory,
                   weights=[np.ascontiguousarray(w, dtype=np.float32) for w in weights],
                   biases=[np.ascontiguousarray(b, dtype=np.float32) for b in biases],
                   activations=list(activations), input=input_record, output=output_record,
@@ -231,7 +246,7 @@ def compact(brain: Brain) -> Brain:
         weights = [np.ascontiguousarray(w, dtype=np.float16) for w in brain.weights]
     if not all(np.isfinite(w).all() for w in weights):
         raise UserError("brain has weights too large for float16; it cannot be made compact")
-    return Brain(layer_sizes=list(brain.layer_sizes), weights=weights,
+    return Brain(layer_sizes=list(brain.layer_sizes), weights=weights, memory=brain.memory,
                  biases=[np.ascontiguousarray(b, dtype=np.float32) for b in brain.biases],
                  activations=list(brain.activations), input=brain.input, output=brain.output,
                  training=brain.training, shipped=brain.shipped, evaluation=brain.evaluation,
@@ -248,16 +263,58 @@ def name_of(path: str | Path) -> str:
 
 
 def forward(brain: Brain, inputs: np.ndarray) -> np.ndarray:
-    """Run the network on a batch of input rows with numpy; returns float32 outputs."""
+    """Run the network on input rows with numpy; returns float32 outputs. A brain with memory
+    takes the rows as one clip in time order (its memory starts at the first); clips side by
+    side go through `clip_outputs`, a stream of batches through `OutputStream`."""
+    return OutputStream(brain).push(inputs)
+
+
+def clip_outputs(brain: Brain, inputs: np.ndarray, clip_starts: Sequence[int],
+                 chunk_rows: int = 4096) -> np.ndarray:
+    """The outputs of rows that are clips in time order, beginning at `clip_starts` (a
+    training set's), computed `chunk_rows` at a time: a brain with memory remembers nothing
+    across a clip's start."""
+    hidden = np.concatenate([hidden_activity(brain, inputs[start:start + chunk_rows])
+                             for start in range(0, len(inputs), chunk_rows)] or
+                            [np.zeros((0, pooling.layer_inputs(brain.layer_sizes, brain.positions)[-1]),
+                                      np.float32)])
+    if brain.memory is not None:
+        hidden = memories.features(hidden, brain.memory_spans, clip_starts)
+    w, b, activation = brain.weights[-1], brain.biases[-1], brain.activations[-1]
+    return ACTIVATIONS[activation](hidden @ w + b).astype(np.float32, copy=False)
+
+
+def hidden_activity(brain: Brain, inputs: np.ndarray) -> np.ndarray:
+    """The top hidden layer's activity for input rows (what the output layer, or its memory,
+    reads): float32 (n, layer_sizes[-2])."""
     activity = np.asarray(inputs, dtype=np.float32)
     if activity.ndim != 2 or activity.shape[1] != brain.layer_sizes[0]:
         raise UserError(
             f"brain expects {brain.layer_sizes[0]} inputs per frame, got {activity.shape[-1]}"
         )
     positions = brain.positions
-    for index, (w, b, activation) in enumerate(zip(brain.weights, brain.biases, brain.activations)):
+    layers = list(zip(brain.weights, brain.biases, brain.activations))[:-1]
+    for index, (w, b, activation) in enumerate(layers):
         if index == 0 and positions is not None:
             activity = pooling.pooled(activity, w, b, ACTIVATIONS[activation], positions)
         else:
             activity = ACTIVATIONS[activation](activity @ w + b)
     return activity.astype(np.float32, copy=False)
+
+
+class OutputStream:
+    """The network's outputs for a stream of batches of one video's rows, in order (render,
+    live): a brain with memory carries the past slots it reads across the batches, so the
+    outputs are the same however the rows are batched."""
+
+    def __init__(self, brain: Brain) -> None:
+        self.brain = brain
+        self.memory = memories.MemoryStream(brain.memory_spans) if brain.memory is not None else None
+
+    def push(self, inputs: np.ndarray) -> np.ndarray:
+        brain = self.brain
+        below = hidden_activity(brain, inputs)  # without hidden layers: the rows, checked
+        if self.memory is not None:
+            below = self.memory.push(below)
+        w, b, activation = brain.weights[-1], brain.biases[-1], brain.activations[-1]
+        return ACTIVATIONS[activation](below @ w + b).astype(np.float32, copy=False)

@@ -105,10 +105,11 @@ class RunFacts:
     interpolation: str
     backend: dict[str, Any]
     layout: InputLayout
+    clip_starts: list[int]   # rows where a clip begins: a brain with memory forgets there
 
 
 def brain_of(run: RunFacts, weights: list[np.ndarray], biases: list[np.ndarray],
-             activations: list[str], progress: Progress) -> Brain:
+             activations: list[str], progress: Progress, memory: dict[str, Any] | None = None) -> Brain:
     """A brain of this run at `progress` (a checkpoint adds its "resume" entry): the input
     record is the picture's convention (gray or colour) with the run's layout, the output
     record its representation's."""
@@ -116,17 +117,19 @@ def brain_of(run: RunFacts, weights: list[np.ndarray], biases: list[np.ndarray],
     return brain_format.make_brain(weights, biases, activations, training_record(run, progress),
                                    input_record=run.layout.convention(picture),
                                    output_record=run.settings.representation().convention(),
-                                   input_units=run.settings.layer_sizes[0])
+                                   input_units=run.settings.layer_sizes[0], memory=memory)
 
 
 def calibration(run: RunFacts, brain: Brain, sound: np.ndarray, batch_rows: int) -> Calibration:
     """What the representation may measure on the finished `brain`: its outputs on the
     run's rows (forward passes in batches, like validation), the rows fine-tuning never
     fitted (the validation rows, or the training rows when there are none), the rows
-    training may use, and `sound`, audio.pkl's rows."""
+    training may use, and `sound`, audio.pkl's rows. The outputs of every row are computed
+    once, clip by clip in time order, as a brain with memory needs them."""
+    every = brain_format.clip_outputs(brain, run.pairs.frames, run.clip_starts, batch_rows)
+
     def outputs(rows: np.ndarray) -> np.ndarray:
-        return np.concatenate([brain_format.forward(brain, run.pairs.frames[rows[start:start + batch_rows]])
-                               for start in range(0, len(rows), batch_rows)])
+        return every[rows]
 
     unfitted, name = ((run.validation_rows, "validation") if len(run.validation_rows)
                       else (run.train_rows, "training"))

@@ -37,7 +37,7 @@ FRAME_PIXELS = PRESETS["shallow"][0]  # a 64 x 64 gray frame, what the presets w
 FAITHFUL_MODE = {"target": registry.FAITHFUL, "inputs": layouts.FAITHFUL}
 
 # Keys of the random streams: np.random.default_rng([seed, phase, layer, epoch, purpose]).
-INIT, PRETRAIN, FINETUNE, EIGEN, AUGMENT = 0, 1, 2, 3, 4
+INIT, PRETRAIN, FINETUNE, EIGEN, AUGMENT, MEMORY = 0, 1, 2, 3, 4, 5
 SHUFFLE, SAMPLES = 0, 1
 
 
@@ -52,7 +52,8 @@ class Settings:
 
     `Settings()` is the recommended mode: the patches around each slot in, one detector shared
     across them, sound cues out (1544-48-128-105), fine-tuned with Adam at its usual rate
-    (with Nesterov at the movement brain's rate it stayed on the "predict the prior" plateau).
+    (with Nesterov at the movement brain's rate it stayed on the "predict the prior" plateau),
+    its output layer then fitted to a second of memory (memory.py).
     Other targets and layouts bring their own (`Representation.training`,
     `InputLayout.training`; `mode_defaults`): the movement cue brain's Nesterov settings
     were measured on the event benchmark's training scene (1500 rows): at batch 512, or at
@@ -85,6 +86,7 @@ class Settings:
     library_seconds: float = library.DEFAULT_CAP_S  # cues: the most training sound a brain keeps
     augment: list[str] = field(default_factory=list)  # changed copies of the training pictures (augment.py)
     optimizer: str = "adam"              # fine-tuning's: adam or nesterov (dbn.py)
+    memory_seconds: float = 1.0          # the past the output layer reads (memory.py); 0 = none
 
     def representation(self) -> Representation:
         return registry.named(self.target)
@@ -109,6 +111,7 @@ class Settings:
         values["layer_sizes"] = [int(size) for size in values["layer_sizes"]]
         values["augment"] = [str(name) for name in values.get("augment", [])]
         values.setdefault("optimizer", "nesterov")  # every run before the choice existed
+        values.setdefault("memory_seconds", 0.0)    # and before memory
         return cls(**values)
 
 

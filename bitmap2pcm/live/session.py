@@ -24,7 +24,6 @@ import numpy as np
 
 from ..core import grid
 from ..learn import brain as brains
-from ..learn.brain import Brain
 from ..media import video
 from ..render import stream
 from ..sound.representation import Synthesizer
@@ -146,14 +145,14 @@ def run(plan: Plan) -> Summary:
         log.info("live: %s through %s, %d frames of look-ahead (the brain's: %d); Ctrl-C stops",
                  plan.source, Path(stream.resolve_brain(plan.brain)).stem, rows.frames,
                  rows.brain_frames)
-        slots = _play(source.start(), rows, network, synthesizer, write)
+        slots = _play(source.start(), rows, brains.OutputStream(network), synthesizer, write)
     wall_s = time.monotonic() - started_s
     cpu_percent = 100 * (_cpu_s() - cpu_started_s) / max(wall_s, 1e-9)
     ending = device_stopped[0] if device_stopped else source.ending()
     return Summary(slots, source.received, source.dropped, wall_s, cpu_percent, ending)
 
 
-def _play(source: LiveSource, rows: LookaheadRows, network: Brain,
+def _play(source: LiveSource, rows: LookaheadRows, network: brains.OutputStream,
           synthesizer: Synthesizer, write: Callable[[np.ndarray], None]) -> int:
     """The loop: pictures in, sound out, until the source ends or is stopped; the slots given."""
     slots = 0
@@ -180,11 +179,11 @@ def _turns(source: LiveSource) -> Iterator[list[Arrival]]:
         yield arrivals
 
 
-def _sound(rows: np.ndarray, network: Brain, synthesizer: Synthesizer,
+def _sound(rows: np.ndarray, network: brains.OutputStream, synthesizer: Synthesizer,
            write: Callable[[np.ndarray], None]) -> int:
-    """The sound of some input rows, written; the number of slots."""
+    """The sound of the next input rows, written; the number of slots."""
     if len(rows):
-        write(synthesizer.push(brains.forward(network, rows)))
+        write(synthesizer.push(network.push(rows)))
     return len(rows)
 
 

@@ -122,9 +122,9 @@ def sound_stream(network: Brain, batches: Iterable[np.ndarray],
     """Runs of samples for a stream of uint8 frame batches of one video: its input rows
     (`input_rows`, which run across the batches) through the network and its
     representation's synthesizer (`mode` names the join of PCM blocks)."""
-    synthesizer = network.synthesizer(mode)
+    synthesizer, outputs = network.synthesizer(mode), brains.OutputStream(network)
     for rows in input_rows(network, batches):
-        yield synthesizer.push(brains.forward(network, rows))
+        yield synthesizer.push(outputs.push(rows))
     yield synthesizer.finish()
 
 
