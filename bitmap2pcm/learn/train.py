@@ -313,7 +313,8 @@ class Trainer:
             log.info("early stop: no improvement for %d epochs; keeping epoch %d (validation %.6f)",
                      progress.waited, progress.best_epoch, progress.best_loss)
 
-    def _loss_steps(self, network: Any, inputs: Any, batch: int) -> tuple[Callable[[int], Any], Callable[[int], Any]]:
+    def _loss_steps(self, network: Any, inputs: Any,
+                    batch: int) -> tuple[Callable[[int], Any], Callable[[int], Any]]:
         """(a training step on `batch` rows, a validation loss) of `network` on the rows of
         `inputs` with the run's targets, loss and optimizer."""
         settings, pt = self.settings, self.pt
