@@ -11,6 +11,7 @@ from ..core.errors import UserError
 from ..core.files import atomic_open, load_pickle
 from ..judge import report
 from ..learn import brain as brain_format
+from ..learn import memory
 from ..learn.brain import Brain
 from .catalog import BRAINS_DIR, DEFAULT, LISTENING_NOTES, NOT_LISTENED, Shipped, brain_file, card_file
 
@@ -57,6 +58,9 @@ def card(network: Brain, note: str, weights_on_disk: str | None = None) -> str:
         ("shape", "-".join(map(str, network.layer_sizes))),
         ("target", training["target"]),
         ("history (frame differences)", training["history"]),
+        ("memory (past slots the output layer reads)",
+         f"{memory.reach_of(network.memory_spans) + 1} in {len(network.memory_spans)} spans"
+         if network.memory is not None else "none"),
         ("silence seconds", f"{silence:g}"),
         ("fine-tuning learning rate", f"{settings['learning_rate']:g}"),
         ("pretraining learning rate", f"{settings['pretrain_learning_rate']:g}"),
