@@ -65,6 +65,9 @@ def run_training(frames: str, audio: str, output: str, layers: list[int] | None,
         return 1
     brain_format.save(finished, output_path)
     record = finished.training
-    log.info("wrote %s (best epoch %d, validation %s, %s)", output_path, record["best_epoch"],
-             record["best_validation_loss"], duration_text(record["seconds"]))
+    memory_fit = record.get("memory_fit")
+    log.info("wrote %s (best epoch %d, validation %s%s, %s)", output_path, record["best_epoch"],
+             record["best_validation_loss"],
+             f"; with memory {memory_fit['validation_loss']}" if memory_fit else "",
+             duration_text(record["seconds"]))
     return 0

@@ -127,6 +127,7 @@ class Trainer:
         self.interpolation = picture_interpolation(pairs)
         self.clip_starts = clip_starts(pairs)
         self.memory: dict[str, Any] | None = None  # the memory's record, once fitted
+        self.memory_fit: dict[str, Any] | None = None  # how its fit went, for the training record
         self.started = time.monotonic()
         self.snapshot: dict[str, Any] | None = None
         self.resume = resume
@@ -369,6 +370,9 @@ class Trainer:
         log.info("memory: validation %s after %d epochs", loss_text(best_loss), epochs)
         self.best = (weights[:-1] + best[0], biases[:-1] + best[1])
         self.memory = memory.record(spans)
+        self.memory_fit = {"seconds": settings.memory_seconds, "epochs": epochs,
+                           "validation_loss_without": None if math.isnan(without) else float(without),
+                           "validation_loss": None if math.isinf(best_loss) else float(best_loss)}
 
     @staticmethod
     def _monitored(train_loss: float, validation_loss: float) -> float:
@@ -472,6 +476,8 @@ class Trainer:
         weights, biases = self.best
         facts = self._facts()
         brain = brain_of(facts, weights, biases, self.dbn.activations, progress, self.memory)
+        if self.memory_fit is not None:
+            brain.training["memory_fit"] = self.memory_fit
         brain.output.update(self.representation.calibrate(
             calibration(facts, brain, self.sound, EVALUATION_BATCH)))
         return brain
