@@ -53,12 +53,14 @@ EXAMPLES = (
 HELD_OUT = ("--holdout-tail", "0.2", "--seed", "0")
 # The recommended mode: edit these two lines, then `make brains`. Silence anchors teach a
 # brain that blank pictures are quiet; the cue brain sees the motion in every patch of the
-# picture through one shared detector and predicts sound cues, and render copies real
-# training sound to match them (theanet.py's defaults, said here so that the card shows them).
+# picture through one shared detector, remembers the last second and predicts sound cues,
+# and render copies real training sound to match them (theanet.py's defaults, said here so
+# that the card shows them).
 RECOMMENDED_DATA = ("--silence", "30")
-RECOMMENDED_TRAINING = ("--target", "cues", "--input", "patches")
-# The recommended mode before it: the movement window on a 16 x 16 grid, fully connected.
-MOVEMENT_TRAINING = ("--target", "cues", "--input", "movement")
+RECOMMENDED_TRAINING = ("--target", "cues", "--input", "patches", "--memory-seconds", "1")
+# The recommended mode before it: the movement window on a 16 x 16 grid, fully connected,
+# without memory (as it was measured).
+MOVEMENT_TRAINING = ("--target", "cues", "--input", "movement", "--memory-seconds", "0")
 # The frequency representation, the recommended mode before the cue brain.
 SPECTRAL_TRAINING = ("--target", "stft", "--lr", "1.0")
 
