@@ -150,6 +150,9 @@ def test_bad_input_gives_one_line_and_exit_1(tmp_path: Path, case: str, fragment
     ["--seed", "-3"],
     ["--preset", "huge"],
     ["--preset", "deeper", "--layers", "64,8,6"],
+    ["--memory-seconds", "-1"],
+    ["--memory-seconds", "nan"],
+    ["--memory-seconds", "60"],
     ["--no-such-option"],
 ])
 def test_usage_errors_exit_2(tmp_path: Path, args: list[str]) -> None:
@@ -163,5 +166,15 @@ def test_help_lists_options_and_examples(tmp_path: Path) -> None:
     assert result.returncode == 0
     for text in ("--frames", "--audio", "--layers", "--preset", "--epochs", "--pretrain-epochs",
                  "--batch", "--lr", "--seed", "--save-every", "--resume", "--backend", "-q", "examples:",
+                 "--memory-seconds",
                  "kungfury 4096-2000-1500-1000-735", "theanet.py.net.pkl"):
         assert text in result.stdout, text
+
+
+def test_memory_without_a_hidden_layer_is_refused_in_one_line(tmp_path: Path) -> None:
+    # a cue brain remembers by default; with no hidden layer there is nothing to remember
+    write_pair(tmp_path, np.random.default_rng(0).random((40, 64), np.float32),
+               np.full((40, 735), 0.5, np.float32))
+    result = theanet(tmp_path, "--layers", "64,105", "--target", "cues")
+    assert_one_line_error(result, "has none", "--memory-seconds 0")
+    assert not (tmp_path / "theanet.py.net.pkl").exists()

@@ -205,11 +205,16 @@ def settings_for(layers: list[int] | None, options: dict[str, Any],
 
 def check_outputs(settings: Settings) -> None:
     """The output layer must fit the target: one unit per value it predicts for a slot (a
-    target that takes the data's rows as they are is checked against the data instead)."""
+    target that takes the data's rows as they are is checked against the data instead); with
+    memory there is a hidden layer below it to remember."""
     representation, outputs = settings.representation(), settings.layer_sizes[-1]
     if outputs != representation.outputs and not representation.outputs_follow_data:
         raise UserError(f"--target {representation.name} predicts {representation.what} per slot, "
                         f"so the output layer must have {representation.outputs} units, not {outputs}")
+    if settings.memory_seconds > 0 and len(settings.layer_sizes) < 3:
+        raise UserError(f"memory ({settings.memory_seconds:g} s) is the past of a hidden layer, and "
+                        f"{'-'.join(map(str, settings.layer_sizes))} has none: give one in --layers, "
+                        "or --memory-seconds 0")
 
 
 def check_inputs(settings: Settings, pixels: int, channels: int = 1) -> None:
