@@ -286,7 +286,8 @@ def clip_outputs(brain: Brain, inputs: np.ndarray, clip_starts: Sequence[int],
 
 def hidden_activity(brain: Brain, inputs: np.ndarray) -> np.ndarray:
     """The top hidden layer's activity for input rows (what the output layer, or its memory,
-    reads): float32 (n, layer_sizes[-2])."""
+    reads): float32 (n, its width: layer_sizes[-2], or the pooled width when that layer is the
+    shared one; the rows themselves for a brain without hidden layers)."""
     activity = np.asarray(inputs, dtype=np.float32)
     if activity.ndim != 2 or activity.shape[1] != brain.layer_sizes[0]:
         raise UserError(
