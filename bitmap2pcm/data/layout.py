@@ -55,7 +55,7 @@ class InputLayout:
     """One way of showing a slot to the network (see the module notes)."""
 
     name: ClassVar[str]                # the "layout" a brain records; theanet.py --input NAME
-    lookahead_slots: ClassVar[int] = 0  # frames after a slot its row waits for
+    lookahead_slots: int = 0           # frames after a slot its row waits for (patches: per instance)
     gray_only: ClassVar[bool] = False  # True: refuses colour pictures
     chosen_by_name: ClassVar[bool] = True  # theanet.py --input NAME (False: by its own option)
     # the hidden layers of a run that does not give --layers; None: the shallow preset's
