@@ -14,6 +14,7 @@ import pytest
 
 from bitmap2pcm.core import grid
 from bitmap2pcm.core.errors import UserError
+from bitmap2pcm.core.files import save_pickle
 from bitmap2pcm.learn import brain as brains
 from bitmap2pcm.learn import memory
 from bitmap2pcm.media import audio, encode
@@ -104,7 +105,6 @@ def test_a_malformed_memory_record_is_refused_in_one_line(tmp_path: Path, record
     network = small_brain(memory.spans_for(1.0))
     written = network.to_record()
     written["memory"] = record
-    from bitmap2pcm.core.files import save_pickle
     save_pickle(written, tmp_path / "bad.pkl")
     with pytest.raises(UserError, match="memory"):
         brains.load(tmp_path / "bad.pkl")
@@ -113,7 +113,6 @@ def test_a_malformed_memory_record_is_refused_in_one_line(tmp_path: Path, record
 def test_weights_that_do_not_read_the_memory_are_refused(tmp_path: Path) -> None:
     written = small_brain(None).to_record()
     written["memory"] = memory.record(memory.spans_for(1.0))
-    from bitmap2pcm.core.files import save_pickle
     save_pickle(written, tmp_path / "bad.pkl")
     with pytest.raises(UserError, match="layer 1 weights"):
         brains.load(tmp_path / "bad.pkl")

@@ -32,6 +32,7 @@ import numpy as np
 
 from ..core import grid
 from ..core.errors import UserError
+from ..data.history import clip_bounds
 
 
 def spans_for(seconds: float) -> list[tuple[int, int]]:
@@ -76,8 +77,7 @@ def features(hidden: np.ndarray, spans: Sequence[Sequence[int]],
     `clip_starts` (row 0 always begins one): (n, len(spans) * H) float32."""
     hidden = np.asarray(hidden, np.float32)
     out = np.empty((len(hidden), len(spans) * hidden.shape[1]), np.float32)
-    edges = sorted({0, *(int(s) for s in clip_starts if 0 < s < len(hidden))}) + [len(hidden)]
-    for first, stop in zip(edges[:-1], edges[1:]):
+    for first, stop in clip_bounds(clip_starts, len(hidden)):
         out[first:stop] = _clip_features(hidden[first:stop], hidden[first:first + 1], spans)
     return out
 

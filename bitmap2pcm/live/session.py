@@ -152,7 +152,7 @@ def run(plan: Plan) -> Summary:
     return Summary(slots, source.received, source.dropped, wall_s, cpu_percent, ending)
 
 
-def _play(source: LiveSource, rows: LookaheadRows, network: brains.OutputStream,
+def _play(source: LiveSource, rows: LookaheadRows, outputs: brains.OutputStream,
           synthesizer: Synthesizer, write: Callable[[np.ndarray], None]) -> int:
     """The loop: pictures in, sound out, until the source ends or is stopped; the slots given."""
     slots = 0
@@ -161,7 +161,7 @@ def _play(source: LiveSource, rows: LookaheadRows, network: brains.OutputStream,
     for arrivals in _turns(source):
         frames = _frames(arrivals, last)
         last = arrivals[-1]
-        slots += _sound(rows.push(video.frames_to_unit(frames)), network, synthesizer, write)
+        slots += _sound(rows.push(video.frames_to_unit(frames)), outputs, synthesizer, write)
         if source.dropped > reported_drops and time.monotonic() - reported_s >= REPORT_EVERY_S:
             log.warning("live: %d pictures dropped in %.1f s: the machine cannot keep up (%d of %d "
                         "in all)", source.dropped - reported_drops, time.monotonic() - reported_s,
@@ -169,7 +169,7 @@ def _play(source: LiveSource, rows: LookaheadRows, network: brains.OutputStream,
             reported_s, reported_drops = time.monotonic(), source.dropped
     if source.received == 0 and source.error is not None:
         raise source.error  # nothing came: no output is left behind
-    slots += _sound(rows.finish(), network, synthesizer, write)
+    slots += _sound(rows.finish(), outputs, synthesizer, write)
     write(synthesizer.finish())
     return slots
 
@@ -179,11 +179,11 @@ def _turns(source: LiveSource) -> Iterator[list[Arrival]]:
         yield arrivals
 
 
-def _sound(rows: np.ndarray, network: brains.OutputStream, synthesizer: Synthesizer,
+def _sound(rows: np.ndarray, outputs: brains.OutputStream, synthesizer: Synthesizer,
            write: Callable[[np.ndarray], None]) -> int:
     """The sound of the next input rows, written; the number of slots."""
     if len(rows):
-        write(synthesizer.push(network.push(rows)))
+        write(synthesizer.push(outputs.push(rows)))
     return len(rows)
 
 
