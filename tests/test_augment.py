@@ -88,5 +88,6 @@ def test_the_copies_are_trained_on_and_recorded_and_validation_stays_original(tm
     train, copies, validation = map(int, re.search(
         r"\((\d+) train and (\d+) changed copies \(mirror, twos\), (\d+) validation", line).groups())
     assert copies == 2 * train and validation > 0
+    assert "0.1 minutes of video" in result.stderr  # a cue brain from 4 s is told more would help
     network = brains.load(tmp_path / "b.pkl")
     assert network.training["settings"]["augment"] == ["mirror", "twos"]

@@ -13,12 +13,14 @@ import numpy as np
 import pytest
 from conftest import write_shapes_pickles
 
+from bitmap2pcm.core import grid
 from bitmap2pcm.core.errors import UserError
 from bitmap2pcm.core.files import save_pickle
 from scenes.synth import shapes_dataset
 from bitmap2pcm.data.trainset import check_matrix, load_pairs, validation_split
 from bitmap2pcm.learn import brain, run, train
 from bitmap2pcm.learn import settings as run_settings
+from bitmap2pcm.sound import registry
 
 REPO = Path(__file__).resolve().parent.parent
 SIDE, SAMPLES = 16, 24           # 256-pixel frames, 24-sample rows: tiny but structured
@@ -235,6 +237,14 @@ def test_restricted_unpickler_refuses_code_and_runs_nothing(tmp_path: Path) -> N
     with pytest.raises(UserError, match="not a safe pickle"):
         brain.load(evil)  # the --resume path
     assert not marker.exists()
+
+
+def test_a_cue_brain_from_a_short_video_is_told_more_would_help() -> None:
+    slots_per_minute = 60 * grid.SLOTS_PER_SECOND
+    advice = run.short_video_advice(2 * slots_per_minute, registry.DEFAULT)
+    assert advice is not None and advice.startswith("2.0 minutes of video") and "how-much-video" in advice
+    assert run.short_video_advice(run.ADVISED_MINUTES * slots_per_minute, registry.DEFAULT) is None
+    assert run.short_video_advice(slots_per_minute, registry.FAITHFUL) is None  # measured for cues only
 
 
 def test_unequal_row_counts_are_trimmed_with_a_warning(tmp_path: Path, caplog) -> None:
