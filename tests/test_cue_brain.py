@@ -12,6 +12,7 @@ import pytest
 
 from bitmap2pcm.core import grid
 from bitmap2pcm.data import patches
+from bitmap2pcm.judge import identity
 from bitmap2pcm.learn import brain as brains
 from bitmap2pcm.media import audio
 from bitmap2pcm.render import stream
@@ -59,6 +60,33 @@ def test_impacts_of_unseen_scenes_get_onsets_on_time(cue_brain, tmp_path):
         on_time, rendered = on_time + near.any(axis=1).sum(), rendered + found.size
     assert heard >= 0.5 * impacts, f"{heard} of {impacts} impacts heard"
     assert on_time >= 0.5 * rendered, f"{on_time} of {rendered} onsets on an impact"
+
+
+def test_a_rendered_event_copies_the_sound_of_the_object_that_hit(cue_brain):
+    """Each kind of object in the event scenes plays its own recording. On the unseen test
+    scenes, the events that copy the onset the network saw most alike (the synthesizer's
+    choice) copy a training impact of the kind that hit more often than copies chosen by the
+    predicted bands alone, or drawn at random from the library's onsets (judge/identity.py)."""
+    record = json.loads((EVENTS / "events.json").read_text())["files"]
+    network = stream.load_brain(cue_brain)
+    examples = network.output["library"]
+    assert examples["seen"].shape[0] == examples["onset"].sum()  # what each onset looked like
+    training = [(i["slot"], frozenset(i["sounds"])) for i in record["train.mkv"]["impacts"]]
+    onset_rows = examples["rows"][examples["onset"]]
+    by_sight, by_bands, by_chance = [], [], []
+    for scene in ("test-1.mkv", "test-2.mkv"):
+        frames = np.concatenate(list(stream.frame_stream(network, EVENTS / scene)))
+        truth = [(i["slot"], frozenset(i["sounds"])) for i in record[scene]["impacts"]]
+        sight = identity.sound_identity(identity.copied_slots(network, frames), truth, training, onset_rows)
+        bands_only = library.Synthesizer(examples, network.output["onset_threshold"], record=True)
+        bands_only.push(*cues.decode(brains.forward(network, stream.whole_rows(network, frames))))
+        copied = [(slot, int(examples["rows"][choice.entry])) for slot, choice in enumerate(bands_only.choices)
+                  if choice.event and choice.gain > 0]
+        band = identity.sound_identity(copied, truth, training, onset_rows)
+        by_sight.append(sight.share * sight.events)
+        by_bands.append(band.share * band.events)
+        by_chance.append(sight.chance * sight.events)
+    assert sum(by_sight) > max(sum(by_bands), sum(by_chance)), (by_sight, by_bands, by_chance)
 
 
 def test_the_output_changes_when_only_the_next_frame_changes(cue_brain):

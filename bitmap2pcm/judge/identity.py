@@ -41,7 +41,8 @@ def copied_slots(network: Brain, frames: np.ndarray) -> list[tuple[int, int]]:
     `frames` of one video, as render would make them."""
     synthesizer = library.Synthesizer(network.output["library"], network.output["onset_threshold"],
                                       record=True)
-    synthesizer.push(*cues.decode(brains.forward(network, stream.whole_rows(network, frames))))
+    said, seen = brains.OutputStream(network).push_and_seen(stream.whole_rows(network, frames))
+    synthesizer.push(*cues.decode(said), seen=seen)
     rows = network.output["library"]["rows"]
     return [(slot, int(rows[choice.entry])) for slot, choice in enumerate(synthesizer.choices or [])
             if choice.event and choice.gain > 0]

@@ -133,8 +133,11 @@ def calibration(run: RunFacts, brain: Brain, sound: np.ndarray, batch_rows: int)
 
     unfitted, name = ((run.validation_rows, "validation") if len(run.validation_rows)
                       else (run.train_rows, "training"))
-    return Calibration(outputs=outputs, targets=run.pairs.audio, sound=sound, unfitted_rows=unfitted,
-                       unfitted_name=name,
+    def seen(rows: np.ndarray) -> np.ndarray:
+        return brain_format.hidden_activity(brain, run.pairs.frames[rows])
+
+    return Calibration(outputs=outputs, seen=seen, targets=run.pairs.audio, sound=sound,
+                       unfitted_rows=unfitted, unfitted_name=name,
                        usable_rows=np.sort(np.concatenate([run.train_rows, run.validation_rows])),
                        segments=clip_segments(run.pairs),
                        library_seconds=run.settings.library_seconds)

@@ -183,7 +183,7 @@ def _sound(rows: np.ndarray, outputs: brains.OutputStream, synthesizer: Synthesi
            write: Callable[[np.ndarray], None]) -> int:
     """The sound of the next input rows, written; the number of slots."""
     if len(rows):
-        write(synthesizer.push(outputs.push(rows)))
+        write(synthesizer.push(*outputs.push_and_seen(rows)))
     return len(rows)
 
 

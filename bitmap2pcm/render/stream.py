@@ -124,7 +124,7 @@ def sound_stream(network: Brain, batches: Iterable[np.ndarray],
     representation's synthesizer (`mode` names the join of PCM blocks)."""
     synthesizer, outputs = network.synthesizer(mode), brains.OutputStream(network)
     for rows in input_rows(network, batches):
-        yield synthesizer.push(outputs.push(rows))
+        yield synthesizer.push(*outputs.push_and_seen(rows))
     yield synthesizer.finish()
 
 

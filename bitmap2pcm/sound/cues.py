@@ -154,8 +154,8 @@ class DecodedCues:
 
         self._synthesizer = library.Synthesizer(output["library"], output["onset_threshold"])
 
-    def push(self, outputs: np.ndarray) -> np.ndarray:
-        return self._synthesizer.push(*decode(outputs))
+    def push(self, outputs: np.ndarray, seen: np.ndarray | None = None) -> np.ndarray:
+        return self._synthesizer.push(*decode(outputs), seen=seen)
 
     def finish(self) -> np.ndarray:
         return self._synthesizer.finish()
@@ -217,7 +217,8 @@ class Cues(Representation):
     def calibrate(self, calibration: Calibration) -> dict[str, Any]:
         """The onset threshold, calibrated on rows fine-tuning never fitted so that render
         makes as many events as the true sound has onsets, and the example library, copied
-        from the training sound on every row training may use, never a held-out one."""
+        from the training sound on every row training may use, never a held-out one, with
+        what the network saw on each of its onsets (the event's example is chosen by it)."""
         from . import library
 
         rows = calibration.unfitted_rows
@@ -227,7 +228,7 @@ class Cues(Representation):
                         np.split(calibration.targets[rows, ONSET] > 0.5, breaks)))
         threshold = library.onset_threshold(runs)
         examples = library.build(calibration.sound, calibration.targets, calibration.usable_rows,
-                                 calibration.segments, calibration.library_seconds)
+                                 calibration.segments, calibration.library_seconds, calibration.seen)
         log.info("onset threshold %.2f (on %d rows); example library: %d slots, %.1f MB",
                  threshold, len(rows), len(examples["slot_start"]), library.size_bytes(examples) / 1e6)
         return {"onset_threshold": threshold, "library": examples}

@@ -35,9 +35,10 @@ MEAN_SQUARED_ERROR_TRAINING = {"batch": 512, "optimizer": "nesterov", "learning_
 class Synthesizer(Protocol):
     """Samples from a stream of network outputs: `push` a batch of (n, outputs) rows and get
     the samples that are final, `finish` for the rest; 735 samples per slot in all, float32
-    in [-1, 1]."""
+    in [-1, 1]. `seen` is the network's top hidden activity for the same rows (what it saw:
+    `brain.OutputStream.push_and_seen`), for a synthesizer that chooses its sound by it."""
 
-    def push(self, outputs: np.ndarray) -> np.ndarray: ...
+    def push(self, outputs: np.ndarray, seen: np.ndarray | None = None) -> np.ndarray: ...
 
     def finish(self) -> np.ndarray: ...
 
@@ -46,7 +47,8 @@ class Synthesizer(Protocol):
 class Calibration:
     """What a representation may measure once the network is trained.
 
-    `outputs(rows)` runs the trained network on training-set rows; `targets` are every row's
+    `outputs(rows)` runs the trained network on training-set rows, `seen(rows)` gives their
+    top hidden layer's activity (what the network saw); `targets` are every row's
     targets and `sound` audio.pkl's PCM rows ([0, 1] scale); `unfitted_rows` are the rows
     fine-tuning never fitted (the validation rows; the training rows when there are none),
     named by `unfitted_name`; `usable_rows` every row training may use (never a held-out
@@ -54,6 +56,7 @@ class Calibration:
     sound a cue brain keeps."""
 
     outputs: Callable[[np.ndarray], np.ndarray]
+    seen: Callable[[np.ndarray], np.ndarray]
     targets: np.ndarray
     sound: np.ndarray
     unfitted_rows: np.ndarray
