@@ -9,7 +9,7 @@ from typing import Any
 from ..core import grid
 from ..core.errors import UserError
 from ..core.files import check_writable_dir
-from ..data.trainset import load_pairs, picture_channels
+from ..data.trainset import clip_segments, load_pairs, picture_channels
 from ..sound import registry
 from . import backend as backend_module
 from . import brain as brain_format
@@ -61,7 +61,8 @@ def run_training(frames: str, audio: str, output: str, layers: list[int] | None,
     settings = settings_for(layers, options, checkpoint, resume)  # options checked before the data is read
     check_outputs(settings)
     pairs = load_pairs(frames, audio)
-    advice = short_video_advice(len(pairs), settings.target) if checkpoint is None else None
+    video_slots = sum(stop - start for start, stop in clip_segments(pairs))  # no silence anchors
+    advice = short_video_advice(video_slots, settings.target) if checkpoint is None else None
     if advice:
         log.info(advice)
     pixels = pairs.frames.shape[1]
