@@ -129,8 +129,10 @@ LISTENING_NOTES: dict[str, str] = {
     "cues": _UNHEARD + (
         "on the synthetic example silence between the shapes and sound while each is on "
         "screen, a few dB under the true level, but a wideband noise copied from the Planet "
-        "Blupi part of its library where the truth is a tone: the timbre is not chosen by "
-        "what is seen. On a Planet Blupi cutscene's end a steady sound about 15 dB above the "
+        "Blupi part of its library where the truth is a tone: a steady slot's timbre is "
+        "chosen by the predicted bands, not by what is seen. Its events, chosen by sight "
+        "(seen 2026-12-07), often start with a tone before the noise takes over. On a "
+        "Planet Blupi cutscene's end a steady sound about 15 dB above the "
         "truth's fade for two seconds, then silence from the moment the picture stops "
         "moving, where the truth fades out; continuous, without buzz or clicks."),
 }
