@@ -189,15 +189,13 @@ def test_an_event_copies_the_onset_whose_picture_the_network_saw_alike():
     probability[12] = 0.9
     by_bands = library.Synthesizer(examples, onset_threshold=0.5, record=True)
     by_bands.push(band, loudness, sounding, probability)  # no sight given: the band shape decides
-    chosen = set()
     for entry in onset_entries:
         seen = np.random.default_rng(5).uniform(0, 1, (n, 8)).astype(np.float32)
         seen[12] = 3.0 * looks[examples["rows"][entry]]  # the scale of activity does not matter
         synthesizer = library.Synthesizer(examples, onset_threshold=0.5, record=True)
         synthesizer.push(band, loudness, sounding, probability, seen=seen)
         assert synthesizer.choices[12].event and synthesizer.choices[12].entry == entry
-        chosen.add(synthesizer.choices[12].entry)
-    assert by_bands.choices[12].entry in onset_entries and len(chosen) == len(onset_entries)
+    assert by_bands.choices[12].entry in onset_entries  # one entry, whatever was seen
     broken = dict(examples, seen=examples["seen"][1:])
     with pytest.raises(UserError, match="inconsistent"):
         library.check(broken, "test")
