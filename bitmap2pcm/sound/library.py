@@ -293,7 +293,8 @@ class Synthesizer:
         most like the slot's (`seen`, the slots' top hidden activity: cosine), or, without
         `seen` or for a brain that kept none, the entry of the best band shape and level."""
         if seen is not None and self._seen is not None and len(self._seen):
-            return self._onset_entries[np.argmax(_unit(np.asarray(seen, np.float32)) @ self._seen.T, axis=1)]
+            # the library's rows are unit vectors: the largest dot product is the nearest cosine
+            return self._onset_entries[np.argmax(np.asarray(seen, np.float32) @ self._seen.T, axis=1)]
         costs = self.costs(band, np.asarray(sounding_db, np.float64))
         return np.argmin(np.where(self._for_event[None, :], costs, np.inf), axis=1)
 
