@@ -57,16 +57,3 @@ def test_names_for_output_files():
     assert brain.name_of("brains/shallow.pkl") == "shallow"
     assert brain.name_of("theanet.py.net.pkl") == "theanet.py"
     assert brain.name_of("/x/brain-12.pkl") == "brain-12"
-
-
-def test_a_cue_brain_whose_library_saw_another_layer_is_refused():
-    from bitmap2pcm.render import stream
-
-    cues = brain.load(stream.resolve_brain("cues"))
-    examples = cues.output["library"]
-    width = cues.layer_sizes[-2]  # the top hidden layer, what `seen` records
-    examples["seen"] = np.ones((int(examples["onset"].sum()), width), np.float32)
-    assert brain.check(cues) is cues
-    examples["seen"] = np.ones((int(examples["onset"].sum()), width + 1), np.float32)
-    with pytest.raises(UserError, match=f"records {width + 1} hidden units per onset, its top hidden layer has {width}"):
-        brain.check(cues)

@@ -64,13 +64,14 @@ def test_impacts_of_unseen_scenes_get_onsets_on_time(cue_brain, tmp_path):
 
 def test_a_rendered_event_copies_the_sound_of_the_object_that_hit(cue_brain):
     """Each kind of object in the event scenes plays its own recording. On the unseen test
-    scenes, the events that copy the onset the network saw most alike (the synthesizer's
-    choice) copy a training impact of the kind that hit more often than copies chosen by the
-    predicted bands alone, or drawn at random from the library's onsets (judge/identity.py)."""
+    scenes, the events that copy the onset whose looks are nearest (the synthesizer's choice,
+    data/looks.py) copy a training impact of the kind that hit
+    more often than copies chosen by the predicted bands alone, or drawn at random from the
+    library's onsets (judge/identity.py)."""
     record = json.loads((EVENTS / "events.json").read_text())["files"]
     network = stream.load_brain(cue_brain)
     examples = network.output["library"]
-    assert examples["seen"].shape[0] == examples["onset"].sum()  # what each onset looked like
+    assert network.chooses_by_looks and examples["looks"].shape[0] == examples["onset"].sum()
     training = [(i["slot"], frozenset(i["sounds"])) for i in record["train.mkv"]["impacts"]]
     onset_rows = examples["rows"][examples["onset"]]
     by_sight, by_bands, by_chance = [], [], []

@@ -7,6 +7,7 @@ import pytest
 
 from bitmap2pcm.core import grid
 from bitmap2pcm.core.errors import UserError
+from bitmap2pcm.data import looks
 from bitmap2pcm.sound import bands, cues, library, onsets, overlap
 
 W = grid.SAMPLES_PER_SLOT
@@ -174,31 +175,35 @@ def test_an_event_copies_an_onset_and_plays_its_recording_out():
     assert level[14] > level[20] or level[20] == bands.FLOOR_DB  # ... and decays as recorded
 
 
-def test_an_event_copies_the_onset_whose_picture_the_network_saw_alike():
+def test_an_event_copies_the_onset_that_looked_alike():
     sound = clicks(300, list(range(10, 300, 45)), seed=3)
     rows = grid.pcm_to_unit(sound.reshape(-1, W)).astype(np.float32)
-    looks = np.random.default_rng(4).uniform(0, 1, (len(rows), 8)).astype(np.float32)  # what each row showed
+    random_looks = np.random.default_rng(4).uniform(0, 1, (len(rows), looks.WIDTH)).astype(np.float32)
+    unit_looks = random_looks / np.linalg.norm(random_looks, axis=1, keepdims=True)  # as looks.looks gives them
     examples = library.build(rows, cues.unit_targets(rows, [(0, len(rows))]), np.arange(len(rows)),
-                             [(0, len(rows))], seen=lambda asked: looks[asked])
+                             [(0, len(rows))], looks=lambda asked: unit_looks[asked])
     onset_entries = np.flatnonzero(examples["onset"])
-    assert len(onset_entries) >= 2 and examples["seen"].shape == (len(onset_entries), 8)
-    assert library.check(examples, "test") is examples
+    assert len(onset_entries) >= 2 and examples["looks"].shape == (len(onset_entries), looks.WIDTH)
+    assert library.check(examples, "test") is examples and library.has_looks(examples)
     n = 20
     band, loudness, sounding = np.full((n, cues.BANDS), 0.3), np.full(n, -30.0), np.full(n, -20.0)
     probability = np.zeros(n)
     probability[12] = 0.9
     by_bands = library.Synthesizer(examples, onset_threshold=0.5, record=True)
-    by_bands.push(band, loudness, sounding, probability)  # no sight given: the band shape decides
+    by_bands.push(band, loudness, sounding, probability)  # no looks given: the band shape decides
     for entry in onset_entries:
-        seen = np.random.default_rng(5).uniform(0, 1, (n, 8)).astype(np.float32)
-        seen[12] = 3.0 * looks[examples["rows"][entry]]  # the scale of activity does not matter
+        seen = np.random.default_rng(5).uniform(0, 1, (n, looks.WIDTH)).astype(np.float32)
+        seen[12] = unit_looks[examples["rows"][entry]]
         synthesizer = library.Synthesizer(examples, onset_threshold=0.5, record=True)
-        synthesizer.push(band, loudness, sounding, probability, seen=seen)
+        synthesizer.push(band, loudness, sounding, probability, looks=seen)
         assert synthesizer.choices[12].event and synthesizer.choices[12].entry == entry
     assert by_bands.choices[12].entry in onset_entries  # one entry, whatever was seen
-    broken = dict(examples, seen=examples["seen"][1:])
-    with pytest.raises(UserError, match="inconsistent"):
-        library.check(broken, "test")
+    for broken in (dict(examples, looks=examples["looks"][1:]),
+                   dict(examples, looks=examples["looks"][:, 1:])):
+        with pytest.raises(UserError, match="inconsistent"):
+            library.check(broken, "test")
+    with pytest.raises(UserError, match="looks made otherwise"):
+        library.check(dict(examples, looks_made=dict(examples["looks_made"], patch_radius_px=3)), "test")
 
 
 def test_threshold_calibration_matches_the_onsets():

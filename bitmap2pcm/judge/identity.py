@@ -41,8 +41,9 @@ def copied_slots(network: Brain, frames: np.ndarray) -> list[tuple[int, int]]:
     `frames` of one video, as render would make them."""
     synthesizer = library.Synthesizer(network.output["library"], network.output["onset_threshold"],
                                       record=True)
-    said, seen = brains.OutputStream(network).push_and_seen(stream.whole_rows(network, frames))
-    synthesizer.push(*cues.decode(said), seen=seen)
+    outputs = brains.OutputStream(network)
+    for rows, seen in stream.slot_batches(network, [frames], network.chooses_by_looks):
+        synthesizer.push(*cues.decode(outputs.push(rows)), looks=seen)
     rows = network.output["library"]["rows"]
     return [(slot, int(rows[choice.entry])) for slot, choice in enumerate(synthesizer.choices or [])
             if choice.event and choice.gain > 0]

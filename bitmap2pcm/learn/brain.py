@@ -118,6 +118,11 @@ class Brain:
         """Frames after a slot the brain waits for before it can sound that slot."""
         return self.layout.lookahead_slots
 
+    @property
+    def chooses_by_looks(self) -> bool:
+        """Whether its synthesizer chooses its sound by the slots' looks (data/looks.py)."""
+        return self.representation.uses_looks(self.output)
+
     def synthesizer(self, mode: str) -> Synthesizer:
         """What turns the network's outputs into samples (`mode` joins PCM blocks)."""
         return self.representation.synthesizer(self.output, mode)
@@ -229,12 +234,6 @@ def check(brain: Brain) -> Brain:
                         f"not fit its {side}x{side} picture convention: its {layout.name!r} "
                         f"layout feeds the network {layout.what(brain.pixels)}, "
                         f"{layout.units(brain.pixels)} inputs")
-    library = brain.output.get("library")
-    seen = library.get("seen") if isinstance(library, dict) else None
-    width = pooling.layer_inputs(brain.layer_sizes, brain.positions)[-1]
-    if isinstance(seen, np.ndarray) and seen.ndim == 2 and seen.shape[1] != width:
-        raise UserError(f"{source}: brain's example library records {seen.shape[1]} hidden units "
-                        f"per onset, its top hidden layer has {width}; {RETRAIN}")
     return brain
 
 
@@ -319,13 +318,9 @@ class OutputStream:
         self.memory = memories.MemoryStream(brain.memory_spans) if brain.memory is not None else None
 
     def push(self, inputs: np.ndarray) -> np.ndarray:
-        return self.push_and_seen(inputs)[0]
-
-    def push_and_seen(self, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The outputs of the rows, and what the network saw in each: its top hidden layer's
-        activity (`hidden_activity`), which a cue brain's synthesizer chooses its events by."""
         brain = self.brain
-        seen = hidden_activity(brain, inputs)  # without hidden layers: the rows, checked
-        below = seen if self.memory is None else self.memory.push(seen)
+        below = hidden_activity(brain, inputs)  # without hidden layers: the rows, checked
+        if self.memory is not None:
+            below = self.memory.push(below)
         w, b, activation = brain.weights[-1], brain.biases[-1], brain.activations[-1]
-        return ACTIVATIONS[activation](below @ w + b).astype(np.float32, copy=False), seen
+        return ACTIVATIONS[activation](below @ w + b).astype(np.float32, copy=False)

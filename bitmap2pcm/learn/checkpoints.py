@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..data import looks as looks_of
 from ..data.layout import InputLayout
 from ..data.trainset import TrainingPairs, clip_segments, picture_channels, provenance_of, sidecar_path
 from ..sound.representation import Calibration
@@ -106,6 +107,7 @@ class RunFacts:
     backend: dict[str, Any]
     layout: InputLayout
     clip_starts: list[int]   # rows where a clip begins: a brain with memory forgets there
+    pictures: np.ndarray | None = None  # the training pictures, for the looks of a cue brain's onsets
 
 
 def brain_of(run: RunFacts, weights: list[np.ndarray], biases: list[np.ndarray],
@@ -133,10 +135,11 @@ def calibration(run: RunFacts, brain: Brain, sound: np.ndarray, batch_rows: int)
 
     unfitted, name = ((run.validation_rows, "validation") if len(run.validation_rows)
                       else (run.train_rows, "training"))
-    def seen(rows: np.ndarray) -> np.ndarray:
-        return brain_format.hidden_activity(brain, run.pairs.frames[rows])
+    def looks(rows: np.ndarray) -> np.ndarray:
+        return looks_of.looks_at(run.pictures, rows, run.clip_starts)
 
-    return Calibration(outputs=outputs, seen=seen, targets=run.pairs.audio, sound=sound,
+    return Calibration(outputs=outputs, looks=None if run.pictures is None else looks,
+                       targets=run.pairs.audio, sound=sound,
                        unfitted_rows=unfitted, unfitted_name=name,
                        usable_rows=np.sort(np.concatenate([run.train_rows, run.validation_rows])),
                        segments=clip_segments(run.pairs),

@@ -75,7 +75,7 @@ def run_training(frames: str, audio: str, output: str, layers: list[int] | None,
     trainer = Trainer(input_pairs(target_pairs(pairs, settings.representation()), layout), settings,
                       layout, sound=pairs.audio, checkpoint_dir=output_path.parent,
                       resume=checkpoint, quiet=quiet, backend=backend, resume_path=resume,
-                      augmented=augmented_rows(pairs, layout, settings))
+                      augmented=augmented_rows(pairs, layout, settings), pictures=pairs.frames)
     try:
         finished = trainer.run()
     except Interrupted as stop:

@@ -109,9 +109,11 @@ class Trainer:
     def __init__(self, pairs: TrainingPairs, settings: Settings, layout: InputLayout,
                  sound: np.ndarray, checkpoint_dir: str | Path = ".", resume: Brain | None = None,
                  quiet: bool = False, backend: str = "auto",
-                 resume_path: str | Path | None = None, augmented: np.ndarray | None = None) -> None:
+                 resume_path: str | Path | None = None, augmented: np.ndarray | None = None,
+                 pictures: np.ndarray | None = None) -> None:
         check_layers(settings.layer_sizes, pairs)
         self.pairs = pairs
+        self.pictures = pictures  # frames.pkl's rows: a cue brain keeps the looks of its onsets
         self.settings = settings
         self.layout = layout
         self.representation = settings.representation()
@@ -466,7 +468,7 @@ class Trainer:
     def _facts(self) -> RunFacts:
         return RunFacts(self.pairs, self.settings, self.train_rows, self.validation_rows,
                         self.holdout, self.interpolation, self.backend.describe(), self.layout,
-                        self.clip_starts)
+                        self.clip_starts, self.pictures)
 
     def _brain(self) -> Brain:
         """The finished brain: the best fine-tuned parameters, the training record, and what

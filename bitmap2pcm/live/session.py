@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from ..core import grid
+from ..data import looks
 from ..learn import brain as brains
 from ..media import video
 from ..render import stream
@@ -145,14 +146,16 @@ def run(plan: Plan) -> Summary:
         log.info("live: %s through %s, %d frames of look-ahead (the brain's: %d); Ctrl-C stops",
                  plan.source, Path(stream.resolve_brain(plan.brain)).stem, rows.frames,
                  rows.brain_frames)
-        slots = _play(source.start(), rows, brains.OutputStream(network), synthesizer, write)
+        # the looks wait no longer than the rows (live's look-ahead), so neither is held back
+        slot_rows = looks.WithLooks(rows, rows.frames if network.chooses_by_looks else None)
+        slots = _play(source.start(), slot_rows, brains.OutputStream(network), synthesizer, write)
     wall_s = time.monotonic() - started_s
     cpu_percent = 100 * (_cpu_s() - cpu_started_s) / max(wall_s, 1e-9)
     ending = device_stopped[0] if device_stopped else source.ending()
     return Summary(slots, source.received, source.dropped, wall_s, cpu_percent, ending)
 
 
-def _play(source: LiveSource, rows: LookaheadRows, outputs: brains.OutputStream,
+def _play(source: LiveSource, rows: looks.WithLooks, outputs: brains.OutputStream,
           synthesizer: Synthesizer, write: Callable[[np.ndarray], None]) -> int:
     """The loop: pictures in, sound out, until the source ends or is stopped; the slots given."""
     slots = 0
@@ -179,11 +182,12 @@ def _turns(source: LiveSource) -> Iterator[list[Arrival]]:
         yield arrivals
 
 
-def _sound(rows: np.ndarray, outputs: brains.OutputStream, synthesizer: Synthesizer,
-           write: Callable[[np.ndarray], None]) -> int:
-    """The sound of the next input rows, written; the number of slots."""
+def _sound(slots: tuple[np.ndarray, np.ndarray | None], outputs: brains.OutputStream,
+           synthesizer: Synthesizer, write: Callable[[np.ndarray], None]) -> int:
+    """The sound of the next input rows (with their slots' looks), written; the number of slots."""
+    rows, seen = slots
     if len(rows):
-        write(synthesizer.push(*outputs.push_and_seen(rows)))
+        write(synthesizer.push(outputs.push(rows), seen))
     return len(rows)
 
 

@@ -34,6 +34,7 @@ import numpy as np
 from ..core import cli, grid
 from ..core.errors import UserError
 from ..core.files import atomic_path, check_writable_dir
+from ..data import looks
 from ..learn import brain as brains
 from ..learn.brain import Brain
 from ..media import audio, video
@@ -97,18 +98,26 @@ def frame_stream(network: Brain, path: str | Path, batch_slots: int = BATCH_SLOT
                              origin_s=origin_s, channels=video.channels_of(convention))
 
 
-def input_rows(network: Brain, batches: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
-    """The rows the brain's input layer sees, for a stream of uint8 frame batches (n,
-    channels*side*side) of one video, by its layout's `stream` (which runs across the
-    batches, and gives what it held back at the end). Every frame gets one row, in order."""
-    builder = network.layout.stream()
+def slot_batches(network: Brain, batches: Iterable[np.ndarray],
+                 with_looks: bool) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+    """(input rows, looks) of a stream of uint8 frame batches (n, channels*side*side) of one
+    video: the rows the brain's input layer sees, by its layout's `stream` (which runs across
+    the batches, and gives what it held back at the end), and `with_looks` the same slots'
+    looks (data/looks.py), else None. Every frame gets one row, in order."""
+    slots = looks.WithLooks(network.layout.stream(), looks.STEP_FRAMES if with_looks else None)
     for batch in batches:
-        rows = builder.push(video.frames_to_unit(batch))
+        rows, seen = slots.push(video.frames_to_unit(batch))
         if len(rows):
-            yield rows
-    last = builder.finish()
-    if len(last):
-        yield last
+            yield rows, seen
+    rows, seen = slots.finish()
+    if len(rows):
+        yield rows, seen
+
+
+def input_rows(network: Brain, batches: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+    """The input rows alone of `slot_batches`."""
+    for rows, _ in slot_batches(network, batches, with_looks=False):
+        yield rows
 
 
 def whole_rows(network: Brain, frames: np.ndarray) -> np.ndarray:
@@ -120,11 +129,12 @@ def whole_rows(network: Brain, frames: np.ndarray) -> np.ndarray:
 def sound_stream(network: Brain, batches: Iterable[np.ndarray],
                  mode: str) -> Iterator[np.ndarray]:
     """Runs of samples for a stream of uint8 frame batches of one video: its input rows
-    (`input_rows`, which run across the batches) through the network and its
-    representation's synthesizer (`mode` names the join of PCM blocks)."""
+    (`slot_batches`, which run across the batches) through the network and its
+    representation's synthesizer (`mode` names the join of PCM blocks), with the slots' looks
+    for a synthesizer that chooses by them."""
     synthesizer, outputs = network.synthesizer(mode), brains.OutputStream(network)
-    for rows in input_rows(network, batches):
-        yield synthesizer.push(*outputs.push_and_seen(rows))
+    for rows, seen in slot_batches(network, batches, network.chooses_by_looks):
+        yield synthesizer.push(outputs.push(rows), seen)
     yield synthesizer.finish()
 
 

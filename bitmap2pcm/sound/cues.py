@@ -154,8 +154,8 @@ class DecodedCues:
 
         self._synthesizer = library.Synthesizer(output["library"], output["onset_threshold"])
 
-    def push(self, outputs: np.ndarray, seen: np.ndarray | None = None) -> np.ndarray:
-        return self._synthesizer.push(*decode(outputs), seen=seen)
+    def push(self, outputs: np.ndarray, looks: np.ndarray | None = None) -> np.ndarray:
+        return self._synthesizer.push(*decode(outputs), looks=looks)
 
     def finish(self) -> np.ndarray:
         return self._synthesizer.finish()
@@ -228,7 +228,7 @@ class Cues(Representation):
                         np.split(calibration.targets[rows, ONSET] > 0.5, breaks)))
         threshold = library.onset_threshold(runs)
         examples = library.build(calibration.sound, calibration.targets, calibration.usable_rows,
-                                 calibration.segments, calibration.library_seconds, calibration.seen)
+                                 calibration.segments, calibration.library_seconds, calibration.looks)
         log.info("onset threshold %.2f (on %d rows); example library: %d slots, %.1f MB",
                  threshold, len(rows), len(examples["slot_start"]), library.size_bytes(examples) / 1e6)
         return {"onset_threshold": threshold, "library": examples}
@@ -243,6 +243,11 @@ class Cues(Representation):
         library.check(output.get("library"), source)
         if not isinstance(output.get("onset_threshold"), float):
             raise UserError(f"{source}: the cue brain lacks its onset threshold; retrain it")
+
+    def uses_looks(self, output: dict[str, Any]) -> bool:
+        from . import library
+
+        return library.has_looks(output.get("library"))
 
     def synthesizer(self, output: dict[str, Any], mode: str) -> Synthesizer:
         del mode  # the sound is copied examples: no join

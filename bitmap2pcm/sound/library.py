@@ -13,18 +13,17 @@ Synthesis (`Synthesizer`, streaming) takes the predicted cues of each slot (`cue
 1. an event starts where the onset probability crosses the brain's threshold upwards
    (calibrated in training on validation rows: the events that best match the true
    onsets), at least MIN_GAP_SLOTS after the last one (`EventPicker`);
-2. an event slot copies the library entry holding an onset whose picture the network saw
-   most like this slot's: the nearest, by cosine, of the top hidden layer's activity kept for
-   every onset entry (`seen`: the timbre is chosen by what is seen, so the thing that hit
-   sounds like itself), at the loudness the network predicts if the slot sounds; then the
-   recording plays out as it was recorded, the following entries at the same gain (an impact
-   keeps its real decay), until its run ends, it falls silent or the next event comes. A
-   brain that kept no `seen` (trained before it was) copies the onset entry whose band
-   *shape* (the bands less their mean: the gain sets the level) is nearest the prediction,
-   with a penalty for a level far from the predicted one. On ten unseen event scenes the
-   choice by sight copies the right object's sound for 0.55 of the events against 0.33 by the
-   bands from a minute of training video, 0.68 against 0.63 from eight (docs/evaluation.md,
-   "Timbre chosen by what is seen"); the sum of both chose worse than either;
+2. an event slot copies the library entry holding an onset whose *looks* are nearest the
+   slot's (data/looks.py: the spectrum of the patch where the picture changes most, kept for
+   every onset entry; the nearest by cosine), so the thing that hit sounds like itself, at
+   the loudness the network predicts if the slot sounds; then the recording plays out as it
+   was recorded, the following entries at the same gain (an impact keeps its real decay),
+   until its run ends, it falls silent or the next event comes. A brain that kept no looks
+   (trained before them) copies the onset entry whose band *shape* (the bands less their
+   mean: the gain sets the level) is nearest the prediction, with a penalty for a level far
+   from the predicted one. On ten unseen event scenes the choice by looks copies the right
+   object's sound for LOOKS_RESULT of the events (docs/evaluation.md, "Timbre chosen by
+   what is seen"), where the bands chose 0.63 and the network's top hidden activity 0.68;
 3. any other slot copies the nearest entry without an onset, at the predicted loudness
    (predicted silence is silence; gain limited to GAIN_RANGE_DB); when the entry that
    continues the previous slot's costs at most CONTINUITY_COST more than the best, it is
@@ -44,6 +43,7 @@ import numpy as np
 
 from ..core import grid
 from ..core.errors import UserError
+from ..data import looks as looks_of
 from . import bands, cues, framing, onsets, overlap
 
 DEFAULT_CAP_S = 120.0          # 5.3 MB of 16-bit sound: two minutes of examples per brain
@@ -60,7 +60,7 @@ _SCALE = 32767.0
 
 def build(audio_rows: np.ndarray, cue_rows: np.ndarray, usable: np.ndarray,
           segments: list[tuple[int, int]], cap_s: float = DEFAULT_CAP_S,
-          seen: Callable[[np.ndarray], np.ndarray] | None = None) -> dict[str, Any]:
+          looks: Callable[[np.ndarray], np.ndarray] | None = None) -> dict[str, Any]:
     """The example library of a training set.
 
     `audio_rows` (n, 735) on the [0, 1] scale and their `cue_rows` (n, CUES) (`cues.unit_targets`);
@@ -68,8 +68,8 @@ def build(audio_rows: np.ndarray, cue_rows: np.ndarray, usable: np.ndarray,
     ranges (all rows are one clip when there are none). Runs of RUN_SLOTS consecutive usable
     rows of one clip are the candidates; when they hold more than `cap_s` seconds, the runs
     with onsets come first (events are rare and the ones worth copying), then runs evenly
-    spaced over the rest. `seen(rows)`, the trained network's top hidden activity of rows,
-    is kept (as unit vectors) for every onset entry: what events are chosen by.
+    spaced over the rest. `looks(rows)`, the looks of the rows' slots (data/looks.py), are
+    kept for every onset entry, with how they were made: what events are chosen by.
     """
     if cap_s <= 0:
         raise UserError(f"the example library needs a cap above 0 seconds, not {cap_s:g}")
@@ -111,14 +111,15 @@ def build(audio_rows: np.ndarray, cue_rows: np.ndarray, usable: np.ndarray,
         "rate_hz": grid.RATE_HZ,
     }
     library.update(_features(library, cue_rows[rows_array] if rows else np.zeros((0, cues.CUES))))
-    if seen is not None:
-        library["seen"] = _unit(np.asarray(seen(rows_array[library["onset"]]), np.float32))
+    if looks is not None:
+        library["looks"] = np.asarray(looks(rows_array[library["onset"]]), np.float32)
+        library["looks_made"] = looks_of.convention()
     return library
 
 
-def _unit(vectors: np.ndarray) -> np.ndarray:
-    """Each row scaled to length one (a zero row stays zero)."""
-    return vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12)
+def has_looks(library: Any) -> bool:
+    """Whether a (checked) library chooses its events by looks."""
+    return isinstance(library, dict) and "looks" in library
 
 
 def _within_cap(runs: list[tuple[int, int, int, int]], cue_rows: np.ndarray,
@@ -188,14 +189,17 @@ def check(library: Any, source: str) -> dict[str, Any]:
     if (starts.min() < MARGIN or starts.max() + overlap.FRAME - MARGIN > len(library["pcm"])
             or any(len(library[k]) != entries for k in keys[2:])
             or library["shape"].shape[1:] != (cues.BANDS,)
-            or ("seen" in library and not _seen_fits(library["seen"], int(library["onset"].sum())))):
+            or ("looks" in library and not _looks_fit(library["looks"], int(library["onset"].sum())))):
         raise UserError(f"{source}: the brain's example library is inconsistent; retrain it")
+    if "looks" in library and library.get("looks_made") != looks_of.convention():
+        raise UserError(f"{source}: the brain's example library keeps looks made otherwise than "
+                        "this version makes them; retrain it with theanet.py")
     return library
 
 
-def _seen_fits(seen: Any, onset_entries: int) -> bool:
-    return (isinstance(seen, np.ndarray) and seen.ndim == 2 and len(seen) == onset_entries
-            and bool(np.isfinite(seen).all()))
+def _looks_fit(looks: Any, onset_entries: int) -> bool:
+    return (isinstance(looks, np.ndarray) and looks.shape == (onset_entries, looks_of.WIDTH)
+            and bool(np.isfinite(looks).all()))
 
 
 def size_bytes(library: dict[str, Any]) -> int:
@@ -269,7 +273,7 @@ class Synthesizer:
         # an event with no onset entry to copy falls back to any entry, and so on
         self._for_event = self._onset if self._onset.any() else np.ones_like(self._onset)
         self._for_steady = ~self._onset if (~self._onset).any() else np.ones_like(self._onset)
-        self._seen = library.get("seen")  # unit rows, one per onset entry (build)
+        self._looks = library.get("looks")  # unit rows, one per onset entry (build)
         self._onset_entries = np.flatnonzero(self._onset)
         self._overlap_add = framing.OverlapAdd(overlap.HANN, overlap.HANN, overlap.HOP, overlap.LEAD)
         self._events = EventPicker(onset_threshold)
@@ -288,19 +292,18 @@ class Synthesizer:
         return np.maximum(distance, 0.0) + LEVEL_WEIGHT * level
 
     def event_entries(self, band: np.ndarray, sounding_db: np.ndarray,
-                      seen: np.ndarray | None) -> np.ndarray:
-        """The entry each event slot copies: the onset entry whose picture the network saw
-        most like the slot's (`seen`, the slots' top hidden activity: cosine), or, without
-        `seen` or for a brain that kept none, the entry of the best band shape and level."""
-        if seen is not None and self._seen is not None and len(self._seen):
-            # the library's rows are unit vectors: the largest dot product is the nearest cosine
-            return self._onset_entries[np.argmax(np.asarray(seen, np.float32) @ self._seen.T, axis=1)]
+                      looks: np.ndarray | None) -> np.ndarray:
+        """The entry each event slot copies: the onset entry whose looks are nearest the
+        slot's (unit rows: the largest dot product is the nearest cosine), or, without
+        `looks` or for a brain that kept none, the entry of the best band shape and level."""
+        if looks is not None and self._looks is not None and len(self._looks):
+            return self._onset_entries[np.argmax(np.asarray(looks, np.float32) @ self._looks.T, axis=1)]
         costs = self.costs(band, np.asarray(sounding_db, np.float64))
         return np.argmin(np.where(self._for_event[None, :], costs, np.inf), axis=1)
 
     def push(self, band: np.ndarray, loudness_db: np.ndarray, sounding_db: np.ndarray,
-             onset_probability: np.ndarray, seen: np.ndarray | None = None) -> np.ndarray:
-        """`seen`: what the network saw in each slot (`brain.OutputStream.push_and_seen`)."""
+             onset_probability: np.ndarray, looks: np.ndarray | None = None) -> np.ndarray:
+        """`looks`: each slot's looks (data/looks.py), for a library that keeps them."""
         band = np.asarray(band, np.float64)
         n = len(band)
         if n == 0:
@@ -309,7 +312,7 @@ class Synthesizer:
         steady_cost = self.costs(band, np.asarray(loudness_db, np.float64))
         # events are rare: chosen only for their slots, in slot order
         event_entries = iter(self.event_entries(band[events], np.asarray(sounding_db)[events],
-                                                None if seen is None else np.asarray(seen)[events]))
+                                                None if looks is None else np.asarray(looks)[events]))
         entries = np.empty(n, np.int64)
         gains = np.zeros(n)
         for t, event in enumerate(events):

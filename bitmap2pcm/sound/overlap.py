@@ -115,8 +115,8 @@ class WindowedFrames:
     def __init__(self) -> None:
         self._synthesizer = Synthesizer()
 
-    def push(self, outputs: np.ndarray, seen: np.ndarray | None = None) -> np.ndarray:
-        del seen  # the sound follows the outputs alone
+    def push(self, outputs: np.ndarray, looks: np.ndarray | None = None) -> np.ndarray:
+        del looks  # the sound follows the outputs alone
         return self._synthesizer.push(from_unit(outputs))
 
     def finish(self) -> np.ndarray:

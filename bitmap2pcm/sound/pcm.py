@@ -24,8 +24,8 @@ class JoinedBlocks:
             raise UserError(f"unknown mode '{mode}' (choose {', '.join(MODES)})")
         self._joiner = join.JOINS[mode]()
 
-    def push(self, outputs: np.ndarray, seen: np.ndarray | None = None) -> np.ndarray:
-        del seen  # the sound follows the outputs alone
+    def push(self, outputs: np.ndarray, looks: np.ndarray | None = None) -> np.ndarray:
+        del looks  # the sound follows the outputs alone
         return self._joiner.push(blocks_of(outputs))
 
     def finish(self) -> np.ndarray:

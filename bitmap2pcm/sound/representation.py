@@ -35,10 +35,11 @@ MEAN_SQUARED_ERROR_TRAINING = {"batch": 512, "optimizer": "nesterov", "learning_
 class Synthesizer(Protocol):
     """Samples from a stream of network outputs: `push` a batch of (n, outputs) rows and get
     the samples that are final, `finish` for the rest; 735 samples per slot in all, float32
-    in [-1, 1]. `seen` is the network's top hidden activity for the same rows (what it saw:
-    `brain.OutputStream.push_and_seen`), for a synthesizer that chooses its sound by it."""
+    in [-1, 1]. `looks` are the same slots' looks (data/looks.py: what the thing that moves
+    looks like), given to a synthesizer that chooses its sound by them
+    (`Representation.uses_looks`)."""
 
-    def push(self, outputs: np.ndarray, seen: np.ndarray | None = None) -> np.ndarray: ...
+    def push(self, outputs: np.ndarray, looks: np.ndarray | None = None) -> np.ndarray: ...
 
     def finish(self) -> np.ndarray: ...
 
@@ -47,8 +48,8 @@ class Synthesizer(Protocol):
 class Calibration:
     """What a representation may measure once the network is trained.
 
-    `outputs(rows)` runs the trained network on training-set rows, `seen(rows)` gives their
-    top hidden layer's activity (what the network saw); `targets` are every row's
+    `outputs(rows)` runs the trained network on training-set rows, `looks(rows)` gives their
+    slots' looks (data/looks.py, from the training pictures); `targets` are every row's
     targets and `sound` audio.pkl's PCM rows ([0, 1] scale); `unfitted_rows` are the rows
     fine-tuning never fitted (the validation rows; the training rows when there are none),
     named by `unfitted_name`; `usable_rows` every row training may use (never a held-out
@@ -56,7 +57,7 @@ class Calibration:
     sound a cue brain keeps."""
 
     outputs: Callable[[np.ndarray], np.ndarray]
-    seen: Callable[[np.ndarray], np.ndarray]
+    looks: Callable[[np.ndarray], np.ndarray] | None
     targets: np.ndarray
     sound: np.ndarray
     unfitted_rows: np.ndarray
@@ -118,6 +119,12 @@ class Representation:
                                 f"{output.get(key)!r}; this version reads {expected[key]!r}")
 
     checked_keys: ClassVar[tuple[str, ...]] = ("samples_per_slot", "rate_hz")
+
+    def uses_looks(self, output: dict[str, Any]) -> bool:
+        """Whether the synthesizer of a brain with output record `output` chooses its sound by
+        the slots' looks, which render and live then make beside the input rows."""
+        del output
+        return False
 
     def synthesizer(self, output: dict[str, Any], mode: str) -> Synthesizer:
         """The synthesizer of a brain with output record `output`; `mode` names the join

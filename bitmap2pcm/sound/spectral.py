@@ -230,8 +230,8 @@ class CalibratedSpectra:
         self._output = output
         self._synthesizer = Synthesizer()
 
-    def push(self, outputs: np.ndarray, seen: np.ndarray | None = None) -> np.ndarray:
-        del seen  # the sound follows the outputs alone
+    def push(self, outputs: np.ndarray, looks: np.ndarray | None = None) -> np.ndarray:
+        del looks  # the sound follows the outputs alone
         return self._synthesizer.push(calibrated(from_unit(outputs), self._output))
 
     def finish(self) -> np.ndarray:
