@@ -175,29 +175,45 @@ def test_an_event_copies_an_onset_and_plays_its_recording_out():
     assert level[14] > level[20] or level[20] == bands.FLOOR_DB  # ... and decays as recorded
 
 
-def test_an_event_copies_the_onset_that_looked_alike():
-    sound = clicks(300, list(range(10, 300, 45)), seed=3)
+def test_an_event_copies_of_the_onsets_that_looked_alike_the_one_that_sounds_alike():
+    sound = clicks(300, list(range(10, 300, 15)), seed=3)
     rows = grid.pcm_to_unit(sound.reshape(-1, W)).astype(np.float32)
     random_looks = np.random.default_rng(4).uniform(0, 1, (len(rows), looks.WIDTH)).astype(np.float32)
     unit_looks = random_looks / np.linalg.norm(random_looks, axis=1, keepdims=True)  # as looks.looks gives them
     examples = library.build(rows, cues.unit_targets(rows, [(0, len(rows))]), np.arange(len(rows)),
                              [(0, len(rows))], looks=lambda asked: unit_looks[asked])
     onset_entries = np.flatnonzero(examples["onset"])
-    assert len(onset_entries) >= 2 and examples["looks"].shape == (len(onset_entries), looks.WIDTH)
+    assert len(onset_entries) >= 8 and examples["looks"].shape == (len(onset_entries), looks.WIDTH)
     assert library.check(examples, "test") is examples and library.has_looks(examples)
     n = 20
-    band, loudness, sounding = np.full((n, cues.BANDS), 0.3), np.full(n, -30.0), np.full(n, -20.0)
     probability = np.zeros(n)
     probability[12] = 0.9
-    by_bands = library.Synthesizer(examples, onset_threshold=0.5, record=True)
-    by_bands.push(band, loudness, sounding, probability)  # no looks given: the band shape decides
-    for entry in onset_entries:
-        seen = np.random.default_rng(5).uniform(0, 1, (n, looks.WIDTH)).astype(np.float32)
-        seen[12] = unit_looks[examples["rows"][entry]]
+
+    def event_copy(bands_of: int, looks_of: int | None) -> int:
+        """The entry the event copies when the bands predicted are entry `bands_of`'s and the
+        slot looks like entry `looks_of`."""
+        band = np.tile(0.5 + examples["shape"][bands_of], (n, 1))
+        level = np.full(n, float(examples["level_db"][bands_of]))
         synthesizer = library.Synthesizer(examples, onset_threshold=0.5, record=True)
-        synthesizer.push(band, loudness, sounding, probability, looks=seen)
-        assert synthesizer.choices[12].event and synthesizer.choices[12].entry == entry
-    assert by_bands.choices[12].entry in onset_entries  # one entry, whatever was seen
+        seen = None
+        if looks_of is not None:
+            seen = np.random.default_rng(5).uniform(0, 1, (n, looks.WIDTH)).astype(np.float32)
+            seen[12] = unit_looks[examples["rows"][looks_of]]
+        synthesizer.push(band, level, level, probability, looks=seen)
+        assert synthesizer.choices[12].event
+        return synthesizer.choices[12].entry
+
+    similarity = examples["looks"] @ examples["looks"].T
+    for entry in onset_entries:
+        # sounds and looks like this entry: copied; without looks, the bands alone find it
+        assert event_copy(entry, entry) == entry and event_copy(entry, None) == entry
+        # looks like this entry, sounds like the onset that looks least like it: the looks'
+        # shortlist never holds that one
+        alike = similarity[list(onset_entries).index(entry)]
+        unlike, next_alike = onset_entries[np.argmin(alike)], onset_entries[np.argsort(-alike)[1]]
+        assert event_copy(unlike, None) == unlike and event_copy(unlike, entry) != unlike
+        # ... and sounds like the onset that looks next most alike: the bands choose it
+        assert event_copy(next_alike, entry) == next_alike
     for broken in (dict(examples, looks=examples["looks"][1:]),
                    dict(examples, looks=examples["looks"][:, 1:])):
         with pytest.raises(UserError, match="inconsistent"):
