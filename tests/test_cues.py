@@ -24,6 +24,16 @@ def clicks(slots: int, at: list[int], level: float = 0.5, seed: int = 0) -> np.n
     return np.clip(y, -1, 1)
 
 
+def test_targets_read_a_block_at_a_time_are_the_whole_sound_s(monkeypatch):
+    sound = clicks(200, [0, 3, 40, 41, 97, 150, 198], seed=2)
+    sound += 0.01 * np.sin(np.arange(sound.size) * 0.05)  # a steady tone under the clicks
+    whole = cues.of_pcm(sound)
+    assert whole[:, cues.ONSET].sum() >= 4
+    for block in (1, 7, 60):
+        monkeypatch.setattr(cues, "BLOCK_SLOTS", block)
+        np.testing.assert_array_equal(cues.of_pcm(sound), whole)
+
+
 def test_loudness_classes_are_mu_law_and_decode_near_their_level():
     rms = np.array([0.0, 1e-5, 1e-3, 1e-2, 0.1, 0.5, 1.0])
     classes = cues.loudness_class(rms)

@@ -109,6 +109,14 @@ def test_no_row_crosses_a_clip_start():
     np.testing.assert_array_equal(joined[:15], LAYOUT.rows(frames[:15], [0]))
 
 
+def test_rows_built_a_block_at_a_time_are_the_whole_clip_s(monkeypatch):
+    frames = np.concatenate([bounce(20.0, 40), on_twos(bounce(40.0, 30))])
+    whole = LAYOUT.rows(frames, [0, 40])
+    for block in (1, 7, 40):
+        monkeypatch.setattr(patches, "FRAMES_AT_ONCE", block)
+        np.testing.assert_array_equal(LAYOUT.rows(frames, [0, 40]), whole)
+
+
 def test_a_brain_of_other_constants_or_shapes_is_refused(tmp_path):
     network = random_brain(np.random.default_rng(1))
     record = dict(network.input, gain=2.0)

@@ -36,6 +36,7 @@ SEARCH_RADIUS_PX = 3  # where it changes most: sums over 7 x 7 pixels
 PATCH_RADIUS_PX = 7   # the patch: 15 x 15 pixels of a 64 x 64 picture
 PATCH_SIDE = 2 * PATCH_RADIUS_PX + 1
 WIDTH = PATCH_SIDE * (PATCH_SIDE // 2 + 1)  # the magnitudes of a real 2-D Fourier transform
+PICTURES_AT_ONCE = 1024  # `pictures_of` converts this many at a time
 
 
 def convention() -> dict[str, Any]:
@@ -80,17 +81,37 @@ def looks(before: np.ndarray, after: np.ndarray) -> np.ndarray:
     return (spectrum / np.maximum(length, 1e-12)).astype(np.float32)
 
 
+def pictures_of(frames: np.ndarray) -> np.ndarray:
+    """Frames (n, pixels: gray or three planes, in [0, 1]) as the 8-bit gray pictures (n,
+    side * side) that `looks_at` needs: a quarter of float32 gray frames, a twelfth of
+    colour ones, and for pickler's frames (8-bit values / 255) the very values a video's
+    frames have, so training's looks are render's. A block of rows at a time: no float copy
+    of all frames is made."""
+    pictures = flow.gray_pictures(frames)
+    out = np.empty((len(pictures), pictures[0].size if len(pictures) else 0), np.uint8)
+    for first in range(0, len(pictures), PICTURES_AT_ONCE):
+        block = pictures[first:first + PICTURES_AT_ONCE]
+        out[first:first + len(block)] = np.rint(block * np.float32(255)).reshape(len(block), -1)
+    return out
+
+
 def looks_at(frames: np.ndarray, rows: np.ndarray, clip_starts: Sequence[int]) -> np.ndarray:
     """The looks of the slots `rows` of `frames` (n, pixels: gray or three planes, uint8 or
-    in [0, 1]) cut into clips at `clip_starts`, as `LooksStream` gives them for each clip."""
+    in [0, 1]) cut into clips at `clip_starts`, as `LooksStream` gives them for each clip.
+    PICTURES_AT_ONCE slots at a time: only their pictures are converted."""
     rows = np.asarray(rows, np.int64)
     starts = np.asarray(sorted(set(int(s) for s in clip_starts) | {0}), np.int64)
     clip = np.searchsorted(starts, rows, side="right") - 1
     first = starts[clip]
     stop = np.append(starts[1:], len(frames))[clip]
-    pictures = flow.gray_pictures(frames)
-    return looks(pictures[np.maximum(rows - STEP_FRAMES, first)],
-                 pictures[np.minimum(rows + STEP_FRAMES, stop - 1)])
+    before_rows = np.maximum(rows - STEP_FRAMES, first)
+    after_rows = np.minimum(rows + STEP_FRAMES, stop - 1)
+    out = np.empty((len(rows), WIDTH), np.float32)
+    for at in range(0, len(rows), PICTURES_AT_ONCE):
+        block = slice(at, at + PICTURES_AT_ONCE)
+        out[block] = looks(flow.gray_pictures(frames[before_rows[block]]),
+                           flow.gray_pictures(frames[after_rows[block]]))
+    return out
 
 
 class LooksStream:

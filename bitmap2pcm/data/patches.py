@@ -61,6 +61,7 @@ WIDTH = STEPS * MAP + movement.SCALARS
 # maps whose every block changes less than the energy floor have no direction: the turn of
 # rounding noise (a brightness change less its median) would be anything
 STILL_NORM = movement.ENERGY_FLOOR * SIDE
+FRAMES_AT_ONCE = 1024  # `Patches.rows` builds the rows of this many frames at a time
 
 
 def _rows(window: np.ndarray, out: np.ndarray) -> None:
@@ -163,9 +164,14 @@ class Patches(InputLayout):
                  "%d patches (%d inputs per slot)", STEPS, len(places().index), WIDTH)
         out = np.empty((len(frames), WIDTH), np.float32)
         for first, stop in clip_bounds(clip_starts, len(frames)):
-            stream = self.stream()
-            rows = stream.push(frames[first:stop])
-            out[first:stop] = np.concatenate([rows, stream.finish()])
+            # a block of frames at a time, as render streams them: a whole clip at once would
+            # hold several float copies of its frames (two hours: gigabytes)
+            stream, given = self.stream(), first
+            for start in range(first, stop, FRAMES_AT_ONCE):
+                rows = stream.push(frames[start:min(start + FRAMES_AT_ONCE, stop)])
+                out[given:given + len(rows)] = rows
+                given += len(rows)
+            out[given:stop] = stream.finish()
         return out
 
     def stream(self) -> PatchStream:

@@ -78,21 +78,26 @@ def features(hidden: np.ndarray, spans: Sequence[Sequence[int]],
     hidden = np.asarray(hidden, np.float32)
     out = np.empty((len(hidden), len(spans) * hidden.shape[1]), np.float32)
     for first, stop in clip_bounds(clip_starts, len(hidden)):
-        out[first:stop] = _clip_features(hidden[first:stop], hidden[first:first + 1], spans)
+        _clip_features(hidden[first:stop], hidden[first:first + 1], spans, out[first:stop])
     return out
 
 
-def _clip_features(hidden: np.ndarray, past: np.ndarray, spans: Sequence[Sequence[int]]) -> np.ndarray:
+def _clip_features(hidden: np.ndarray, past: np.ndarray, spans: Sequence[Sequence[int]],
+                   out: np.ndarray) -> np.ndarray:
     """m_t of the rows `hidden` of one clip, preceded by the rows `past` (the last ones the
-    memory holds; fewer than its reach repeat the first of them)."""
+    memory holds; fewer than its reach repeat the first of them), written into `out` (n,
+    len(spans) * H) float32 one span at a time: a whole training set's features in float64
+    would take three times its float32 features at once."""
     reach = reach_of(spans)
     if len(past) < reach:
         past = np.concatenate([np.repeat(past[:1], reach - len(past), axis=0), past])
     sequence = np.concatenate([past[len(past) - reach:], hidden]).astype(np.float64)
     sums = np.concatenate([np.zeros((1, sequence.shape[1])), np.cumsum(sequence, axis=0)])
     now = np.arange(len(hidden)) + reach  # row t's place in `sequence`
-    parts = [(sums[now - a + 1] - sums[now - b]) / (b - a + 1) for a, b in spans]
-    return np.concatenate(parts, axis=1).astype(np.float32)
+    width = hidden.shape[1]
+    for index, (a, b) in enumerate(spans):
+        out[:, index * width:(index + 1) * width] = (sums[now - a + 1] - sums[now - b]) / (b - a + 1)
+    return out
 
 
 class MemoryStream:
@@ -109,7 +114,8 @@ class MemoryStream:
         if len(hidden) == 0:
             return np.zeros((0, len(self.spans) * hidden.shape[1]), np.float32)
         past = hidden[:1] if self.past is None else self.past
-        out = _clip_features(hidden, past, self.spans)
+        out = _clip_features(hidden, past, self.spans,
+                             np.empty((len(hidden), len(self.spans) * hidden.shape[1]), np.float32))
         held = np.concatenate([past, hidden])
         self.past = held[-reach_of(self.spans):]
         return out

@@ -14,6 +14,7 @@ from ..sound import registry
 from . import backend as backend_module
 from . import brain as brain_format
 from .checkpoints import Interrupted
+from ..data import looks
 from .pairs import augmented_rows, input_pairs, run_layout, target_pairs
 from .reporting import duration_text
 from .settings import check_inputs, check_outputs, mode_defaults, preset_layers, settings_for
@@ -75,7 +76,9 @@ def run_training(frames: str, audio: str, output: str, layers: list[int] | None,
     trainer = Trainer(input_pairs(target_pairs(pairs, settings.representation()), layout), settings,
                       layout, sound=pairs.audio, checkpoint_dir=output_path.parent,
                       resume=checkpoint, quiet=quiet, backend=backend, resume_path=resume,
-                      augmented=augmented_rows(pairs, layout, settings), pictures=pairs.frames)
+                      augmented=augmented_rows(pairs, layout, settings),
+                      pictures=looks.pictures_of(pairs.frames))
+    del pairs  # the float32 frames, the largest of the data, are not needed past this point
     try:
         finished = trainer.run()
     except Interrupted as stop:

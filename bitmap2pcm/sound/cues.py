@@ -79,18 +79,29 @@ def class_db(classes: np.ndarray) -> np.ndarray:
                     np.maximum(20.0 * np.log10(np.maximum(rms, 1e-12)), bands.FLOOR_DB))
 
 
+BLOCK_SLOTS = 1800   # `of_pcm` reads a minute of sound at a time ...
+CONTEXT_SLOTS = 4    # ... with this much either side (the spectra's frames reach 0.7 slot)
+
+
 def of_pcm(samples: np.ndarray) -> np.ndarray:
     """The cue rows of one contiguous sound (PCM in [-1, 1], a whole number of slots):
     (slots, CUES) float32."""
     y = np.asarray(samples, np.float64).reshape(-1)
     slots = y.size // grid.SAMPLES_PER_SLOT
     rows = np.zeros((slots, CUES), np.float32)
-    if slots == 0:
-        return rows
-    rows[:, :BANDS] = band_units(bands.slot_band_db(y))
-    classes = loudness_class(bands.slot_loudness(y))
-    rows[np.arange(slots), BANDS + classes] = 1.0
-    rows[onsets.onset_slots(y), ONSET] = 1.0
+    strength = np.zeros(slots)
+    # a block of slots at a time, with CONTEXT_SLOTS of sound either side (more than the
+    # spectra's window reaches): the spectra of a whole clip at once take tens of KB a slot
+    for first in range(0, slots, BLOCK_SLOTS):
+        stop = min(first + BLOCK_SLOTS, slots)
+        before, after = min(first, CONTEXT_SLOTS), min(slots - stop, CONTEXT_SLOTS)
+        block = y[(first - before) * grid.SAMPLES_PER_SLOT:(stop + after) * grid.SAMPLES_PER_SLOT]
+        inner = slice(before, before + stop - first)
+        rows[first:stop, :BANDS] = band_units(bands.slot_band_db(block)[inner])
+        classes = loudness_class(bands.slot_loudness(block)[inner])
+        rows[np.arange(first, stop), BANDS + classes] = 1.0
+        strength[first:stop] = onsets.onset_strength_slots(block)[inner]
+    rows[onsets.pick_peaks(strength), ONSET] = 1.0
     return rows
 
 
