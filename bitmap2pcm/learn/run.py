@@ -9,12 +9,12 @@ from typing import Any
 from ..core import grid
 from ..core.errors import UserError
 from ..core.files import check_writable_dir
+from ..data import looks
 from ..data.trainset import clip_segments, load_pairs, picture_channels
 from ..sound import registry
 from . import backend as backend_module
 from . import brain as brain_format
 from .checkpoints import Interrupted
-from ..data import looks
 from .pairs import augmented_rows, input_pairs, run_layout, target_pairs
 from .reporting import duration_text
 from .settings import check_inputs, check_outputs, mode_defaults, preset_layers, settings_for
@@ -73,11 +73,12 @@ def run_training(frames: str, audio: str, output: str, layers: list[int] | None,
         settings = settings_for(layers, options, checkpoint, resume)
     check_inputs(settings, pixels, picture_channels(pairs))
     layout = run_layout(pairs, settings, checkpoint)
+    pictures = looks.pictures_of(pairs.frames) if settings.representation().keeps_looks else None
     trainer = Trainer(input_pairs(target_pairs(pairs, settings.representation()), layout), settings,
                       layout, sound=pairs.audio, checkpoint_dir=output_path.parent,
                       resume=checkpoint, quiet=quiet, backend=backend, resume_path=resume,
                       augmented=augmented_rows(pairs, layout, settings),
-                      pictures=looks.pictures_of(pairs.frames))
+                      pictures=pictures)
     del pairs  # the float32 frames, the largest of the data, are not needed past this point
     try:
         finished = trainer.run()

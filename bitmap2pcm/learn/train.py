@@ -113,7 +113,7 @@ class Trainer:
                  pictures: np.ndarray | None = None) -> None:
         check_layers(settings.layer_sizes, pairs)
         self.pairs = pairs
-        self.pictures = pictures  # frames.pkl's rows: a cue brain keeps the looks of its onsets
+        self.pictures = pictures  # 8-bit gray (looks.pictures_of): a cue brain keeps its onsets' looks
         self.settings = settings
         self.layout = layout
         self.representation = settings.representation()

@@ -188,6 +188,7 @@ class Cues(Representation):
     loss_text = ("mean squared error over rows and bands, cross-entropy of the loudness class "
                  "and weighted cross-entropy of the onset (cues.Cues.loss)")
     synthesis = "example-based synthesis"
+    keeps_looks = True  # the library's onsets, for events to choose by (library.py)
     checked_keys = ("bands", "band_scale", "loudness_classes", "loudness_scale",
                     "samples_per_slot", "rate_hz")
     # Its settings are Settings' defaults, the recommended mode's (learn/settings.py).

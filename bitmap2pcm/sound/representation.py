@@ -81,6 +81,7 @@ class Representation:
     loss_text: ClassVar[str]     # the loss, for the brain's training record
     synthesis: ClassVar[str]     # how render makes sound of it, for its log line
     joins: ClassVar[bool] = False  # whether render's --mode (raw or smooth join) applies
+    keeps_looks: ClassVar[bool] = False  # whether `calibrate` reads the training slots' looks
     training: ClassVar[dict[str, Any]] = MEAN_SQUARED_ERROR_TRAINING  # its own settings
 
     def targets(self, sound_rows: np.ndarray, segments: list[tuple[int, int]]) -> np.ndarray:
