@@ -30,6 +30,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import flow
+from .layout import RowStream
 
 STEP_FRAMES = 2       # the change from two frames before a slot to two after
 SEARCH_RADIUS_PX = 3  # where it changes most: sums over 7 x 7 pixels
@@ -156,7 +157,7 @@ class WithLooks:
     them: `push` and `finish` give (rows, looks), as many of each, holding back whichever
     stream runs ahead. Without looks (`ahead` None) the looks are None."""
 
-    def __init__(self, rows: Any, ahead: int | None) -> None:
+    def __init__(self, rows: RowStream, ahead: int | None) -> None:
         self._rows = rows
         self._looks = None if ahead is None else LooksStream(ahead)
         self._held_rows: list[np.ndarray] = []
