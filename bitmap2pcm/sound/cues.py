@@ -230,7 +230,7 @@ class Cues(Representation):
         """The onset threshold, calibrated on rows fine-tuning never fitted so that render
         makes as many events as the true sound has onsets, and the example library, copied
         from the training sound on every row training may use, never a held-out one, with
-        what the network saw on each of its onsets (the event's example is chosen by it)."""
+        the looks of each of its onsets (data/looks.py: events choose their example by them)."""
         from . import library
 
         rows = calibration.unfitted_rows
