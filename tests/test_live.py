@@ -92,14 +92,57 @@ def test_device_ring_keeps_latency_bounded_and_counts_underruns():
     out = np.zeros(128, np.float32)
     ring.take(out)
     assert ring.underruns == 0 and not out.any()  # silence before the first samples
-    ring.put(np.ones(735, np.float32))
+    ring(np.ones(735, np.float32))
     ring.take(out)
     assert not out[:100].any() and out[100:].all()  # the margin first
-    ring.put(np.ones(5 * 735, np.float32))
+    ring(np.ones(5 * 735, np.float32))
     assert ring.skipped_samples > 0  # beyond margin + two slots: the oldest go
     for _ in range(40):
         ring.take(out)
     assert ring.underruns == 1
+    output.ending([ring])
+    ring(np.ones(5 * 735, np.float32))  # the session's end: played whole
+    assert len(ring._samples) == 100 + 5 * 735
+
+
+class FakeServer:
+    """A `pulse.Playback` whose latency the test sets: what the server holds, in ms."""
+
+    def __init__(self) -> None:
+        self.latency = 0.0
+        self.written: list[np.ndarray] = []
+
+    def latency_ms(self) -> float:
+        return self.latency
+
+    def write(self, samples: np.ndarray) -> None:
+        self.written.append(samples)
+
+
+def test_device_server_writer_skips_piled_sound_plays_the_end_whole_and_counts_underruns():
+    server = FakeServer()
+    writer = output._ServerWriter(server, margin_ms=30.0)
+    server.latency = 16.7  # pre-buffering: the server holds what it got, and a wait is no underrun
+    writer(np.ones(735, np.float32))
+    time.sleep(0.02)
+    writer(np.ones(735, np.float32))
+    assert writer.underruns == 0 and len(server.written[-1]) == 735
+    server.latency = 90.0  # sound piled up: what exceeds margin + two slots is skipped, oldest first
+    writer(np.ones(735, np.float32))
+    kept = 735 - round((90.0 + 1000 * 735 / grid.RATE_HZ - 30.0 - 2000 / grid.SLOTS_PER_SECOND)
+                       * grid.RATE_HZ / 1000)
+    assert len(server.written[-1]) == kept and writer.skipped_samples == 735 - kept
+    output.ending([writer])
+    server.latency = 0.5  # it plays: it holds less than after the last write
+    writer(np.full(3 * 735, 0.5, np.float32))  # the look-ahead's last slots: not late, played whole
+    assert len(server.written[-1]) == 3 * 735 and writer.underruns == 0
+    time.sleep(0.002)  # longer than the 0.5 ms the server held after that write: it ran dry
+    server.latency = 0.0
+    writer(np.ones(735, np.float32))
+    assert writer.underruns == 1
+    time.sleep(0.002)  # pre-buffering again: it holds what it got
+    writer(np.ones(735, np.float32))
+    assert writer.underruns == 1
 
 
 # ---- the command ----------------------------------------------------------------------------

@@ -49,14 +49,16 @@ Write = Callable[[np.ndarray], None]
 
 DEFAULT_BUFFER_MS = 30.0  # the device's jitter margin (see the module notes)
 BLOCK_SAMPLES = 128       # samples per device callback: 5.8 ms
+DRAINED_MS = 1.0          # a server holding this much less than after the last write has played
 NO_DEVICE = ("install the 'sounddevice' package (pip install 'bitmap2pcm[live]') and PortAudio "
              "('apt-get install -y libportaudio2'), or write the sound with -o FILE.wav or -o -")
 
 
 class _Ring:
-    """Samples waiting for the device: `put` from the session, `take` from the callback.
-    The device plays silence until the first samples come, and after an underrun; the
-    samples that come then are preceded by the margin again."""
+    """Samples waiting for the device: written by the session (a call), taken by the
+    callback (`take`). The device plays silence until the first samples come, and after an
+    underrun; the samples that come then are preceded by the margin again. Once `closing`
+    (the session's end, see `ending`) nothing more is skipped."""
 
     def __init__(self, margin_samples: int) -> None:
         self._margin = np.zeros(margin_samples, np.float32)
@@ -66,15 +68,15 @@ class _Ring:
         self.underruns = 0
         self.skipped_samples = 0
         self._waiting = True  # for samples: before the first, and after an underrun
-        self.closing = False  # the last samples are playing: running out is no underrun
+        self.closing = False  # the session's end: its sound is played whole, running out is no underrun
 
-    def put(self, samples: np.ndarray) -> None:
+    def __call__(self, samples: np.ndarray) -> None:
         with self._lock:
             lead = self._margin if self._waiting else self._samples
             self._samples = np.concatenate([lead, samples])
             self._waiting = False
             excess = len(self._samples) - self.limit
-            if excess > 0:
+            if excess > 0 and not self.closing:
                 self._samples = self._samples[excess:]
                 self.skipped_samples += excess
 
@@ -108,8 +110,12 @@ class _ServerWriter:
     play. When that and the run together exceed the margin and two slots (sound piled up:
     the source's clock ahead of the sound card's, a stall, the loop catching up), the oldest
     samples of the run are skipped down to it, so a write never waits longer than about
-    a slot. An underrun is counted when the time since the last write exceeds the latency
-    reported after it (what the server held at most: a lower bound)."""
+    a slot; at the session's end (`closing`) the look-ahead's last slots come at once and
+    are played whole. An underrun is counted when the time since the last write exceeds the
+    latency reported after it (what the server held at most: a lower bound), while the
+    server plays: until its pre-buffer has filled (at the start, after an underrun) it holds
+    what it is given, and a wait is no underrun. It plays when it holds less than after the
+    last write."""
 
     def __init__(self, playback: pulse.Playback, margin_ms: float) -> None:
         self._playback = playback
@@ -117,6 +123,8 @@ class _ServerWriter:
         self._last: tuple[float, float] | None = None  # (when, latency after) of the last write
         self.underruns = 0
         self.skipped_samples = 0
+        self._playing = False
+        self.closing = False
 
     def __call__(self, samples: np.ndarray) -> None:
         try:
@@ -134,10 +142,11 @@ class _ServerWriter:
 
     def _write(self, samples: np.ndarray) -> None:
         now, latency_ms = time.monotonic(), self._playback.latency_ms()
-        if self._last is not None and 1000 * (now - self._last[0]) > self._last[1]:
-            self.underruns += 1
+        ran_dry = self._playing and 1000 * (now - self._last[0]) > self._last[1]
+        self.underruns += ran_dry
+        self._playing = not ran_dry and self._last is not None and latency_ms < self._last[1] - DRAINED_MS
         excess_ms = latency_ms + 1000 * len(samples) / grid.RATE_HZ - self._limit_ms
-        if excess_ms > 0:
+        if excess_ms > 0 and not self.closing:
             excess = min(len(samples), round(excess_ms * grid.RATE_HZ / 1000))
             samples = samples[excess:]
             self.skipped_samples += excess
@@ -172,6 +181,15 @@ def device(buffer_ms: float = DEFAULT_BUFFER_MS, name: str | int | None = None) 
     _report(writer)
 
 
+def ending(writes: list[Write]) -> None:
+    """Tell the sound device, if it is among `writes`, that what comes now is the session's
+    end: the look-ahead's last slots, which come at once without being late. It plays
+    them whole instead of skipping them as piled-up sound."""
+    for write in writes:
+        if isinstance(write, (_Ring, _ServerWriter)):
+            write.closing = True
+
+
 def _report(counts: _Ring | _ServerWriter) -> None:
     if counts.underruns or counts.skipped_samples:
         log.warning("sound device: %d underruns (the brain fell behind), %.0f ms skipped (the source "
@@ -199,7 +217,7 @@ def portaudio(buffer_ms: float, name: str | int | None = None) -> Iterator[Write
     with player:
         log.info("playing on %s (%.0f ms device latency, %.0f ms margin)",
                  sounddevice.query_devices(player.device)["name"], player.latency * 1000, buffer_ms)
-        yield ring.put
+        yield ring
         ring.drain()
     _report(ring)
 

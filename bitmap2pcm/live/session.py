@@ -148,7 +148,8 @@ def run(plan: Plan) -> Summary:
                  rows.brain_frames)
         # the looks wait no longer than the rows (live's look-ahead), so neither is held back
         slot_rows = looks.WithLooks(rows, rows.frames if network.chooses_by_looks else None)
-        slots = _play(source.start(), slot_rows, brains.OutputStream(network), synthesizer, write)
+        slots = _play(source.start(), slot_rows, brains.OutputStream(network), synthesizer, write,
+                      lambda: output.ending(writes))
     wall_s = time.monotonic() - started_s
     cpu_percent = 100 * (_cpu_s() - cpu_started_s) / max(wall_s, 1e-9)
     ending = device_stopped[0] if device_stopped else source.ending()
@@ -156,8 +157,10 @@ def run(plan: Plan) -> Summary:
 
 
 def _play(source: LiveSource, rows: looks.WithLooks, outputs: brains.OutputStream,
-          synthesizer: Synthesizer, write: Callable[[np.ndarray], None]) -> int:
-    """The loop: pictures in, sound out, until the source ends or is stopped; the slots given."""
+          synthesizer: Synthesizer, write: Callable[[np.ndarray], None],
+          ending: Callable[[], None]) -> int:
+    """The loop: pictures in, sound out, until the source ends or is stopped (`ending` is
+    called before the last slots); the slots given."""
     slots = 0
     last: Arrival | None = None
     reported_s, reported_drops = time.monotonic(), 0
@@ -172,6 +175,7 @@ def _play(source: LiveSource, rows: looks.WithLooks, outputs: brains.OutputStrea
             reported_s, reported_drops = time.monotonic(), source.dropped
     if source.received == 0 and source.error is not None:
         raise source.error  # nothing came: no output is left behind
+    ending()
     slots += _sound(rows.finish(), outputs, synthesizer, write)
     write(synthesizer.finish())
     return slots
