@@ -1,6 +1,6 @@
 """bitmap2pcm live: look-ahead rows, a file played live against render, a pipe source, a
-source that stops, Ctrl-C with --record, the missing sound device, and sound through a
-PulseAudio null sink where one can be started."""
+source that stops, Ctrl-C with --record, the missing sound device, and sound and its latency
+through a PulseAudio null sink where one can be started."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from conftest import REPO, make_video
 from bitmap2pcm.core import grid
 from bitmap2pcm.data import movement, patches
 from bitmap2pcm.learn import brain as brains
-from bitmap2pcm.live import lookahead, nullsink, output, source
+from bitmap2pcm.live import latency, lookahead, nullsink, output, source
 from bitmap2pcm.media import audio, video
 from bitmap2pcm.render import stream
 
@@ -265,6 +265,26 @@ def test_sound_reaches_a_null_sink_monitor(clip, tmp_path):
     loud = heard[np.abs(heard) > 0]
     assert 0.5 < np.sqrt(np.mean(loud ** 2)) / np.sqrt(np.mean(sound ** 2)) < 2.0
     assert len(loud) > 0.75 * len(sound)
+
+
+@pytest.mark.slow
+def test_latency_end_to_end_through_a_null_sink(tmp_path):
+    # bench/live's measurement, short: every flash's sound is found where it was played, after
+    # its picture, and waiting fewer frames gives it sooner (timings are bench/live's to report)
+    if reason := nullsink.unavailable():
+        pytest.skip(reason)
+    try:
+        with nullsink.server(tmp_path / "pulse") as env:
+            steady = latency.measure(LIVE, env, tmp_path, seconds=3.0, cwd=REPO)
+            soonest = latency.measure([*LIVE, "--lookahead", "0"], env, tmp_path, seconds=3.0, cwd=REPO)
+    except RuntimeError as error:
+        pytest.skip(str(error))
+    for flashes in (steady, soonest):
+        assert flashes.not_found == 0 and len(flashes.latencies_ms) >= 3, flashes.log
+        assert min(flashes.latencies_ms) > 0
+    # three frames of look-ahead are 100 ms; where the server's pre-buffer filled at the start
+    # may move each run's latency by up to a slot
+    assert np.median(steady.latencies_ms) - np.median(soonest.latencies_ms) > 1000 / grid.SLOTS_PER_SECOND
 
 
 @pytest.mark.slow
