@@ -245,6 +245,17 @@ def test_threshold_calibration_matches_the_onsets():
     assert library.onset_threshold([(probability, np.zeros(200, bool))]) == 1.0
 
 
+def test_impacts_in_quick_succession_each_get_an_event_though_the_probability_stays_high():
+    # dense impacts: the probability peaks at each one and never drops below the threshold
+    # between them; a wiggle within MIN_GAP_SLOTS is no new event, nor is a sound at the start
+    probability = np.array([0.9, 0.95, 0.7, 0.2, 0.9, 0.7, 0.6, 0.95, 0.7, 0.65, 0.9, 0.8, 0.85, 0.6])
+    events = np.flatnonzero(library.EventPicker(0.5).push(probability))
+    assert list(events) == [4, 7, 10]
+    picker = library.EventPicker(0.5)  # the same stream in pieces: the same events
+    pieces = [picker.push(probability[:5]), picker.push(probability[5:8]), picker.push(probability[8:])]
+    assert list(np.flatnonzero(np.concatenate(pieces))) == [4, 7, 10]
+
+
 def test_threshold_calibration_puts_events_on_time_when_the_probability_ramps_up():
     # each onset's probability rises over four slots before it: the lowest threshold that
     # makes three events would start each one four slots early
