@@ -30,6 +30,7 @@ from scipy import signal as scipy_signal
 from ..core import grid
 from ..media import audio
 from . import nullsink
+from .session import READY
 
 SIDE = 64
 FLASH_EVERY = 23  # pictures: flashes fall on every phase of the device's blocks
@@ -37,7 +38,6 @@ SEARCH_S = 0.6    # a flash's sound is looked for up to this long after the flas
 BEFORE, AFTER = 2, 12  # slots of the played sound around a flash matched in the recording
 SILENT_WINDOW = 1e-3   # a recording window whose RMS is below this share of the piece's is not matched
 MIN_MATCH = 0.9        # the normalised correlation a match needs
-READY = b"Ctrl-C stops"  # the live command's line once it waits for pictures
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ def measure(live_command: list[str], env: dict[str, str], scratch: Path, seconds
     # pictures written while the command loads its brain and wakes the sink would reach it
     # as one late burst: the camera starts when the command says it is ready
     started = b""
-    while READY not in started and (line := live.stderr.readline()):
+    while READY.encode() not in started and (line := live.stderr.readline()):
         started += line
     writer = threading.Thread(target=camera, args=(live.stdin, count, written))
     writer.start()

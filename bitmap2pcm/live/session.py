@@ -35,6 +35,7 @@ from .source import Arrival, LiveSource, picture_of
 log = logging.getLogger("bitmap2pcm")
 
 REPORT_EVERY_S = 1.0  # drops are reported at most this often
+READY = "Ctrl-C stops"  # ends the line saying the session waits for pictures (live/latency.py waits for it)
 
 
 @dataclass(frozen=True)
@@ -143,9 +144,9 @@ def run(plan: Plan) -> Summary:
 
         stack.callback(source.close)  # before the outputs complete: ffmpeg closes the pictures
         stack.enter_context(_Stopper(source))
-        log.info("live: %s through %s, %d frames of look-ahead (the brain's: %d); Ctrl-C stops",
+        log.info("live: %s through %s, %d frames of look-ahead (the brain's: %d); %s",
                  plan.source, Path(stream.resolve_brain(plan.brain)).stem, rows.frames,
-                 rows.brain_frames)
+                 rows.brain_frames, READY)
         # the looks wait no longer than the rows (live's look-ahead), so neither is held back
         slot_rows = looks.WithLooks(rows, rows.frames if network.chooses_by_looks else None)
         slots = _play(source.start(), slot_rows, brains.OutputStream(network), synthesizer, write,
