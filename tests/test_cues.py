@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -239,21 +241,28 @@ def test_threshold_calibration_matches_the_onsets():
     probability[50] = 0.3  # a weaker bump, not an onset
     truth = np.zeros(200, bool)
     truth[[21, 81, 141]] = True
-    threshold = library.onset_threshold([(probability, truth)])
+    threshold, drop = library.onset_calibration([(probability, truth)])
     assert 0.3 < threshold <= 0.8
-    assert library.EventPicker(threshold).push(probability).sum() == 3
-    assert library.onset_threshold([(probability, np.zeros(200, bool))]) == 1.0
+    assert drop == math.inf  # separate onsets: crossing the threshold does, and makes fewest events
+    assert library.EventPicker(threshold, drop).push(probability).sum() == 3
+    assert library.onset_calibration([(probability, np.zeros(200, bool))]) == (1.0, math.inf)
 
 
 def test_impacts_in_quick_succession_each_get_an_event_though_the_probability_stays_high():
     # dense impacts: the probability peaks at each one and never drops below the threshold
     # between them; a wiggle within MIN_GAP_SLOTS is no new event, nor is a sound at the start
-    probability = np.array([0.9, 0.95, 0.7, 0.2, 0.9, 0.7, 0.6, 0.95, 0.7, 0.65, 0.9, 0.8, 0.85, 0.6])
-    events = np.flatnonzero(library.EventPicker(0.5).push(probability))
-    assert list(events) == [4, 7, 10]
-    picker = library.EventPicker(0.5)  # the same stream in pieces: the same events
+    probability = np.array([0.9, 0.95, 0.7, 0.2, 0.9, 0.7, 0.6, 0.95, 0.7, 0.65, 0.9, 0.85, 0.88, 0.6])
+    events = np.flatnonzero(library.EventPicker(0.5, rearm_drop=0.2).push(probability))
+    assert list(events) == [4, 7, 10]  # 12 rises after a drop of 0.05 only
+    picker = library.EventPicker(0.5, rearm_drop=0.2)  # the same stream in pieces: the same events
     pieces = [picker.push(probability[:5]), picker.push(probability[5:8]), picker.push(probability[8:])]
     assert list(np.flatnonzero(np.concatenate(pieces))) == [4, 7, 10]
+    assert list(np.flatnonzero(library.EventPicker(0.5).push(probability))) == [4]  # crossing only
+    # calibrated on such a stream, the drop that gives each impact its event is chosen
+    truth = np.zeros(len(probability), bool)
+    truth[[4, 7, 10]] = True
+    threshold, drop = library.onset_calibration([(probability, truth)])
+    assert list(np.flatnonzero(library.EventPicker(threshold, drop).push(probability))) == [4, 7, 10]
 
 
 def test_threshold_calibration_puts_events_on_time_when_the_probability_ramps_up():
@@ -264,5 +273,5 @@ def test_threshold_calibration_puts_events_on_time_when_the_probability_ramps_up
     for at in (20, 80, 140):
         probability[at - 4:at + 2] = [0.1, 0.2, 0.3, 0.4, 0.9, 0.5]
         truth[at] = True
-    events = np.flatnonzero(library.EventPicker(library.onset_threshold([(probability, truth)])).push(probability))
+    events = np.flatnonzero(library.EventPicker(library.onset_calibration([(probability, truth)])[0]).push(probability))
     assert len(events) == 3 and np.all(np.abs(events - [20, 80, 140]) <= onsets.TOLERANCE_SLOTS)

@@ -40,7 +40,7 @@ def copied_slots(network: Brain, frames: np.ndarray) -> list[tuple[int, int]]:
     """(event slot, training row it copied) of every event a cue brain renders for the uint8
     `frames` of one video, as render would make them."""
     synthesizer = library.Synthesizer(network.output["library"], network.output["onset_threshold"],
-                                      record=True)
+                                      record=True, rearm_drop=cues.rearm_drop_of(network.output))
     outputs = brains.OutputStream(network)
     for rows, seen in stream.slot_batches(network, [frames], network.chooses_by_looks):
         synthesizer.push(*cues.decode(outputs.push(rows)), looks=seen)

@@ -20,6 +20,7 @@ the network's output row has the same layout, with logits for the class and the 
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 import numpy as np
@@ -156,6 +157,12 @@ def _median_class(probabilities: np.ndarray) -> np.ndarray:
 # --- the representation ----------------------------------------------------------------------
 # library.py copies examples by this module's cue layout, so it is imported where it is used.
 
+def rearm_drop_of(output: dict[str, Any]) -> float:
+    """The brain's calibrated re-arming drop (library.EventPicker); infinite, the crossing
+    rule, for a brain calibrated before the drop was."""
+    return float(output.get("onset_rearm_drop", math.inf))
+
+
 class DecodedCues:
     """Network outputs (n, CUES) to samples: `decode`, then example-based synthesis from the
     brain's library (`library.Synthesizer`)."""
@@ -163,7 +170,8 @@ class DecodedCues:
     def __init__(self, output: dict[str, Any]) -> None:
         from . import library
 
-        self._synthesizer = library.Synthesizer(output["library"], output["onset_threshold"])
+        self._synthesizer = library.Synthesizer(output["library"], output["onset_threshold"],
+                                                rearm_drop=rearm_drop_of(output))
 
     def push(self, outputs: np.ndarray, looks: np.ndarray | None = None) -> np.ndarray:
         return self._synthesizer.push(*decode(outputs), looks=looks)
@@ -227,8 +235,8 @@ class Cues(Representation):
         return ((band_error + loudness + onset) / CUES).mean()
 
     def calibrate(self, calibration: Calibration) -> dict[str, Any]:
-        """The onset threshold, calibrated on rows fine-tuning never fitted so that render
-        makes as many events as the true sound has onsets, and the example library, copied
+        """The onset threshold and re-arming drop, calibrated on rows fine-tuning never
+        fitted so that render's events best match the true onsets, and the example library, copied
         from the training sound on every row training may use, never a held-out one, with
         the looks of each of its onsets (data/looks.py: events choose their example by them)."""
         from . import library
@@ -238,12 +246,13 @@ class Cues(Representation):
         breaks = np.flatnonzero(np.diff(rows) != 1) + 1  # contiguous runs: events need neighbours
         runs = list(zip(np.split(probability, breaks),
                         np.split(calibration.targets[rows, ONSET] > 0.5, breaks)))
-        threshold = library.onset_threshold(runs)
+        threshold, drop = library.onset_calibration(runs)
         examples = library.build(calibration.sound, calibration.targets, calibration.usable_rows,
                                  calibration.segments, calibration.library_seconds, calibration.looks)
-        log.info("onset threshold %.2f (on %d rows); example library: %d slots, %.1f MB",
-                 threshold, len(rows), len(examples["slot_start"]), library.size_bytes(examples) / 1e6)
-        return {"onset_threshold": threshold, "library": examples}
+        log.info("onset threshold %.2f, re-armed by a drop of %s (on %d rows); example library: "
+                 "%d slots, %.1f MB", threshold, drop, len(rows), len(examples["slot_start"]),
+                 library.size_bytes(examples) / 1e6)
+        return {"onset_threshold": threshold, "onset_rearm_drop": drop, "library": examples}
 
     def convention(self) -> dict[str, Any]:
         return _convention()
@@ -255,6 +264,10 @@ class Cues(Representation):
         library.check(output.get("library"), source)
         if not isinstance(output.get("onset_threshold"), float):
             raise UserError(f"{source}: the cue brain lacks its onset threshold; retrain it")
+        drop = output.get("onset_rearm_drop", math.inf)
+        if not isinstance(drop, float) or not drop > 0:
+            raise UserError(f"{source}: the cue brain's onset re-arming drop is not a positive "
+                            "number; retrain it")
 
     def uses_looks(self, output: dict[str, Any]) -> bool:
         from . import library

@@ -10,11 +10,10 @@ that an entry knows which entry continues it in the recording.
 
 Synthesis (`Synthesizer`, streaming) takes the predicted cues of each slot (`cues.decode`):
 
-1. an event starts where the onset probability rises to or above the brain's threshold
-   (calibrated in training on validation rows: the events that best match the true
-   onsets), at least MIN_GAP_SLOTS after the last one, and once the probability has fallen
-   since the last event (`EventPicker`): impacts in quick succession each get their own,
-   though the probability stays above the threshold between them;
+1. an event starts where the onset probability rises to or above the brain's threshold,
+   at least MIN_GAP_SLOTS after the last one, once it has fallen below the threshold or by
+   the brain's re-arming drop since the last event (`EventPicker`; both calibrated in
+   training on validation rows: the events that best match the true onsets);
 2. an event slot copies, of the onset entries whose *looks* are nearest the slot's
    (data/looks.py: the spectrum of the patch where the picture changes most, kept for every
    onset entry; the LOOKS_SHORTLIST share nearest by cosine), the one whose band *shape*
@@ -41,6 +40,7 @@ Synthesis (`Synthesizer`, streaming) takes the predicted cues of each slot (`cue
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -225,22 +225,23 @@ class Choice:
 class EventPicker:
     """Which slots start an event, from a stream of onset probabilities: the probability
     rises (above the slot before) to `threshold` or more, at least MIN_GAP_SLOTS after the
-    last event, and it has fallen since that event (its peak has passed). The synthesizer
-    and the threshold's calibration both use it.
+    last event, once the picker is armed again: by the probability falling below the
+    threshold, or by `rearm_drop` below its highest since the last event. The synthesizer
+    and the calibration (`onset_calibration`) both use it.
 
-    Waiting for a fall, not for the probability to drop below the threshold: in dense
-    scenes (bench/cross_scenes' rain, impacts a few slots apart) the probability stays above
-    any useful threshold between impacts, and a crossing rule gave one event to a run of
-    them (an events-trained brain: 35-56 events for 161-211 impacts). Measured with
-    bench/cross_scenes (docs/evaluation.md): onset F1 on kinds of scene a brain never saw
-    +0.10 (events-trained) and +0.01 (rain-trained), on sparse scenes of its own kind -0.04
-    to -0.06; a threshold and a least fall calibrated together on the training scene's
-    validation rows kept sparse scenes and gave up the unseen kinds (it re-armed only
-    brains trained on dense scenes)."""
+    With `rearm_drop` infinite an event needs the probability to cross the threshold
+    upwards (brains calibrated before the drop was). In dense scenes (bench/cross_scenes'
+    rain, impacts a few slots apart) the probability stays above any useful threshold
+    between impacts, and crossing gives one event to a run of them; a finite drop gives
+    each impact its own peak, but on sparse scenes and Planet Blupi's cutscenes it adds
+    events where there is one sound (docs/evaluation.md). So the drop is calibrated with the
+    threshold, on each brain's own validation rows."""
 
-    def __init__(self, threshold: float) -> None:
+    def __init__(self, threshold: float, rearm_drop: float = math.inf) -> None:
         self.threshold = float(threshold)
+        self.rearm_drop = float(rearm_drop)
         self._previous: float | None = None
+        self._peak = 0.0  # the highest probability since the last event
         self._armed = False
         self._since_event = MIN_GAP_SLOTS
 
@@ -248,37 +249,44 @@ class EventPicker:
         events = np.zeros(len(probability), bool)
         for t, p in enumerate(probability):
             if self._previous is None:  # a sound already playing at the start is no event
-                self._previous, self._armed = p, p < self.threshold
+                self._previous, self._peak = p, p
             self._since_event += 1  # slots from the last event to this one
+            self._peak = max(self._peak, p)
+            self._armed = self._armed or p < self.threshold or p <= self._peak - self.rearm_drop
             events[t] = (self._armed and p >= self.threshold and p > self._previous
                          and self._since_event >= MIN_GAP_SLOTS)
             if events[t]:
-                self._armed, self._since_event = False, 0
-            elif p < self._previous or p < self.threshold:
-                self._armed = True
+                self._armed, self._since_event, self._peak = False, 0, p
             self._previous = p
         return events
 
 
-def onset_threshold(runs: list[tuple[np.ndarray, np.ndarray]]) -> float:
-    """The onset threshold whose events best match the true onsets, over `runs` of
-    consecutive slots (each: onset probabilities, true onset flags) that training did not
-    fit: the best onset F1 within onsets.TOLERANCE_SLOTS, pooled over the runs, on a grid of
-    0.05 steps; of equals, the one making the number of events nearest the true onsets', then
-    the lowest. Matching the count alone would take the lowest threshold whenever each onset
-    is a ramp of probability, and an event starts where its ramp begins, before the sound.
-    With no true onset at all, 1.0: a probability never rises above it."""
+REARM_DROPS = (0.05, 0.1, 0.2, 0.4, math.inf)  # the re-arming drops calibration tries
+
+
+def onset_calibration(runs: list[tuple[np.ndarray, np.ndarray]]) -> tuple[float, float]:
+    """The onset threshold and re-arming drop (`EventPicker`) whose events best match the
+    true onsets, over `runs` of consecutive slots (each: onset probabilities, true onset
+    flags) that training did not fit: the best onset F1 within onsets.TOLERANCE_SLOTS,
+    pooled over the runs, on a grid of thresholds 0.05 apart and REARM_DROPS; of equals,
+    the one making the number of events nearest the true onsets', then the larger drop
+    (fewer events from a wobbling probability), then the lower threshold. Matching the
+    count alone would take the lowest threshold whenever each onset is a ramp of
+    probability, and an event starts where its ramp begins, before the sound. With no true
+    onset at all, (1.0, inf): a probability never rises above it."""
     wanted = sum(int(np.sum(truth)) for _, truth in runs)
     if wanted == 0:
-        return 1.0
+        return 1.0, math.inf
     truths = [np.flatnonzero(truth) for _, truth in runs]
-    best: tuple[float, int, float] | None = None
+    best: tuple[float, int, float, float] | None = None
     for threshold in np.round(np.arange(0.05, 1.0, 0.05), 2):
-        events = [np.flatnonzero(EventPicker(threshold).push(probability)) for probability, _ in runs]
-        made = sum(len(e) for e in events)
-        key = (-onsets.pooled_f1(truths, events), abs(made - wanted), float(threshold))
-        best = key if best is None or key < best else best
-    return best[2]
+        for drop in REARM_DROPS:
+            events = [np.flatnonzero(EventPicker(threshold, drop).push(probability))
+                      for probability, _ in runs]
+            made = sum(len(e) for e in events)
+            key = (-onsets.pooled_f1(truths, events), abs(made - wanted), -drop, float(threshold))
+            best = key if best is None or key < best else best
+    return best[3], -best[2]
 
 
 class Synthesizer:
@@ -288,7 +296,8 @@ class Synthesizer:
     the sound. Exactly 735 samples per slot in all, float32 in [-1, 1]. `choices` records
     every slot's `Choice` when `record` is set (tests and the listening page read it)."""
 
-    def __init__(self, library: dict[str, Any], onset_threshold: float, record: bool = False) -> None:
+    def __init__(self, library: dict[str, Any], onset_threshold: float, record: bool = False,
+                 rearm_drop: float = math.inf) -> None:
         self.library = library
         self._shape = library["shape"].astype(np.float64)
         self._shape_norm = (self._shape ** 2).sum(axis=1)
@@ -301,7 +310,7 @@ class Synthesizer:
         self._looks = library.get("looks")  # unit rows, one per onset entry (build)
         self._onset_entries = np.flatnonzero(self._onset)
         self._overlap_add = framing.OverlapAdd(overlap.HANN, overlap.HANN, overlap.HOP, overlap.LEAD)
-        self._events = EventPicker(onset_threshold)
+        self._events = EventPicker(onset_threshold, rearm_drop)
         self._previous_entry = -1
         self._playing = False  # an event's recording is playing out
         self._gain_now = 0.0
