@@ -79,7 +79,7 @@ def test_a_rendered_event_copies_the_sound_of_the_object_that_hit(cue_brain):
         frames = np.concatenate(list(stream.frame_stream(network, EVENTS / scene)))
         truth = [(i["slot"], frozenset(i["sounds"])) for i in record[scene]["impacts"]]
         sight = identity.sound_identity(identity.copied_slots(network, frames), truth, training, onset_rows)
-        bands_only = library.Synthesizer(examples, network.output["onset_threshold"], record=True)
+        bands_only = cues.synthesizer_of(network.output, record=True)  # no looks: by the bands
         bands_only.push(*cues.decode(brains.forward(network, stream.whole_rows(network, frames))))
         copied = [(slot, int(examples["rows"][choice.entry])) for slot, choice in enumerate(bands_only.choices)
                   if choice.event and choice.gain > 0]

@@ -23,7 +23,7 @@ import numpy as np
 from ..learn import brain as brains
 from ..learn.brain import Brain
 from ..render import stream
-from ..sound import cues, library
+from ..sound import cues
 from ..sound.onsets import TOLERANCE_SLOTS
 
 Impacts = Sequence[tuple[int, frozenset[str]]]  # (slot, the recordings it plays)
@@ -39,8 +39,7 @@ class Identity:
 def copied_slots(network: Brain, frames: np.ndarray) -> list[tuple[int, int]]:
     """(event slot, training row it copied) of every event a cue brain renders for the uint8
     `frames` of one video, as render would make them."""
-    synthesizer = library.Synthesizer(network.output["library"], network.output["onset_threshold"],
-                                      record=True, rearm_drop=cues.rearm_drop_of(network.output))
+    synthesizer = cues.synthesizer_of(network.output, record=True)
     outputs = brains.OutputStream(network)
     for rows, seen in stream.slot_batches(network, [frames], network.chooses_by_looks):
         synthesizer.push(*cues.decode(outputs.push(rows)), looks=seen)

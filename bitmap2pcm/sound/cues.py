@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -29,6 +29,9 @@ from ..core import grid
 from ..core.errors import UserError
 from . import bands, framing, onsets
 from .representation import Calibration, Representation, Synthesizer
+
+if TYPE_CHECKING:  # library.py imports this module: at run time it is imported where used
+    from . import library
 
 log = logging.getLogger("bitmap2pcm")
 
@@ -157,21 +160,21 @@ def _median_class(probabilities: np.ndarray) -> np.ndarray:
 # --- the representation ----------------------------------------------------------------------
 # library.py copies examples by this module's cue layout, so it is imported where it is used.
 
-def rearm_drop_of(output: dict[str, Any]) -> float:
-    """The brain's calibrated re-arming drop (library.EventPicker); infinite, the crossing
-    rule, for a brain calibrated before the drop was."""
-    return float(output.get("onset_rearm_drop", math.inf))
+def synthesizer_of(output: dict[str, Any], record: bool = False) -> library.Synthesizer:
+    """A cue brain's `library.Synthesizer`: its library, its onset threshold and re-arming
+    drop (infinite, the crossing rule, for a brain calibrated before the drop was)."""
+    from . import library
+
+    return library.Synthesizer(output["library"], output["onset_threshold"], record=record,
+                               rearm_drop=float(output.get("onset_rearm_drop", math.inf)))
 
 
 class DecodedCues:
     """Network outputs (n, CUES) to samples: `decode`, then example-based synthesis from the
-    brain's library (`library.Synthesizer`)."""
+    brain's library (`synthesizer_of`)."""
 
     def __init__(self, output: dict[str, Any]) -> None:
-        from . import library
-
-        self._synthesizer = library.Synthesizer(output["library"], output["onset_threshold"],
-                                                rearm_drop=rearm_drop_of(output))
+        self._synthesizer = synthesizer_of(output)
 
     def push(self, outputs: np.ndarray, looks: np.ndarray | None = None) -> np.ndarray:
         return self._synthesizer.push(*decode(outputs), looks=looks)
