@@ -233,9 +233,9 @@ class EventPicker:
     upwards (brains calibrated before the drop was). In dense scenes (bench/cross_scenes'
     rain, impacts a few slots apart) the probability stays above any useful threshold
     between impacts, and crossing gives one event to a run of them; a finite drop gives
-    each impact its own peak, but on sparse scenes and Planet Blupi's cutscenes it adds
-    events where there is one sound (docs/evaluation.md). So the drop is calibrated with the
-    threshold, on each brain's own validation rows."""
+    each impact its own peak, but re-arming on any fall lost on sparse scenes and Planet
+    Blupi's cutscenes (docs/evaluation.md). So the drop is calibrated with the threshold, on
+    each brain's own validation rows (the rain-trained brain measured there chose none)."""
 
     def __init__(self, threshold: float, rearm_drop: float = math.inf) -> None:
         self.threshold = float(threshold)
