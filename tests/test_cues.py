@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 
@@ -241,28 +239,63 @@ def test_threshold_calibration_matches_the_onsets():
     probability[50] = 0.3  # a weaker bump, not an onset
     truth = np.zeros(200, bool)
     truth[[21, 81, 141]] = True
-    threshold, drop = library.onset_calibration([(probability, truth)])
+    threshold = library.onset_calibration([(probability, truth)])
     assert 0.3 < threshold <= 0.8
-    assert drop == math.inf  # separate onsets: crossing the threshold does, and makes fewest events
-    assert library.EventPicker(threshold, drop).push(probability).sum() == 3
-    assert library.onset_calibration([(probability, np.zeros(200, bool))]) == (1.0, math.inf)
+    assert library.EventPicker(threshold).push(probability).sum() == 3
+    assert library.onset_calibration([(probability, np.zeros(200, bool))]) == 1.0
 
 
-def test_impacts_in_quick_succession_each_get_an_event_though_the_probability_stays_high():
-    # dense impacts: the probability peaks at each one and never drops below the threshold
-    # between them; a wiggle within MIN_GAP_SLOTS is no new event, nor is a sound at the start
-    probability = np.array([0.9, 0.95, 0.7, 0.2, 0.9, 0.7, 0.6, 0.95, 0.7, 0.65, 0.9, 0.85, 0.88, 0.6])
-    events = np.flatnonzero(library.EventPicker(0.5, rearm_drop=0.2).push(probability))
-    assert list(events) == [4, 7, 10]  # 12 rises after a drop of 0.05 only
-    picker = library.EventPicker(0.5, rearm_drop=0.2)  # the same stream in pieces: the same events
-    pieces = [picker.push(probability[:5]), picker.push(probability[5:8]), picker.push(probability[8:])]
-    assert list(np.flatnonzero(np.concatenate(pieces))) == [4, 7, 10]
-    assert list(np.flatnonzero(library.EventPicker(0.5).push(probability))) == [4]  # crossing only
-    # calibrated on such a stream, the drop that gives each impact its event is chosen
-    truth = np.zeros(len(probability), bool)
-    truth[[4, 7, 10]] = True
-    threshold, drop = library.onset_calibration([(probability, truth)])
-    assert list(np.flatnonzero(library.EventPicker(threshold, drop).push(probability))) == [4, 7, 10]
+def test_an_event_needs_a_fall_below_the_threshold_and_a_rise_the_gap_holds_back_fires_later():
+    # 0: a sound already playing at the start is no event; 4: too soon after 2
+    # (MIN_GAP_SLOTS), fires at the next rise (5); 7: a rise that never fell below is none
+    probability = np.array([0.9, 0.2, 0.9, 0.3, 0.8, 0.9, 0.6, 0.95, 0.2, 0.1, 0.1, 0.1, 0.9])
+    events = list(np.flatnonzero(library.EventPicker(0.5).push(probability)))
+    assert events == [2, 5, 12]
+    picker = library.EventPicker(0.5)  # the same stream in pieces: the same events
+    pieces = [picker.push(probability[:3]), picker.push(probability[3:6]), picker.push(probability[6:])]
+    assert list(np.flatnonzero(np.concatenate(pieces))) == events
+
+
+def tones(onsets_at: list[int], objects: list[int], slots: int, seed: int = 0) -> np.ndarray:
+    """A decaying tone at each slot of `onsets_at`, near the object's own pitch."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(4 * W) / grid.RATE_HZ
+    y = np.zeros(slots * W)
+    for slot, thing in zip(onsets_at, objects):
+        pitch_hz = (300.0, 1500.0, 5000.0)[thing] * rng.uniform(0.95, 1.05)
+        y[slot * W:slot * W + t.size] += 0.5 * np.sin(2 * np.pi * pitch_hz * t) * np.exp(-t / 0.03)
+    return y
+
+
+@pytest.mark.parametrize("looks_tell", [True, False])
+def test_the_shortlist_is_calibrated_on_what_tells_an_onsets_sound(looks_tell):
+    # three things, each its own pitch; an onset every 40 slots. Where the looks tell which
+    # thing hit and the predicted bands do not, the nearest looks alone choose well; where
+    # the looks are noise and the bands are right, the bands must choose among many
+    at = list(range(10, 1000, 40))
+    objects = list(np.random.default_rng(1).permutation(np.arange(len(at)) % 3))
+    rows = grid.pcm_to_unit(tones(at, objects, 1010).reshape(-1, W)).astype(np.float32)
+    rng = np.random.default_rng(2)
+    thing_looks = rng.uniform(0, 1, (3, looks.WIDTH))
+    row_looks = rng.uniform(0, 1, (len(rows), looks.WIDTH))
+    thing_of_row = np.full(len(rows), -1)
+    for slot, thing in zip(at, objects):
+        thing_of_row[slot - 2:slot + 3] = thing  # the onset is found up to 2 slots early
+        if looks_tell:
+            row_looks[slot - 2:slot + 3] = thing_looks[thing] + 0.1 * rng.uniform(0, 1, looks.WIDTH)
+    row_looks /= np.linalg.norm(row_looks, axis=1, keepdims=True)
+    targets = cues.unit_targets(rows, [(0, len(rows))])
+    examples = library.build(rows, targets, np.arange(len(rows)), [(0, len(rows))],
+                             looks=lambda asked: row_looks[asked].astype(np.float32))
+    onset_rows = examples["rows"][examples["onset"]]
+    assert len(onset_rows) >= 20 and set(thing_of_row[onset_rows]) == {0, 1, 2}
+    if looks_tell:  # the network predicts the same middling bands for every onset
+        band = np.full((len(onset_rows), cues.BANDS), 0.5)
+    else:
+        band = targets[onset_rows, :cues.BANDS]
+    share = library.shortlist_calibration(examples, band, examples["level_db"][examples["onset"]])
+    assert share in library.LOOKS_SHARES
+    assert share <= 0.1 if looks_tell else share >= 0.5
 
 
 def test_threshold_calibration_puts_events_on_time_when_the_probability_ramps_up():
@@ -273,5 +306,5 @@ def test_threshold_calibration_puts_events_on_time_when_the_probability_ramps_up
     for at in (20, 80, 140):
         probability[at - 4:at + 2] = [0.1, 0.2, 0.3, 0.4, 0.9, 0.5]
         truth[at] = True
-    events = np.flatnonzero(library.EventPicker(library.onset_calibration([(probability, truth)])[0]).push(probability))
+    events = np.flatnonzero(library.EventPicker(library.onset_calibration([(probability, truth)])).push(probability))
     assert len(events) == 3 and np.all(np.abs(events - [20, 80, 140]) <= onsets.TOLERANCE_SLOTS)

@@ -20,7 +20,6 @@ the network's output row has the same layout, with logits for the class and the 
 from __future__ import annotations
 
 import logging
-import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -161,12 +160,13 @@ def _median_class(probabilities: np.ndarray) -> np.ndarray:
 # library.py copies examples by this module's cue layout, so it is imported where it is used.
 
 def synthesizer_of(output: dict[str, Any], record: bool = False) -> library.Synthesizer:
-    """A cue brain's `library.Synthesizer`: its library, its onset threshold and re-arming
-    drop (infinite, the crossing rule, for a brain calibrated before the drop was)."""
+    """A cue brain's `library.Synthesizer`: its library, its onset threshold and its share of
+    onsets events choose among by the bands (LOOKS_SHORTLIST for a brain calibrated before
+    the share was; a re-arming drop such brains may hold is no longer used)."""
     from . import library
 
     return library.Synthesizer(output["library"], output["onset_threshold"], record=record,
-                               rearm_drop=float(output.get("onset_rearm_drop", math.inf)))
+                               looks_shortlist=output.get("looks_shortlist", library.LOOKS_SHORTLIST))
 
 
 class DecodedCues:
@@ -238,10 +238,12 @@ class Cues(Representation):
         return ((band_error + loudness + onset) / CUES).mean()
 
     def calibrate(self, calibration: Calibration) -> dict[str, Any]:
-        """The onset threshold and re-arming drop, calibrated on rows fine-tuning never
-        fitted so that render's events best match the true onsets, and the example library, copied
-        from the training sound on every row training may use, never a held-out one, with
-        the looks of each of its onsets (data/looks.py: events choose their example by them)."""
+        """The onset threshold, calibrated on rows fine-tuning never fitted so that render's
+        events best match the true onsets; the example library, copied from the training
+        sound on every row training may use, never a held-out one, with the looks of each of
+        its onsets (data/looks.py: events choose their example by them); and the share of
+        onsets, nearest by looks, that an event chooses among by the bands, calibrated on
+        the library's own onsets (`library.shortlist_calibration`)."""
         from . import library
 
         rows = calibration.unfitted_rows
@@ -249,13 +251,18 @@ class Cues(Representation):
         breaks = np.flatnonzero(np.diff(rows) != 1) + 1  # contiguous runs: events need neighbours
         runs = list(zip(np.split(probability, breaks),
                         np.split(calibration.targets[rows, ONSET] > 0.5, breaks)))
-        threshold, drop = library.onset_calibration(runs)
+        threshold = library.onset_calibration(runs)
         examples = library.build(calibration.sound, calibration.targets, calibration.usable_rows,
                                  calibration.segments, calibration.library_seconds, calibration.looks)
-        log.info("onset threshold %.2f, re-armed by a drop of %s (on %d rows); example library: "
-                 "%d slots, %.1f MB", threshold, drop, len(rows), len(examples["slot_start"]),
-                 library.size_bytes(examples) / 1e6)
-        return {"onset_threshold": threshold, "onset_rearm_drop": drop, "library": examples}
+        calibrated = {"onset_threshold": threshold, "library": examples}
+        if library.has_looks(examples):
+            band, _, sounding_db, _ = decode(calibration.outputs(examples["rows"][examples["onset"]]))
+            calibrated["looks_shortlist"] = library.shortlist_calibration(examples, band, sounding_db)
+        log.info("onset threshold %.2f (on %d rows); example library: %d slots, %.1f MB; an "
+                 "event chooses by the bands among the share %s of onsets nearest by looks",
+                 threshold, len(rows), len(examples["slot_start"]), library.size_bytes(examples) / 1e6,
+                 calibrated.get("looks_shortlist", "-"))
+        return calibrated
 
     def convention(self) -> dict[str, Any]:
         return _convention()
@@ -267,10 +274,10 @@ class Cues(Representation):
         library.check(output.get("library"), source)
         if not isinstance(output.get("onset_threshold"), float):
             raise UserError(f"{source}: the cue brain lacks its onset threshold; retrain it")
-        drop = output.get("onset_rearm_drop", math.inf)
-        if not isinstance(drop, float) or not drop > 0:
-            raise UserError(f"{source}: the cue brain's onset re-arming drop is not a positive "
-                            "number; retrain it")
+        share = output.get("looks_shortlist", library.LOOKS_SHORTLIST)
+        if not isinstance(share, float) or not 0.0 <= share <= 1.0:
+            raise UserError(f"{source}: the cue brain's share of onsets to choose among is not "
+                            "a number from 0 to 1; retrain it")
 
     def uses_looks(self, output: dict[str, Any]) -> bool:
         from . import library

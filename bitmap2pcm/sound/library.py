@@ -11,12 +11,13 @@ that an entry knows which entry continues it in the recording.
 Synthesis (`Synthesizer`, streaming) takes the predicted cues of each slot (`cues.decode`):
 
 1. an event starts where the onset probability rises to or above the brain's threshold,
-   at least MIN_GAP_SLOTS after the last one, once it has fallen below the threshold or by
-   the brain's re-arming drop since the last event (`EventPicker`; both calibrated in
-   training on validation rows: the events that best match the true onsets);
+   at least MIN_GAP_SLOTS after the last one, once it has fallen below the threshold since
+   the last event (`EventPicker`; the threshold calibrated in training on validation rows:
+   the events that best match the true onsets);
 2. an event slot copies, of the onset entries whose *looks* are nearest the slot's
    (data/looks.py: the spectrum of the patch where the picture changes most, kept for every
-   onset entry; the LOOKS_SHORTLIST share nearest by cosine), the one whose band *shape*
+   onset entry; the share nearest by cosine that the brain calibrated on its own onsets,
+   `shortlist_calibration`), the one whose band *shape*
    (the bands less their mean: the gain sets the level) is nearest the prediction, with a
    penalty for a level far from the predicted one, at the loudness the network predicts if
    the slot sounds; then the recording plays out as it was recorded, the following entries
@@ -40,7 +41,6 @@ Synthesis (`Synthesizer`, streaming) takes the predicted cues of each slot (`cue
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -60,6 +60,8 @@ LEVEL_COST_DB = 20.0           # a level 20 dB from the prediction costs as much
 LEVEL_WEIGHT = 0.01            # ... a band shape 0.1 units (8 dB) off in every band
 CONTINUITY_COST = 0.005        # how much worse the recording's own next slot may match
 LOOKS_SHORTLIST = 0.25         # events choose by the bands among this share of onsets, nearest by looks
+LOOKS_SHARES = (0.0, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0)  # the shares calibration tries (0: the nearest alone)
+LOOKS_APART_SLOTS = RUN_SLOTS  # in calibration an onset copies onsets at least a second from it
 MIN_GAP_SLOTS = 3              # events at least 100 ms apart (as the judge's onsets)
 _SCALE = 32767.0
 
@@ -225,23 +227,20 @@ class Choice:
 class EventPicker:
     """Which slots start an event, from a stream of onset probabilities: the probability
     rises (above the slot before) to `threshold` or more, at least MIN_GAP_SLOTS after the
-    last event, once the picker is armed again: by the probability falling below the
-    threshold, or by `rearm_drop` below its highest since the last event. The synthesizer
-    and the calibration (`onset_calibration`) both use it.
+    last event, once it has fallen below the threshold since (a rise the gap holds back
+    fires at the next rise). The synthesizer and the calibration (`onset_calibration`) both
+    use it.
 
-    With `rearm_drop` infinite an event needs the probability to cross the threshold
-    upwards (brains calibrated before the drop was). In dense scenes (bench/cross_scenes'
-    rain, impacts a few slots apart) the probability stays above any useful threshold
-    between impacts, and crossing gives one event to a run of them; a finite drop gives
-    each impact its own peak, but re-arming on any fall lost on sparse scenes and Planet
-    Blupi's cutscenes (docs/evaluation.md). So the drop is calibrated with the threshold, on
-    each brain's own validation rows (the rain-trained brain measured there chose none)."""
+    In dense scenes (bench/cross_scenes' rain, impacts a few slots apart) the probability
+    can stay above the threshold between impacts, and a run of them gets one event.
+    Re-arming on any fall of the probability gave each its event and lost on sparse scenes
+    and Planet Blupi's cutscenes; a least fall calibrated with the threshold was chosen by
+    neither brain trained on event scenes and, where Planet Blupi's and FreeCol's brains
+    chose one, left their onsets at chance (docs/evaluation.md): both retired."""
 
-    def __init__(self, threshold: float, rearm_drop: float = math.inf) -> None:
+    def __init__(self, threshold: float) -> None:
         self.threshold = float(threshold)
-        self.rearm_drop = float(rearm_drop)
         self._previous: float | None = None
-        self._peak = 0.0  # the highest probability since the last event
         self._armed = False
         self._since_event = MIN_GAP_SLOTS
 
@@ -249,44 +248,95 @@ class EventPicker:
         events = np.zeros(len(probability), bool)
         for t, p in enumerate(probability):
             if self._previous is None:  # a sound already playing at the start is no event
-                self._previous, self._peak = p, p
+                self._previous = p
             self._since_event += 1  # slots from the last event to this one
-            self._peak = max(self._peak, p)
-            self._armed = self._armed or p < self.threshold or p <= self._peak - self.rearm_drop
+            self._armed = self._armed or p < self.threshold
             events[t] = (self._armed and p >= self.threshold and p > self._previous
                          and self._since_event >= MIN_GAP_SLOTS)
             if events[t]:
-                self._armed, self._since_event, self._peak = False, 0, p
+                self._armed, self._since_event = False, 0
             self._previous = p
         return events
 
 
-REARM_DROPS = (0.05, 0.1, 0.2, 0.4, math.inf)  # the re-arming drops calibration tries
-
-
-def onset_calibration(runs: list[tuple[np.ndarray, np.ndarray]]) -> tuple[float, float]:
-    """The onset threshold and re-arming drop (`EventPicker`) whose events best match the
-    true onsets, over `runs` of consecutive slots (each: onset probabilities, true onset
-    flags) that training did not fit: the best onset F1 within onsets.TOLERANCE_SLOTS,
-    pooled over the runs, on a grid of thresholds 0.05 apart and REARM_DROPS; of equals,
-    the one making the number of events nearest the true onsets', then the larger drop
-    (fewer events from a wobbling probability), then the lower threshold. Matching the
-    count alone would take the lowest threshold whenever each onset is a ramp of
-    probability, and an event starts where its ramp begins, before the sound. With no true
-    onset at all, (1.0, inf): a probability never rises above it."""
+def onset_calibration(runs: list[tuple[np.ndarray, np.ndarray]]) -> float:
+    """The onset threshold (`EventPicker`) whose events best match the true onsets, over
+    `runs` of consecutive slots (each: onset probabilities, true onset flags) that training
+    did not fit: the best onset F1 within onsets.TOLERANCE_SLOTS, pooled over the runs, on a
+    grid of thresholds 0.05 apart; of equals, the one making the number of events nearest the
+    true onsets', then the lower. Matching the count alone would take the lowest threshold
+    whenever each onset is a ramp of probability, and an event starts where its ramp begins,
+    before the sound. With no true onset at all, 1.0: a probability never rises above it."""
     wanted = sum(int(np.sum(truth)) for _, truth in runs)
     if wanted == 0:
-        return 1.0, math.inf
+        return 1.0
     truths = [np.flatnonzero(truth) for _, truth in runs]
-    best: tuple[float, int, float, float] | None = None
+    best: tuple[float, int, float] | None = None
     for threshold in np.round(np.arange(0.05, 1.0, 0.05), 2):
-        for drop in REARM_DROPS:
-            events = [np.flatnonzero(EventPicker(threshold, drop).push(probability))
-                      for probability, _ in runs]
-            made = sum(len(e) for e in events)
-            key = (-onsets.pooled_f1(truths, events), abs(made - wanted), -drop, float(threshold))
-            best = key if best is None or key < best else best
-    return best[3], -best[2]
+        events = [np.flatnonzero(EventPicker(threshold).push(probability)) for probability, _ in runs]
+        made = sum(len(e) for e in events)
+        key = (-onsets.pooled_f1(truths, events), abs(made - wanted), float(threshold))
+        best = key if best is None or key < best else best
+    return best[2]
+
+
+def band_costs(shape: np.ndarray, level_db: np.ndarray, band: np.ndarray,
+               loudness_db: np.ndarray) -> np.ndarray:
+    """Cost of every entry (band `shape`s (entries, BANDS), `level_db` (entries,)) for every
+    slot's predicted `band` (n, BANDS) and `loudness_db` (n,): (n, entries), the mean
+    squared difference of band shapes plus LEVEL_WEIGHT per LEVEL_COST_DB of level
+    difference, squared."""
+    shape = np.asarray(shape, np.float64)
+    band = np.asarray(band, np.float64)
+    predicted = band - band.mean(axis=1, keepdims=True)
+    distance = ((predicted ** 2).sum(axis=1)[:, None] + (shape ** 2).sum(axis=1)[None, :]
+                - 2.0 * predicted @ shape.T) / cues.BANDS
+    level = ((np.asarray(loudness_db, np.float64)[:, None] - np.asarray(level_db, np.float64)[None, :])
+             / LEVEL_COST_DB) ** 2
+    return np.maximum(distance, 0.0) + LEVEL_WEIGHT * level
+
+
+def shortlisted(similarity: np.ndarray, costs: np.ndarray, share: float) -> np.ndarray:
+    """For each row (an event), the column of `costs` chosen among the `share` of columns
+    (at least one) of highest `similarity`: its cheapest (the choice of `Synthesizer`)."""
+    size = max(1, int(round(share * similarity.shape[1])))
+    shortlist = np.argpartition(-similarity, size - 1, axis=1)[:, :size]
+    cheapest = np.argmin(np.take_along_axis(costs, shortlist, axis=1), axis=1)
+    return np.take_along_axis(shortlist, cheapest[:, None], axis=1)[:, 0]
+
+
+def shortlist_calibration(library: dict[str, Any], band: np.ndarray, sounding_db: np.ndarray) -> float:
+    """The share of onset entries, nearest by looks, that events choose among by the bands
+    (`Synthesizer.event_entries`), calibrated on the library's own onsets: each stands in
+    for an event to come, with its looks and the network's prediction at its row (`band`,
+    `sounding_db`: one row per onset entry, in order), and copies, as render would, one of
+    the onsets at least LOOKS_APART_SLOTS from it; the share whose copies' band shapes are
+    nearest the onsets' own (the median over the onsets of the mean squared difference) is
+    taken, of equals the larger. Where each thing's looks tell its sound (the event family,
+    one recording per object) the nearest looks win; where many things move at once the
+    looks find the wrong one and the bands must choose (docs/evaluation.md). The
+    predictions are on rows the network was fitted on, better than on a new video's, so
+    the bands weigh more here than they will in render."""
+    onset_entries = np.flatnonzero(library["onset"])
+    rows = library["rows"][onset_entries]
+    shape = library["shape"][onset_entries].astype(np.float64)
+    similarity = np.asarray(library["looks"], np.float64) @ np.asarray(library["looks"], np.float64).T
+    costs = band_costs(shape, library["level_db"][onset_entries], band, sounding_db)
+    apart = np.abs(rows[:, None] - rows[None, :]) >= LOOKS_APART_SLOTS
+    queries = np.flatnonzero(apart.any(axis=1))
+    if not len(queries):
+        return LOOKS_SHORTLIST
+    best: tuple[float, float] | None = None
+    for share in LOOKS_SHARES:
+        misfit = []
+        for query in queries:  # each onset's own candidates: their number differs
+            candidates = np.flatnonzero(apart[query])
+            copy = candidates[shortlisted(similarity[query, candidates][None, :],
+                                          costs[query, candidates][None, :], share)[0]]
+            misfit.append(np.mean((shape[copy] - shape[query]) ** 2))
+        key = (float(np.median(misfit)), -share)
+        best = key if best is None or key < best else best
+    return -best[1]
 
 
 class Synthesizer:
@@ -297,10 +347,9 @@ class Synthesizer:
     every slot's `Choice` when `record` is set (tests and the listening page read it)."""
 
     def __init__(self, library: dict[str, Any], onset_threshold: float, record: bool = False,
-                 rearm_drop: float = math.inf) -> None:
+                 looks_shortlist: float = LOOKS_SHORTLIST) -> None:
         self.library = library
         self._shape = library["shape"].astype(np.float64)
-        self._shape_norm = (self._shape ** 2).sum(axis=1)
         self._level = library["level_db"].astype(np.float64)
         self._onset = library["onset"].astype(bool)
         self._follows = library["follows"].astype(bool)
@@ -308,38 +357,31 @@ class Synthesizer:
         self._for_event = self._onset if self._onset.any() else np.ones_like(self._onset)
         self._for_steady = ~self._onset if (~self._onset).any() else np.ones_like(self._onset)
         self._looks = library.get("looks")  # unit rows, one per onset entry (build)
+        self._looks_shortlist = float(looks_shortlist)
         self._onset_entries = np.flatnonzero(self._onset)
         self._overlap_add = framing.OverlapAdd(overlap.HANN, overlap.HANN, overlap.HOP, overlap.LEAD)
-        self._events = EventPicker(onset_threshold, rearm_drop)
+        self._events = EventPicker(onset_threshold)
         self._previous_entry = -1
         self._playing = False  # an event's recording is playing out
         self._gain_now = 0.0
         self.choices: list[Choice] | None = [] if record else None
 
     def costs(self, band: np.ndarray, loudness_db: np.ndarray) -> np.ndarray:
-        """Cost of every entry for every slot (n, entries): mean squared difference of band
-        shapes plus LEVEL_WEIGHT per LEVEL_COST_DB of level difference, squared."""
-        shape = band - band.mean(axis=1, keepdims=True)
-        distance = ((shape ** 2).sum(axis=1)[:, None] + self._shape_norm[None, :]
-                    - 2.0 * shape @ self._shape.T) / cues.BANDS
-        level = ((loudness_db[:, None] - self._level[None, :]) / LEVEL_COST_DB) ** 2
-        return np.maximum(distance, 0.0) + LEVEL_WEIGHT * level
+        """Cost of every entry for every slot (n, entries): `band_costs`."""
+        return band_costs(self._shape, self._level, band, loudness_db)
 
     def event_entries(self, band: np.ndarray, sounding_db: np.ndarray,
                       looks: np.ndarray | None) -> np.ndarray:
         """The entry each event slot copies: of the onset entries whose looks are nearest the
-        slot's (the LOOKS_SHORTLIST share of them, by cosine: the rows are unit vectors), the
-        one of the best band shape and level; without `looks`, or for a brain that kept
-        none, the best of all onset entries."""
+        slot's (the brain's calibrated share of them, `shortlist_calibration`, by cosine: the
+        rows are unit vectors), the one of the best band shape and level; without `looks`,
+        or for a brain that kept none, the best of all onset entries."""
         costs = self.costs(band, np.asarray(sounding_db, np.float64))
         if looks is None or self._looks is None or not len(self._looks):
             return np.argmin(np.where(self._for_event[None, :], costs, np.inf), axis=1)
         similarity = np.asarray(looks, np.float32) @ self._looks.T  # (events, onset entries)
-        size = max(1, int(round(LOOKS_SHORTLIST * similarity.shape[1])))
-        shortlist = np.argpartition(-similarity, size - 1, axis=1)[:, :size]
-        onset_costs = np.take_along_axis(costs[:, self._onset_entries], shortlist, axis=1)
-        best = np.take_along_axis(shortlist, np.argmin(onset_costs, axis=1)[:, None], axis=1)[:, 0]
-        return self._onset_entries[best]
+        return self._onset_entries[shortlisted(similarity, costs[:, self._onset_entries],
+                                               self._looks_shortlist)]
 
     def push(self, band: np.ndarray, loudness_db: np.ndarray, sounding_db: np.ndarray,
              onset_probability: np.ndarray, looks: np.ndarray | None = None) -> np.ndarray:
