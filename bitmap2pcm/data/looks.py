@@ -18,8 +18,8 @@ hit for 0.93 of 188 impacts (chance 0.44). On `scenes.bounce`'s rain, where many
 fall at once and a bouncing thing is where it was two frames before, the place found is
 within 4 pixels of the thing that hit for 0.13 of the impacts, and the looks choose at
 chance (0.36, chance 0.35); at the true place they would choose right for 0.72. So a cue
-brain chooses by looks only a shortlist, and by the predicted bands within it
-(sound/library.py).
+brain chooses by looks only a shortlist, and by the predicted bands within it, the
+shortlist's share calibrated on the brain's own training sound (sound/library.py).
 """
 
 from __future__ import annotations

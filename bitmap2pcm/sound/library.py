@@ -27,7 +27,8 @@ Synthesis (`Synthesizer`, streaming) takes the predicted cues of each slot (`cue
    copy the recording of the thing that hit) of an eight-minute brain on ten unseen event
    scenes, and of a brain of `scenes.bounce`'s rain on five unseen rain scenes: by the
    bands 0.63 and 0.70, by the looks alone 0.90 and 0.46 (chance 0.48: the looks find the
-   wrong place where many things move), by the shortlist and the bands 0.75 and 0.72
+   wrong place where many things move), by the bands among the quarter nearest by looks
+   0.75 and 0.72, among the share each brain calibrated (0.02 and 0.5) 0.89 and 0.81
    (docs/evaluation.md, "Timbre chosen by what is seen");
 3. any other slot copies the nearest entry without an onset, at the predicted loudness
    (predicted silence is silence; gain limited to GAIN_RANGE_DB); when the entry that
