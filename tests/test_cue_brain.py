@@ -45,6 +45,10 @@ def test_the_default_brain_is_a_cue_brain_with_its_library(cue_brain):
     examples = network.output["library"]
     assert len(examples["slot_start"]) <= library.DEFAULT_CAP_S * grid.SLOTS_PER_SECOND
     assert examples["onset"].any()
+    # trained on one thing hitting at a time, each thing its own sound: the calibration keeps
+    # a short list of the onsets nearest by looks (the whole list would be the bands alone)
+    assert network.output["looks_shortlist"] in library.LOOKS_SHARES
+    assert network.output["looks_shortlist"] < 1.0
 
 
 def test_impacts_of_unseen_scenes_get_onsets_on_time(cue_brain, tmp_path):
