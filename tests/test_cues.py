@@ -185,6 +185,31 @@ def test_an_event_copies_an_onset_and_plays_its_recording_out():
     assert level[14] > level[20] or level[20] == bands.FLOOR_DB  # ... and decays as recorded
 
 
+def test_an_events_impact_plays_at_most_the_choices_level_tolerance_above_the_prediction():
+    # each entry's impact: the loudest of its first EVENT_PEAK_SLOTS slots in its run
+    examples = {"level_db": np.array([-12.0, -40, -12, -40, -60, -10, -40]),
+                "follows": np.array([True, False, True, False, True, True, False])}
+    assert list(library.event_peaks(examples)) == [-12, -40, -12, -40, -10, -10, -40]
+    alone = dict(examples, follows=np.zeros(7, bool))  # runs that end at once: no look further
+    assert list(library.event_peaks(alone)) == list(alone["level_db"])
+    # clicks whose onsets are found a slot before the burst (their own slot silent): brought
+    # to the prediction by that slot, the burst would play at the gain limit
+    examples, _ = library_of(clicks(300, list(range(10, 300, 45)), seed=3))
+    onset = np.flatnonzero(examples["onset"])
+    assert np.all(examples["level_db"][onset] < library.SILENCE_DB)
+    n = 40
+    sounding = np.full(n, -40.0)
+    probability = np.zeros(n)
+    probability[12] = 0.9
+    synthesizer = library.Synthesizer(examples, onset_threshold=0.5, record=True)
+    out = np.concatenate([synthesizer.push(np.full((n, cues.BANDS), 0.3), np.full(n, bands.FLOOR_DB),
+                                           sounding, probability), synthesizer.finish()])
+    assert synthesizer.choices[12].event
+    impact_db = bands.loudness_db(out)[12:12 + library.EVENT_PEAK_SLOTS].max()
+    assert impact_db <= -40.0 + library.LEVEL_COST_DB + 1.0
+    assert impact_db > -40.0  # still heard, above the prediction for its silent first slot
+
+
 def test_an_event_copies_of_the_onsets_that_looked_alike_the_one_that_sounds_alike():
     sound = clicks(300, list(range(10, 300, 15)), seed=3)
     rows = grid.pcm_to_unit(sound.reshape(-1, W)).astype(np.float32)

@@ -20,7 +20,8 @@ Synthesis (`Synthesizer`, streaming) takes the predicted cues of each slot (`cue
    `shortlist_calibration`), the one whose band *shape*
    (the bands less their mean: the gain sets the level) is nearest the prediction, with a
    penalty for a level far from the predicted one, at the loudness the network predicts if
-   the slot sounds; then the recording plays out as it was recorded, the following entries
+   the slot sounds, its impact (`event_peaks`) at most LEVEL_COST_DB louder than that; then
+   the recording plays out as it was recorded, the following entries
    at the same gain (an impact keeps its real decay), until its run ends, it falls silent
    or the next event comes. A brain that kept no looks (trained before them) chooses by
    the bands among all its onset entries. The sound identity (the share of events that
@@ -57,6 +58,7 @@ RUN_SLOTS = grid.SLOTS_PER_SECOND  # the library is cut into runs of 1 s of cons
 MARGIN = overlap.LEAD          # 367 samples kept before each run (368 after): the crossfades
 SILENCE_DB = -70.0             # a slot predicted quieter than this is silent
 GAIN_RANGE_DB = (-60.0, 24.0)  # an entry is never boosted by more than 24 dB
+EVENT_PEAK_SLOTS = 3           # an event's impact: its copy's first slots
 LEVEL_COST_DB = 20.0           # a level 20 dB from the prediction costs as much as ...
 LEVEL_WEIGHT = 0.01            # ... a band shape 0.1 units (8 dB) off in every band
 CONTINUITY_COST = 0.005        # how much worse the recording's own next slot may match
@@ -215,6 +217,26 @@ def size_bytes(library: dict[str, Any]) -> int:
     return sum(v.nbytes for v in library.values() if isinstance(v, np.ndarray))
 
 
+def event_peaks(library: dict[str, Any]) -> np.ndarray:
+    """Each entry's loudest level (dBFS) of its slot and the next EVENT_PEAK_SLOTS - 1 of its
+    run: the impact an event that copies it plays. An onset is often found a slot before
+    its impact's loudest slot (a quarter of the event family's onset slots are 22 dB or
+    more below the next two); brought to the predicted loudness by that quiet slot, the
+    impact played up to GAIN_RANGE_DB too loud where a short list left no choice of level
+    (docs/evaluation.md, "How loud an event plays")."""
+    level = library["level_db"].astype(np.float64)
+    follows = library["follows"].astype(bool)
+    count = len(level)
+    peak, reaches = level.copy(), np.ones(count, bool)
+    for ahead in range(1, EVENT_PEAK_SLOTS):
+        reaches[:count - ahead] &= follows[ahead - 1:count - 1]
+        reaches[count - ahead:] = False
+        later = np.full(count, -np.inf)
+        later[:count - ahead] = level[ahead:]
+        peak = np.maximum(peak, np.where(reaches, later, -np.inf))
+    return peak
+
+
 @dataclass
 class Choice:
     """What the synthesizer made of one slot: the library entry copied, the gain applied to
@@ -352,6 +374,7 @@ class Synthesizer:
         self.library = library
         self._shape = library["shape"].astype(np.float64)
         self._level = library["level_db"].astype(np.float64)
+        self._peak = event_peaks(library)
         self._onset = library["onset"].astype(bool)
         self._follows = library["follows"].astype(bool)
         # an event with no onset entry to copy falls back to any entry, and so on
@@ -403,7 +426,10 @@ class Synthesizer:
             continues = previous >= 0 and self._follows[previous]
             if event:
                 entry = int(next(event_entries))
-                gain = self._gain(sounding_db[t], entry)
+                # the impact at most LEVEL_COST_DB above the prediction: the level error
+                # the choice itself weighs against a band shape 8 dB off
+                gain = min(self._gain(sounding_db[t], entry),
+                           self._gain(sounding_db[t] + LEVEL_COST_DB, entry, self._peak))
             elif self._playing and continues and self._level[previous + 1] > SILENCE_DB:
                 entry, gain = previous + 1, self._gain_now  # the event's recording plays out
             else:
@@ -420,11 +446,13 @@ class Synthesizer:
         frames = _segments(self.library, entries) * gains[:, None]
         return framing.clamp(self._overlap_add.push(frames))
 
-    def _gain(self, loudness_db: float, entry: int) -> float:
-        """The gain that brings `entry` to `loudness_db` (within GAIN_RANGE_DB); 0 for silence."""
+    def _gain(self, loudness_db: float, entry: int, levels: np.ndarray | None = None) -> float:
+        """The gain that brings `entry`, at its level in `levels` (its own slot's by
+        default), to `loudness_db` (within GAIN_RANGE_DB); 0 for silence."""
         if loudness_db <= SILENCE_DB:
             return 0.0
-        return float(10.0 ** (np.clip(loudness_db - self._level[entry], *GAIN_RANGE_DB) / 20.0))
+        level = (self._level if levels is None else levels)[entry]
+        return float(10.0 ** (np.clip(loudness_db - level, *GAIN_RANGE_DB) / 20.0))
 
     def finish(self) -> np.ndarray:
         return framing.clamp(self._overlap_add.finish())
