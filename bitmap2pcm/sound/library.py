@@ -304,15 +304,18 @@ def onset_calibration(runs: list[tuple[np.ndarray, np.ndarray]]) -> float:
 
 
 def band_costs(shape: np.ndarray, level_db: np.ndarray, band: np.ndarray,
-               loudness_db: np.ndarray) -> np.ndarray:
+               loudness_db: np.ndarray, shape_norm: np.ndarray | None = None) -> np.ndarray:
     """Cost of every entry (band `shape`s (entries, BANDS), `level_db` (entries,)) for every
     slot's predicted `band` (n, BANDS) and `loudness_db` (n,): (n, entries), the mean
     squared difference of band shapes plus LEVEL_WEIGHT per LEVEL_COST_DB of level
-    difference, squared."""
+    difference, squared. `shape_norm`, the shapes' squared norms, when the caller keeps
+    them: live pushes one slot at a time, and they would cost as much as the product."""
     shape = np.asarray(shape, np.float64)
+    if shape_norm is None:
+        shape_norm = (shape ** 2).sum(axis=1)
     band = np.asarray(band, np.float64)
     predicted = band - band.mean(axis=1, keepdims=True)
-    distance = ((predicted ** 2).sum(axis=1)[:, None] + (shape ** 2).sum(axis=1)[None, :]
+    distance = ((predicted ** 2).sum(axis=1)[:, None] + shape_norm[None, :]
                 - 2.0 * predicted @ shape.T) / cues.BANDS
     level = ((np.asarray(loudness_db, np.float64)[:, None] - np.asarray(level_db, np.float64)[None, :])
              / LEVEL_COST_DB) ** 2
@@ -346,17 +349,15 @@ def shortlist_calibration(library: dict[str, Any], band: np.ndarray, sounding_db
     similarity = np.asarray(library["looks"], np.float64) @ np.asarray(library["looks"], np.float64).T
     costs = band_costs(shape, library["level_db"][onset_entries], band, sounding_db)
     apart = np.abs(rows[:, None] - rows[None, :]) >= LOOKS_APART_SLOTS
-    queries = np.flatnonzero(apart.any(axis=1))
-    if not len(queries):
+    # each onset's own candidates (their number differs), sliced once for every share
+    queries = [(query, candidates, similarity[query, candidates][None, :], costs[query, candidates][None, :])
+               for query in range(len(onset_entries)) if len(candidates := np.flatnonzero(apart[query]))]
+    if not queries:
         return LOOKS_SHORTLIST
     best: tuple[float, float] | None = None
     for share in LOOKS_SHARES:
-        misfit = []
-        for query in queries:  # each onset's own candidates: their number differs
-            candidates = np.flatnonzero(apart[query])
-            copy = candidates[shortlisted(similarity[query, candidates][None, :],
-                                          costs[query, candidates][None, :], share)[0]]
-            misfit.append(np.mean((shape[copy] - shape[query]) ** 2))
+        misfit = [np.mean((shape[candidates[shortlisted(alike, cost, share)[0]]] - shape[query]) ** 2)
+                  for query, candidates, alike, cost in queries]
         key = (float(np.median(misfit)), -share)
         best = key if best is None or key < best else best
     return -best[1]
@@ -373,6 +374,7 @@ class Synthesizer:
                  looks_shortlist: float = LOOKS_SHORTLIST) -> None:
         self.library = library
         self._shape = library["shape"].astype(np.float64)
+        self._shape_norm = (self._shape ** 2).sum(axis=1)
         self._level = library["level_db"].astype(np.float64)
         self._peak = event_peaks(library)
         self._onset = library["onset"].astype(bool)
@@ -392,7 +394,7 @@ class Synthesizer:
 
     def costs(self, band: np.ndarray, loudness_db: np.ndarray) -> np.ndarray:
         """Cost of every entry for every slot (n, entries): `band_costs`."""
-        return band_costs(self._shape, self._level, band, loudness_db)
+        return band_costs(self._shape, self._level, band, loudness_db, self._shape_norm)
 
     def event_entries(self, band: np.ndarray, sounding_db: np.ndarray,
                       looks: np.ndarray | None) -> np.ndarray:
