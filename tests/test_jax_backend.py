@@ -203,3 +203,35 @@ def test_random_streams_reseed_and_continue_across_batch_sizes(jax_backend) -> N
     # the remainder (one row) is not a restart of the stream: not the first row of batch 0
     assert not np.array_equal(first[2][0], first[0][0])
     assert [a.shape for a in first] == [(2, 3), (2, 3), (1, 3)]
+
+
+@pytest.mark.slow  # JAX compiles for 20 s
+def test_the_default_brains_model_trains_on_jax_as_on_the_cpu(jax_backend) -> None:
+    """The patch layout's shared, pooled first layer (learn/pooling.py) steps alike on both
+    backends (JAX once refused its gradient: the concatenation's widths were unknown)."""
+    from bitmap2pcm.data import patches
+    from bitmap2pcm.learn.dbn import DBN
+
+    positions = patches.places()
+    layer_sizes = [patches.WIDTH, 6, 10, 4]
+    rng = np.random.default_rng(0)
+    rows, targets_of_rows = rng.random((40, patches.WIDTH), dtype=np.float32), rng.random((40, 4), dtype=np.float32)
+    trained = {}
+    for name in ("cpu", "jax"):
+        backend.choose(name)
+        pt = backend.tensor()
+        frames, audio = backend.shared(rows, "frames"), backend.shared(targets_of_rows, "audio")
+        order = backend.shared(np.arange(40, dtype=np.int64), "order")
+        dbn = DBN.create(layer_sizes, np.random.default_rng(1), positions=positions)
+        x, targets = pt.matrix("x"), pt.matrix("targets")
+        loss = dbn.mean_squared_error(x, targets)
+        step = backend.compile_minibatch_step([x, targets], [frames, audio], order, 16, loss,
+                                              dbn.adam_updates(loss, np.float32(0.01)))
+        losses = [float(step(index)) for index in range(3)]  # 16, 16 and a remainder of 8
+        trained[name] = (losses, *dbn.parameters())
+    cpu, jax = trained["cpu"], trained["jax"]
+    assert jax[0] == pytest.approx(cpu[0], rel=1e-5)
+    assert not np.allclose(cpu[1][0], DBN.create(layer_sizes, np.random.default_rng(1),
+                                                 positions=positions).parameters()[0][0])
+    for mine, theirs in zip(jax[1] + jax[2], cpu[1] + cpu[2], strict=True):
+        np.testing.assert_allclose(mine, theirs, rtol=0, atol=AGREEMENT_ATOL)

@@ -175,7 +175,8 @@ class DBN:
         activity = x
         for index, (W, b) in enumerate(zip(self.weights[:layers], self.biases[:layers])):
             if index == 0 and self.positions is not None:
-                activity = pooling.symbolic_pooled(activity, W, b, backend.sigmoid, self.positions, pt)
+                activity = pooling.symbolic_pooled(activity, W, b, backend.sigmoid, self.positions,
+                                                   W.get_value(borrow=True).shape[1], pt)
             else:
                 activity = backend.sigmoid(activity @ W + b)
         return activity

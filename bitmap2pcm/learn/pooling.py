@@ -62,10 +62,17 @@ def symbolic_places(x: Any, positions: Positions) -> Any:
 
 
 def symbolic_pooled(x: Any, W: Any, b: Any, activation: Callable[[Any], Any], positions: Positions,
-                    tensor: Any) -> Any:
-    """`pooled` for a symbolic matrix (`tensor`: pytensor.tensor)."""
+                    hidden: int, tensor: Any) -> Any:
+    """`pooled` for a symbolic matrix (`tensor`: pytensor.tensor; `hidden`: W's columns).
+
+    The parts' widths are given to the graph: the gradient of the concatenation splits it at
+    them, and JAX (theanet.py --backend jax) cannot split where the widths are only known
+    when the step runs."""
     h = activation(tensor.dot(x[:, positions.index], W) + b)
-    return tensor.concatenate([h.max(axis=1), h.mean(axis=1), x[:, positions.direct]], axis=1)
+    parts = [h.max(axis=1), h.mean(axis=1), x[:, positions.direct]]
+    widths = [int(hidden), int(hidden), len(positions.direct)]
+    return tensor.concatenate([tensor.specify_shape(part, (None, width))
+                               for part, width in zip(parts, widths)], axis=1)
 
 
 def first_layer_flops_per_row(n_hidden: int, positions: Positions) -> int:
