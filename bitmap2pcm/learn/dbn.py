@@ -215,7 +215,11 @@ class DBN:
         mean_correction, square_correction = 1 - first ** steps, 1 - second ** steps
         updates: dict[Any, Any] = {self.steps: pt.cast(steps, self.steps.dtype)}
         for theta, mean, square, gradient in zip(parameters, means, squares, gradients):
-            new_mean = first * mean + (1 - first) * gradient
+            # b1 m + (1 - b1) g, written so that no scalar multiplies g itself: PyTensor folds
+            # a scalar times a matrix product into a product of its own, and the weight
+            # gradients (the step's largest products) were computed twice, once for m and
+            # once for v
+            new_mean = mean + (1 - first) * (gradient - mean)
             new_square = second * square + (1 - second) * pt.sqr(gradient)
             updates[mean] = pt.cast(new_mean, mean.dtype)
             updates[square] = pt.cast(new_square, square.dtype)
