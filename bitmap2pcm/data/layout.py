@@ -4,7 +4,8 @@ A layout turns a video's frames (rows of side x side pixel values in [0, 1], thr
 each in colour) into the rows the network's input layer sees, one per 1/30 s slot:
 
 - `units(pixels)`: the row's width for frames of `pixels` values;
-- `rows(frames, clip_starts)`: the rows of a whole training set, no row mixing two clips;
+- `rows(frames, clip_starts)`: the rows of a whole training set, no row mixing two clips
+  (an array, or `gathered.GatheredRows` where rows repeat each other's pieces);
 - `stream()`: the same rows for a video arriving a batch at a time (render), in constant
   memory; `lookahead_slots` frames after a slot are needed before its row is known;
 - `fitted(...)`: the layout after anything it learns from the training rows (eigen-frames);
@@ -27,6 +28,9 @@ from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
+from .gathered import GatheredRows
+
+Rows = np.ndarray | GatheredRows  # a training set's input rows (`InputLayout.rows`)
 
 @dataclass(frozen=True)
 class Positions:
@@ -81,9 +85,10 @@ class InputLayout:
         """The theanet.py option that chooses this layout, for messages."""
         return f"--input {self.name}"
 
-    def rows(self, frames: np.ndarray, clip_starts: list[int]) -> np.ndarray:
+    def rows(self, frames: np.ndarray, clip_starts: list[int]) -> Rows:
         """The input rows of a whole training set's `frames` (n, pixels), float32 in [0, 1];
-        `clip_starts` are the rows where a clip begins (row 0 always does)."""
+        `clip_starts` are the rows where a clip begins (row 0 always does). An array, or rows
+        whose repeated pieces are kept once (`GatheredRows`: patches.py)."""
         raise NotImplementedError
 
     def stream(self) -> RowStream:

@@ -45,6 +45,7 @@ import numpy as np
 
 from ..core.errors import UserError
 from . import flow, movement
+from .gathered import GatheredBuilder, GatheredRows
 from .history import clip_bounds
 from .layout import InputLayout, Positions
 
@@ -159,20 +160,20 @@ class Patches(InputLayout):
         del pixels
         return "each slot's frame differences in 49 patches, for one detector shared across them"
 
-    def rows(self, frames: np.ndarray, clip_starts: list[int]) -> np.ndarray:
+    def rows(self, frames: np.ndarray, clip_starts: list[int]) -> GatheredRows:
+        """The rows, each frame step's map kept once (data/gathered.py): a row holds six."""
         log.info("building patch inputs: the frame differences of %d steps around each slot, "
                  "%d patches (%d inputs per slot)", STEPS, len(places().index), WIDTH)
-        out = np.empty((len(frames), WIDTH), np.float32)
+        built = GatheredBuilder(STEPS, MAP)
         for first, stop in clip_bounds(clip_starts, len(frames)):
             # a block of frames at a time, as render streams them: a whole clip at once would
             # hold several float copies of its frames (two hours: gigabytes)
-            stream, given = self.stream(), first
+            stream = self.stream()
+            built.start_clip()
             for start in range(first, stop, FRAMES_AT_ONCE):
-                rows = stream.push(frames[start:min(start + FRAMES_AT_ONCE, stop)])
-                out[given:given + len(rows)] = rows
-                given += len(rows)
-            out[given:stop] = stream.finish()
-        return out
+                built.append(stream.push(frames[start:min(start + FRAMES_AT_ONCE, stop)]))
+            built.append(stream.finish())
+        return built.rows()
 
     def stream(self) -> PatchStream:
         return PatchStream(self.ahead)

@@ -19,7 +19,7 @@ import numpy as np
 from ..core.errors import UserError
 from ..core.files import load_pickle
 from ..media import video
-from . import dataset
+from . import dataset, gathered
 
 log = logging.getLogger("bitmap2pcm")
 
@@ -38,9 +38,10 @@ VALIDATION_GAP = 30
 @dataclass
 class TrainingPairs:
     """Frames (N x pixels) and audio rows (N x samples), float32, checked and trimmed (the
-    trainer's pairs hold the input rows and targets instead: learn/pairs.py)."""
+    trainer's pairs hold the input rows, an array or `gathered.GatheredRows`, and targets
+    instead: learn/pairs.py)."""
 
-    frames: np.ndarray
+    frames: np.ndarray | gathered.GatheredRows
     audio: np.ndarray
     frames_path: str
     audio_path: str
@@ -55,7 +56,7 @@ class TrainingPairs:
 
     def digest(self) -> int:
         """A CRC-32 of both arrays, so a resumed run can tell it is given the same data."""
-        crc = zlib.crc32(memoryview(self.frames).cast("B"))
+        crc = gathered.crc32(self.frames)
         return zlib.crc32(memoryview(self.audio).cast("B"), crc)
 
 

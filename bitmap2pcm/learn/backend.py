@@ -211,6 +211,37 @@ def shared(value: Any, name: str, borrow: bool = True) -> Any:
     return pytensor().shared(value, name=name, borrow=borrow)
 
 
+def rows_dataset(rows: Any, name: str) -> Any:
+    """A training set's input rows for `compile_minibatch_step`: a backend variable for an
+    array; for `GatheredRows`, its parts in three, gathered in each step (`dataset[rows]`)."""
+    from ..data.gathered import GatheredRows
+
+    if isinstance(rows, GatheredRows):
+        return _GatheredDataset(rows, name)
+    return shared(rows, name)
+
+
+class _GatheredDataset:
+    """Gathered rows held by the backend; indexing it with symbolic row numbers gives the
+    symbolic rows (data/gathered.py), which is all the compiled steps ask of a dataset."""
+
+    def __init__(self, rows: Any, name: str) -> None:
+        self.pieces = shared(rows.pieces, f"{name}_pieces")
+        self.index = shared(rows.index, f"{name}_index")
+        self.direct = shared(rows.direct, f"{name}_direct")
+
+    def __getitem__(self, rows: Any) -> Any:
+        from ..data.gathered import symbolic_rows
+
+        return symbolic_rows(self.pieces, self.index, self.direct, rows, tensor())
+
+    def get_value(self, borrow: bool = False) -> Any:
+        """The rows, as a shared variable gives its value (numpy, also from a device)."""
+        from ..data.gathered import GatheredRows
+
+        return GatheredRows(*(part.get_value(borrow=borrow) for part in (self.pieces, self.index, self.direct)))
+
+
 # --- the JAX backend ------------------------------------------------------------------------
 
 def _device_array(value: Any) -> Any:

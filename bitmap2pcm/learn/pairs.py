@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import logging
 
-import numpy as np
 
-from ..data import augment
+from ..data import augment, gathered
 from ..data import history as history_inputs
-from ..data.layout import InputLayout
+from ..data.layout import InputLayout, Rows
 from ..data.layouts import of_input
 from ..data.trainset import TrainingPairs, clip_segments, clips_of, split_rows
 from ..sound.representation import Representation
@@ -52,7 +51,7 @@ def input_pairs(pairs: TrainingPairs, layout: InputLayout) -> TrainingPairs:
     return TrainingPairs(frames, pairs.audio, pairs.frames_path, pairs.audio_path)
 
 
-def augmented_rows(pairs: TrainingPairs, layout: InputLayout, settings: Settings) -> np.ndarray | None:
+def augmented_rows(pairs: TrainingPairs, layout: InputLayout, settings: Settings) -> Rows | None:
     """The input rows of the run's augmented copies of the frames (data/augment.py), one copy
     per augmentation after another, each in the rows' order; None without augmentation."""
     if not settings.augment:
@@ -64,4 +63,4 @@ def augmented_rows(pairs: TrainingPairs, layout: InputLayout, settings: Settings
                  len(settings.augment))
         frames = augment.augmented(pairs.frames, starts, name, rng_for(settings.seed, AUGMENT, index))
         copies.append(layout.rows(frames, starts))
-    return np.concatenate(copies)
+    return gathered.concatenate(copies)

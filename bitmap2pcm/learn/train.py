@@ -32,7 +32,8 @@ import numpy as np
 
 from ..core import cli
 from ..core.errors import UserError
-from ..data.layout import InputLayout, Positions
+from ..data import gathered
+from ..data.layout import InputLayout, Positions, Rows
 from ..data.trainset import (
     TrainingPairs,
     check_layers,
@@ -109,7 +110,7 @@ class Trainer:
     def __init__(self, pairs: TrainingPairs, settings: Settings, layout: InputLayout,
                  sound: np.ndarray, checkpoint_dir: str | Path = ".", resume: Brain | None = None,
                  quiet: bool = False, backend: str = "auto",
-                 resume_path: str | Path | None = None, augmented: np.ndarray | None = None,
+                 resume_path: str | Path | None = None, augmented: Rows | None = None,
                  pictures: np.ndarray | None = None) -> None:
         check_layers(settings.layer_sizes, pairs)
         self.pairs = pairs
@@ -164,10 +165,10 @@ class Trainer:
                                   self.positions)
         # The data stay in place (C backend: borrowed, not copied; JAX: copied to the device
         # once); each epoch only writes `order`.
-        inputs = pairs.frames if augmented is None else np.concatenate([pairs.frames, augmented])
+        inputs = pairs.frames if augmented is None else gathered.concatenate([pairs.frames, augmented])
         targets = pairs.audio if augmented is None else np.concatenate([pairs.audio] * (copies + 1))
         self.row_count = len(inputs)  # the rows with their changed copies
-        self.frames = self.backend.shared(inputs, "frames")
+        self.frames = self.backend.rows_dataset(inputs, "frames")
         self.audio = self.backend.shared(targets, "audio")
         self.order = self.backend.shared(self.fit_rows.astype(np.int64), "order")
         self.validation_order = self.backend.shared(self.validation_rows.astype(np.int64),
