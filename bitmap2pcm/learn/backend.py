@@ -239,7 +239,8 @@ class _GatheredDataset:
         """The rows, as a shared variable gives its value (numpy, also from a device)."""
         from ..data.gathered import GatheredRows
 
-        return GatheredRows(*(part.get_value(borrow=borrow) for part in (self.pieces, self.index, self.direct)))
+        parts = (self.pieces, self.index, self.direct)
+        return GatheredRows(*(part.get_value(borrow=borrow) for part in parts))
 
 
 # --- the JAX backend ------------------------------------------------------------------------

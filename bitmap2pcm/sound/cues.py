@@ -20,7 +20,7 @@ the network's output row has the same layout, with logits for the class and the 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -89,7 +89,13 @@ CONTEXT_SLOTS = 4    # ... with this much either side (the spectra's frames reac
 def of_pcm(samples: np.ndarray) -> np.ndarray:
     """The cue rows of one contiguous sound (PCM in [-1, 1], a whole number of slots):
     (slots, CUES) float32."""
-    y = np.asarray(samples, np.float64).reshape(-1)
+    return _of_sound(np.asarray(samples).reshape(-1), lambda block: np.asarray(block, np.float64))
+
+
+def _of_sound(y: np.ndarray, pcm_of: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """`of_pcm` of the sound `y` (samples in a row), each block made PCM in float64 by
+    `pcm_of` as it is read: a whole clip in float64 at once would take 6 KB a slot for each
+    copy (two hours: gigabytes, while training holds the frames too)."""
     slots = y.size // grid.SAMPLES_PER_SLOT
     rows = np.zeros((slots, CUES), np.float32)
     strength = np.zeros(slots)
@@ -98,7 +104,7 @@ def of_pcm(samples: np.ndarray) -> np.ndarray:
     for first in range(0, slots, BLOCK_SLOTS):
         stop = min(first + BLOCK_SLOTS, slots)
         before, after = min(first, CONTEXT_SLOTS), min(slots - stop, CONTEXT_SLOTS)
-        block = y[(first - before) * grid.SAMPLES_PER_SLOT:(stop + after) * grid.SAMPLES_PER_SLOT]
+        block = pcm_of(y[(first - before) * grid.SAMPLES_PER_SLOT:(stop + after) * grid.SAMPLES_PER_SLOT])
         inner = slice(before, before + stop - first)
         rows[first:stop, :BANDS] = band_units(bands.slot_band_db(block)[inner])
         classes = loudness_class(bands.slot_loudness(block)[inner])
@@ -114,7 +120,8 @@ def unit_targets(audio_rows: np.ndarray, segments: list[tuple[int, int]]) -> np.
     rows = np.asarray(audio_rows)
     targets = np.empty((len(rows), CUES), np.float32)
     for first, stop in framing.clip_runs(len(rows), segments):
-        targets[first:stop] = of_pcm(grid.unit_to_pcm(rows[first:stop].astype(np.float64)))
+        targets[first:stop] = _of_sound(rows[first:stop].reshape(-1),
+                                        lambda block: grid.unit_to_pcm(block.astype(np.float64)))
     return targets
 
 
