@@ -39,6 +39,16 @@ def test_a_copy_keeps_the_shape_the_range_and_the_draw(name):
     assert not np.array_equal(copy, frames)
 
 
+@pytest.mark.parametrize("name", list(augment.AUGMENTATIONS))
+def test_a_copy_made_a_block_at_a_time_is_the_whole_copy(name):
+    """Training reads a changed copy in blocks (augment.ChangedFrames), never whole."""
+    frames = dot_frames(40)
+    changed = augment.ChangedFrames(frames, [0, 13], name, np.random.default_rng(4))
+    blocks = np.concatenate([changed[0:1], changed[1:13], changed[13:30], changed[30:]])
+    np.testing.assert_array_equal(blocks, augment.augmented(frames, [0, 13], name, np.random.default_rng(4)))
+    assert changed.shape == frames.shape and len(changed) == 40
+
+
 def test_mirror_moves_the_dot_to_the_other_side_and_reverses_its_motion():
     copy = augment.augmented(dot_frames(), [0], "mirror", np.random.default_rng(0))
     assert [dot_place(f) for f in copy[:2]] == [(20, SIDE - 1 - 10), (20, SIDE - 1 - 11)]
@@ -91,3 +101,13 @@ def test_the_copies_are_trained_on_and_recorded_and_validation_stays_original(tm
     assert "0.1 minutes of video" in result.stderr  # a cue brain from 4 s is told more would help
     network = brains.load(tmp_path / "b.pkl")
     assert network.training["settings"]["augment"] == ["mirror", "twos"]
+
+
+def test_the_recommended_mode_trains_on_a_copy_on_twos_unless_told_otherwise():
+    from bitmap2pcm.commands.train import _augmentations
+    from bitmap2pcm.learn.settings import mode_defaults
+
+    assert mode_defaults({}, None, None, False)["augment"] == ["twos"]
+    assert mode_defaults({"augment": _augmentations("none")}, None, None, False)["augment"] == []
+    assert mode_defaults({"augment": ["mirror"]}, None, None, False)["augment"] == ["mirror"]
+    assert mode_defaults({}, None, None, True).get("augment", []) == []  # the 2015 network: none

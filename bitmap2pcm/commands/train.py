@@ -148,13 +148,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "validation improves; no wait for later frames, so no latency live); "
                              f"0 = none (default {defaults.memory_seconds:g} for a cue brain, 0 for "
                              "other targets: the 2015 network had no memory)")
-    parser.add_argument("--augment", type=_names, metavar="NAME[,NAME]",
+    parser.add_argument("--augment", type=_augmentations, metavar="NAME[,NAME]",
                         help="also train on changed copies of the training pictures, one per name, "
                              "with the same sound: mirror (left and right swapped), shift (moved "
                              "up to a quarter of the picture), light (brightness, contrast and "
                              "gamma drifting), twos (every other picture held), so the brain learns "
                              "what happens rather than where or how bright; validation stays the "
-                             "original pictures (default: none)")
+                             "original pictures; none: no copies (default: twos with patch "
+                             "inputs, the recommended mode; none otherwise)")
     parser.add_argument("--eigen-frames", type=_count(0), metavar="K",
                         help="show the network each frame's first K principal components (the "
                              "author's eigen-faces idea) instead of its pixels: fitted on the "
@@ -228,6 +229,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _names(text: str) -> list[str]:
     return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def _augmentations(text: str) -> list[str]:
+    """--augment's names; "none" for no changed copies (the recommended mode has one)."""
+    names = _names(text)
+    return [] if names == ["none"] else names
 
 
 # options that map one-to-one onto Settings fields; only those given are passed on

@@ -18,7 +18,7 @@ is reproducible.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -32,6 +32,8 @@ LIGHT_OFFSET = 0.15       # brightness +- this (pictures in [0, 1])
 LIGHT_GAMMA = (0.7, 1.4)  # gamma drifts between these
 LIGHT_PERIOD_S = (4.0, 12.0)
 
+Blocks = Callable[[int, int], np.ndarray]  # (first, stop) -> the changed frames[first:stop]
+
 
 def _pictures(frames: np.ndarray) -> np.ndarray:
     """(n, planes, side, side) view of (n, planes * side * side) frames."""
@@ -41,41 +43,47 @@ def _pictures(frames: np.ndarray) -> np.ndarray:
     return frames.reshape(n, planes, side, side)
 
 
-def mirror(frames: np.ndarray, clip_starts: list[int], rng: np.random.Generator) -> np.ndarray:
+def mirror(frames: np.ndarray, clip_starts: list[int], rng: np.random.Generator) -> Blocks:
     del clip_starts, rng
-    return _pictures(frames)[..., ::-1].reshape(frames.shape)
+    return lambda first, stop: _pictures(frames[first:stop])[..., ::-1].reshape(stop - first, -1)
 
 
-def shift(frames: np.ndarray, clip_starts: list[int], rng: np.random.Generator) -> np.ndarray:
+def shift(frames: np.ndarray, clip_starts: list[int], rng: np.random.Generator) -> Blocks:
     del clip_starts
-    pictures = _pictures(frames)
-    side = pictures.shape[-1]
+    side = _pictures(frames[:1]).shape[-1]
     reach = int(SHIFT_FRACTION * side)
     dy, dx = rng.integers(-reach, reach + 1, size=2)
     rows = np.clip(np.arange(side) - dy, 0, side - 1)
     cols = np.clip(np.arange(side) - dx, 0, side - 1)
-    return pictures[:, :, rows][:, :, :, cols].reshape(frames.shape)
+    return lambda first, stop: (_pictures(frames[first:stop])[:, :, rows][:, :, :, cols]
+                                .reshape(stop - first, -1))
 
 
-def light(frames: np.ndarray, clip_starts: list[int], rng: np.random.Generator) -> np.ndarray:
+def light(frames: np.ndarray, clip_starts: list[int], rng: np.random.Generator) -> Blocks:
     del clip_starts
-    t_s = np.arange(len(frames))[:, None] / grid.SLOTS_PER_SECOND
     periods, phases = rng.uniform(*LIGHT_PERIOD_S, size=3), rng.uniform(0, 2 * np.pi, size=3)
-    waves = np.sin(2 * np.pi * t_s / periods + phases)  # (n, 3): contrast, brightness, gamma
-    gamma = np.exp(np.log(LIGHT_GAMMA[0]) + (waves[:, 2:3] + 1) / 2 * np.log(LIGHT_GAMMA[1] / LIGHT_GAMMA[0]))
-    lit = (frames - 0.5) * (1 + LIGHT_GAIN * waves[:, 0:1]) + 0.5 + LIGHT_OFFSET * waves[:, 1:2]
-    return (np.clip(lit, 0.0, 1.0) ** gamma).astype(frames.dtype)
+
+    def block(first: int, stop: int) -> np.ndarray:
+        t_s = np.arange(first, stop)[:, None] / grid.SLOTS_PER_SECOND
+        waves = np.sin(2 * np.pi * t_s / periods + phases)  # (n, 3): contrast, brightness, gamma
+        low, high = LIGHT_GAMMA
+        gamma = np.exp(np.log(low) + (waves[:, 2:3] + 1) / 2 * np.log(high / low))
+        lit = ((frames[first:stop] - 0.5) * (1 + LIGHT_GAIN * waves[:, 0:1]) + 0.5
+               + LIGHT_OFFSET * waves[:, 1:2])
+        return (np.clip(lit, 0.0, 1.0) ** gamma).astype(frames.dtype)
+
+    return block
 
 
-def twos(frames: np.ndarray, clip_starts: list[int], rng: np.random.Generator) -> np.ndarray:
+def twos(frames: np.ndarray, clip_starts: list[int], rng: np.random.Generator) -> Blocks:
     del rng
-    held = frames.copy()
+    shown = np.arange(len(frames))  # the picture each slot shows
     for first, stop in clip_bounds(clip_starts, len(frames)):  # each clip from its own first picture
-        held[first + 1:stop:2] = frames[first:stop - 1:2]
-    return held
+        shown[first + 1:stop:2] = shown[first:stop - 1:2]
+    return lambda first, stop: frames[shown[first:stop]]
 
 
-AUGMENTATIONS: dict[str, Callable[[np.ndarray, list[int], np.random.Generator], np.ndarray]] = {
+AUGMENTATIONS: dict[str, Callable[[np.ndarray, list[int], np.random.Generator], Blocks]] = {
     "mirror": mirror, "shift": shift, "light": light, "twos": twos}
 
 
@@ -88,6 +96,34 @@ def check(names: list[str]) -> None:
         raise UserError(f"--augment names an augmentation twice: {','.join(names)}")
 
 
+class ChangedFrames:
+    """A training set's frames as an augmentation shows them, made a block at a time when
+    sliced (`frames[a:b]`, as layouts read them): a whole changed copy at once would take as
+    much memory again as the frames (16 KB a slot, two hours: 3.5 GB). Its draws are made
+    once, so every block is part of the same copy; anything but a slice, and numpy, get the
+    whole copy."""
+
+    def __init__(self, frames: np.ndarray, clip_starts: list[int], name: str,
+                 rng: np.random.Generator) -> None:
+        self._frames = np.asarray(frames, np.float32)
+        self._block = AUGMENTATIONS[name](self._frames, clip_starts, rng)
+        self.shape, self.dtype = self._frames.shape, self._frames.dtype
+
+    def __len__(self) -> int:
+        return len(self._frames)
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        if isinstance(key, slice) and key.step in (None, 1):
+            first, stop, _ = key.indices(len(self))
+            return self._block(first, max(first, stop))
+        return np.asarray(self)[key]
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        del copy
+        whole = self._block(0, len(self))
+        return whole if dtype is None else whole.astype(dtype)
+
+
 def augmented(frames: np.ndarray, clip_starts: list[int], name: str, rng: np.random.Generator) -> np.ndarray:
     """The training set's `frames` (n, values) float32 in [0, 1] as augmentation `name` shows them."""
-    return AUGMENTATIONS[name](np.asarray(frames, np.float32), clip_starts, rng)
+    return np.asarray(ChangedFrames(frames, clip_starts, name, rng))

@@ -61,6 +61,6 @@ def augmented_rows(pairs: TrainingPairs, layout: InputLayout, settings: Settings
     for index, name in enumerate(settings.augment):
         log.info("augmenting the training pictures: %s (copy %d of %d)", name, index + 1,
                  len(settings.augment))
-        frames = augment.augmented(pairs.frames, starts, name, rng_for(settings.seed, AUGMENT, index))
+        frames = augment.ChangedFrames(pairs.frames, starts, name, rng_for(settings.seed, AUGMENT, index))
         copies.append(layout.rows(frames, starts))
     return gathered.concatenate(copies)
