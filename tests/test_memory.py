@@ -157,7 +157,7 @@ def flash_brains(tmp_path_factory) -> dict[float, Path]:
         out = folder / f"memory-{seconds:g}.pkl"
         done = run_script("theanet.py", "-q", "--frames", str(folder / "frames.pkl"), "--audio",
                           str(folder / "audio.pkl"), "--save-every", "0", "--epochs", "60",
-                          "--memory-seconds", str(seconds), "--augment", "none", "-o", str(out))
+                          "--memory-seconds", str(seconds), "-o", str(out))
         assert done.returncode == 0, done.stderr
         trained[seconds] = out
     return trained

@@ -154,8 +154,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "up to a quarter of the picture), light (brightness, contrast and "
                              "gamma drifting), twos (every other picture held), so the brain learns "
                              "what happens rather than where or how bright; validation stays the "
-                             "original pictures; none: no copies (default: twos with patch "
-                             "inputs, the recommended mode; none otherwise)")
+                             "original pictures (default: none)")
     parser.add_argument("--eigen-frames", type=_count(0), metavar="K",
                         help="show the network each frame's first K principal components (the "
                              "author's eigen-faces idea) instead of its pixels: fitted on the "
@@ -232,7 +231,7 @@ def _names(text: str) -> list[str]:
 
 
 def _augmentations(text: str) -> list[str]:
-    """--augment's names; "none" for no changed copies (the recommended mode has one)."""
+    """--augment's names; "none" for no changed copies."""
     names = _names(text)
     return [] if names == ["none"] else names
 

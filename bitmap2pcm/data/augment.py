@@ -10,7 +10,7 @@ validation or held-out rows: learn/train.py). `theanet.py --augment mirror,shift
   repeated): every place in a new place;
 - `light`: brightness, contrast and gamma drifting slowly and out of step (periods drawn in
   LIGHT_PERIOD_S): light that changes with no sound of its own;
-- `twos`: every other picture held (animation on twos).
+- `twos`: every other picture held (animation on twos) where the video holds none already.
 
 Each draw (shift, drift periods and phases) comes from the run's seeded generator, so a run
 is reproducible.
@@ -24,6 +24,7 @@ import numpy as np
 
 from ..core import grid
 from ..core.errors import UserError
+from . import flow
 from .history import clip_bounds
 
 SHIFT_FRACTION = 0.25
@@ -76,10 +77,18 @@ def light(frames: np.ndarray, clip_starts: list[int], rng: np.random.Generator) 
 
 
 def twos(frames: np.ndarray, clip_starts: list[int], rng: np.random.Generator) -> Blocks:
+    """Every other slot of each clip shows the picture before it, where both are pictures of
+    their own (`flow.distinct`): video already animated on twos, threes or at 24 fps keeps
+    its own holds, never made longer. A hold longer than flow.MAX_HOLD_SLOTS is a still scene
+    to the inputs: holding every other slot of Planet Blupi's 12 fps animation (holds of 2
+    and 3 slots) made a quarter of its holds 4 slots long, stills under sound."""
     del rng
+    new = flow.distinct(flow.gray_pictures(frames), clip_starts)
     shown = np.arange(len(frames))  # the picture each slot shows
     for first, stop in clip_bounds(clip_starts, len(frames)):  # each clip from its own first picture
-        shown[first + 1:stop:2] = shown[first:stop - 1:2]
+        odd = np.arange(first + 1, stop, 2)
+        held = odd[new[odd] & new[odd - 1]]
+        shown[held] = held - 1
     return lambda first, stop: frames[shown[first:stop]]
 
 

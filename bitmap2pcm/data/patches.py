@@ -140,9 +140,6 @@ class Patches(InputLayout):
     name = NAME
     gray_only = True
     hidden_layers = (48, 128)   # the detector's units, then one layer over the pooled picture
-    # a copy of the pictures on twos (data/augment.py): held pictures are spread into half
-    # steps that a detector trained at 30 fps alone hears as weaker impacts (docs/training.md)
-    training = {"augment": ["twos"]}
 
     def __init__(self, ahead: int = movement.LOOK) -> None:
         if not 0 <= ahead <= movement.LOOK:
