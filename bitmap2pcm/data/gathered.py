@@ -64,8 +64,8 @@ class GatheredRows:
         """The rows `key` selects (a slice, an index array, an int), as an ordinary array; a
         tuple selects rows by its first item and columns by the rest."""
         if isinstance(key, tuple):
-            return self[key[0]][(slice(None), *key[1:])] if np.ndim(key[0]) or isinstance(
-                key[0], slice) else self[key[0]][key[1:]]
+            chosen, columns = self[key[0]], key[1:]
+            return chosen[columns] if chosen.ndim == 1 else chosen[(slice(None), *columns)]
         index, direct = self.index[key], self.direct[key]
         if index.ndim == 1:  # one row
             return np.concatenate([self.pieces[index].ravel(), direct])
