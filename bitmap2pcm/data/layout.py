@@ -32,6 +32,7 @@ from .gathered import GatheredRows
 
 Rows = np.ndarray | GatheredRows  # a training set's input rows (`InputLayout.rows`)
 
+
 @dataclass(frozen=True)
 class Positions:
     """The places of a row: `index[p]` are the columns of place p (P places of F values, in

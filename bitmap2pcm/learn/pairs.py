@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 
-
 from ..data import augment, gathered
 from ..data import history as history_inputs
 from ..data.layout import InputLayout, Rows
