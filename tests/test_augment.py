@@ -18,6 +18,12 @@ from conftest import run_script
 SIDE = 64
 
 
+def whole_copy(frames: np.ndarray, clip_starts: list[int], name: str,
+               rng: np.random.Generator) -> np.ndarray:
+    """The whole changed copy at once (training reads it in blocks)."""
+    return np.asarray(augment.ChangedFrames(frames, clip_starts, name, rng))
+
+
 def dot_frames(slots: int = 10, at: tuple[int, int] = (20, 10)) -> np.ndarray:
     frames = np.full((slots, SIDE, SIDE), 0.25, np.float32)
     for t in range(slots):
@@ -34,10 +40,10 @@ def dot_place(frame: np.ndarray) -> tuple[int, int]:
 @pytest.mark.parametrize("name", list(augment.AUGMENTATIONS))
 def test_a_copy_keeps_the_shape_the_range_and_the_draw(name):
     frames = dot_frames()
-    copy = augment.augmented(frames, [0], name, np.random.default_rng(1))
+    copy = whole_copy(frames, [0], name, np.random.default_rng(1))
     assert copy.shape == frames.shape and copy.dtype == np.float32
     assert 0.0 <= copy.min() and copy.max() <= 1.0
-    assert np.array_equal(copy, augment.augmented(frames, [0], name, np.random.default_rng(1)))
+    assert np.array_equal(copy, whole_copy(frames, [0], name, np.random.default_rng(1)))
     assert not np.array_equal(copy, frames)
 
 
@@ -47,32 +53,32 @@ def test_a_copy_made_a_block_at_a_time_is_the_whole_copy(name):
     frames = dot_frames(40)
     changed = augment.ChangedFrames(frames, [0, 13], name, np.random.default_rng(4))
     blocks = np.concatenate([changed[0:1], changed[1:13], changed[13:30], changed[30:]])
-    np.testing.assert_array_equal(blocks, augment.augmented(frames, [0, 13], name, np.random.default_rng(4)))
+    np.testing.assert_array_equal(blocks, whole_copy(frames, [0, 13], name, np.random.default_rng(4)))
     assert changed.shape == frames.shape and len(changed) == 40
 
 
 def test_mirror_moves_the_dot_to_the_other_side_and_reverses_its_motion():
-    copy = augment.augmented(dot_frames(), [0], "mirror", np.random.default_rng(0))
+    copy = whole_copy(dot_frames(), [0], "mirror", np.random.default_rng(0))
     assert [dot_place(f) for f in copy[:2]] == [(20, SIDE - 1 - 10), (20, SIDE - 1 - 11)]
 
 
 def test_shift_moves_every_picture_alike_within_a_quarter():
     frames = dot_frames(at=(32, 24))  # far enough from the edges for any shift
-    copy = augment.augmented(frames, [0], "shift", np.random.default_rng(3))
+    copy = whole_copy(frames, [0], "shift", np.random.default_rng(3))
     moves = {tuple(np.subtract(dot_place(c), dot_place(f))) for c, f in zip(copy, frames)}
     assert len(moves) == 1 and max(map(abs, moves.pop())) <= SIDE // 4
 
 
 def test_twos_holds_every_other_picture_of_each_clip():
     frames = dot_frames(12)
-    copy = augment.augmented(frames, [0, 5], "twos", np.random.default_rng(0))
+    copy = whole_copy(frames, [0, 5], "twos", np.random.default_rng(0))
     assert np.array_equal(copy[[0, 2, 4, 5, 7, 9, 11]], frames[[0, 2, 4, 5, 7, 9, 11]])
     assert np.array_equal(copy[[1, 3, 6, 8, 10]], frames[[0, 2, 5, 7, 9]])
 
 
 def test_light_changes_brightness_not_where_things_are():
     frames = dot_frames(300)
-    copy = augment.augmented(frames, [0], "light", np.random.default_rng(2))
+    copy = whole_copy(frames, [0], "light", np.random.default_rng(2))
     assert np.ptp(copy[:, 0]) > 0.1  # the backdrop's brightness drifts
     assert [dot_place(c) for c in copy] == [dot_place(f) for f in frames]
 
@@ -83,7 +89,7 @@ def test_twos_keeps_the_holds_of_video_already_held():
     stills."""
     frames = dot_frames(20)
     twelve = frames[[0, 0, 2, 2, 2, 5, 5, 7, 7, 7, 10, 10, 12, 12, 12, 15, 15, 17, 17, 17]]
-    np.testing.assert_array_equal(augment.augmented(twelve, [0], "twos", np.random.default_rng(0)), twelve)
+    np.testing.assert_array_equal(whole_copy(twelve, [0], "twos", np.random.default_rng(0)), twelve)
 
 
 def test_an_unknown_or_repeated_augmentation_is_refused():

@@ -131,8 +131,3 @@ class ChangedFrames:
         del copy
         whole = self._block(0, len(self))
         return whole if dtype is None else whole.astype(dtype)
-
-
-def augmented(frames: np.ndarray, clip_starts: list[int], name: str, rng: np.random.Generator) -> np.ndarray:
-    """The training set's `frames` (n, values) float32 in [0, 1] as augmentation `name` shows them."""
-    return np.asarray(ChangedFrames(frames, clip_starts, name, rng))
