@@ -34,9 +34,12 @@ def bouncing_ball(slots: int = 75, x: float = 20.0) -> tuple[np.ndarray, list[in
 
 
 def on_twos(frames: np.ndarray) -> np.ndarray:
-    held = frames.copy()
-    held[1::2] = frames[0::2][: len(held[1::2])]
-    return held
+    return held_for(frames, 2)
+
+
+def held_for(frames: np.ndarray, slots: int) -> np.ndarray:
+    """Each picture held for `slots` slots (animation on twos, on threes for 12 fps)."""
+    return frames[np.arange(len(frames)) // slots * slots]
 
 
 def drops(seconds: float, x_range: tuple[float, float], seed: int) -> tuple[np.ndarray, list[int], list[float]]:

@@ -4,10 +4,11 @@ found where they happen, held pictures do not make motion flicker, brightness is
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from bitmap2pcm.data import flow
 from bitmap2pcm.judge import baselines
-from motion_scenes import backdrop, bouncing_ball, on_twos
+from motion_scenes import backdrop, bouncing_ball, held_for, on_twos
 
 
 def found(strength: np.ndarray) -> np.ndarray:
@@ -28,18 +29,21 @@ def test_an_impact_anywhere_in_the_picture_is_an_impact():
     assert np.array_equal(found(flow.flow_change_strength(left)), found(flow.flow_change_strength(right)))
 
 
-def test_motion_on_twos_does_not_flicker():
+# on threes the ball moves up to 14 pixels between pictures, more than DIS follows of a
+# 9-pixel disc: its speed is underestimated, but no slot is still
+@pytest.mark.parametrize(("hold", "least_speed"), [(2, 0.5), (3, 0.15)])
+def test_motion_on_twos_and_threes_does_not_flicker(hold, least_speed):
     # the flow between a picture and itself is zero: measured between distinct pictures and
     # divided by the slots between them, a falling ball moves on every slot, as at 30 fps
     frames, impacts = bouncing_ball()
     fall = slice(4, impacts[0] - 2)
     speed = {}
-    for name, shown in (("every", frames), ("twos", on_twos(frames))):
+    for name, shown in (("every", frames), ("held", held_for(frames, hold))):
         pictures = flow.gray_pictures(shown)
         velocity = np.stack(list(flow.slot_velocities(pictures, 0, len(shown))))
         speed[name] = np.percentile(np.linalg.norm(velocity, axis=3), 99.5, axis=(1, 2))[fall]
-    assert speed["twos"].min() > 0.5 * np.median(speed["every"])
-    assert np.all(np.abs(np.diff(speed["twos"])) < 0.5 * np.median(speed["every"]))
+    assert speed["held"].min() > least_speed * np.median(speed["every"])
+    assert np.all(np.abs(np.diff(speed["held"])) < 0.5 * np.median(speed["every"]))
 
 
 def test_held_pictures_are_not_motion():

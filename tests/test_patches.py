@@ -11,7 +11,7 @@ from bitmap2pcm.core.errors import UserError
 from bitmap2pcm.data import flow, layouts, patches
 from bitmap2pcm.learn import brain as brains
 from bitmap2pcm.learn import pooling
-from motion_scenes import backdrop, on_twos
+from motion_scenes import backdrop, held_for, on_twos
 
 LAYOUT = patches.Patches()
 PLACES = patches.places()
@@ -92,14 +92,43 @@ def test_pictures_on_twos_read_as_the_motion_spread_over_both_slots():
     assert np.corrcoef(d30[1:-5:2].ravel() + d30[2:-4:2].ravel(), d2[1:-5:2].ravel() + d2[2:-4:2].ravel())[0, 1] > 0.9
 
 
-def test_held_pictures_are_spread_a_still_scene_is_not():
-    a, b = np.zeros(4, np.float32), np.ones(4, np.float32)
-    even = flow.EvenPictures()
+@pytest.mark.parametrize("inbetweens", flow.INBETWEENS)
+def test_held_pictures_are_spread_a_still_scene_is_not(inbetweens):
+    a, b = np.zeros(SIDE * SIDE, np.float32), np.ones(SIDE * SIDE, np.float32)  # nothing moves
+    even = flow.EvenPictures(inbetweens)
     given = [p for picture in (a, a, b, b, b, b, b, a) for p in even.push(picture)] + even.finish()
-    expected = [a, 0.5 * b, b, b, b, b, b, a]  # one held: the blend; four: a still scene
-    np.testing.assert_allclose(np.array(given), np.array(expected))
-    even = flow.EvenPictures()
+    expected = [a, 0.5 * b, b, b, b, b, b, a]  # one held: half way; four: a still scene
+    np.testing.assert_allclose(np.array(given), np.array(expected), atol=1e-6)
+    even = flow.EvenPictures(inbetweens)
     assert [len(even.push(p)) for p in (a, a, a)] == [1, 0, 0] and len(even.finish()) == 2
+
+
+def test_a_held_slot_shows_the_thing_moved_half_way_not_two_half_copies():
+    # on twos, the rows whose first frame step ends on a held slot, against the same rows at
+    # 30 fps: moved along the flow they are much nearer than blended
+    frames = bounce(24.0)
+    true = np.asarray(LAYOUT.rows(frames, [0]))[4:-4:2, :patches.MAP]
+    error = {inbetweens: np.abs(np.asarray(patches.Patches(inbetweens=inbetweens).rows(on_twos(frames), [0]))
+                                [4:-4:2, :patches.MAP] - true).mean()
+             for inbetweens in flow.INBETWEENS}
+    assert error["motion"] < 0.5 * error["blend"]
+
+
+def test_pictures_on_threes_are_spread_too():
+    # 12 fps animation (Planet Blupi's) holds a picture for three slots: no slot of a moving
+    # ball reads as still
+    threes = held_for(bounce(24.0), 3)
+    steps = np.abs(np.asarray(LAYOUT.rows(threes, [0]))[3:-4, :patches.MAP] - 0.5).sum(axis=1)
+    assert np.all(steps > 0.05 * np.median(steps))  # the top of a bounce is slow
+
+
+def test_a_brain_made_before_the_pictures_were_moved_still_blends_them():
+    record = LAYOUT.convention({})
+    assert record["inbetweens"] == "motion"
+    del record["inbetweens"]
+    assert layouts.of_input(record, SIDE * SIDE, "old.pkl").inbetweens == "blend"
+    with pytest.raises(UserError, match="retrain it with theanet.py --input patches"):
+        layouts.of_input(dict(record, inbetweens="warp"), SIDE * SIDE, "b.pkl")
 
 
 def test_no_row_crosses_a_clip_start():

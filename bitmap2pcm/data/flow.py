@@ -12,10 +12,10 @@ slot. So flow is measured between *distinct* pictures only (a picture is the las
 one held when fewer than `HELD_SHARE` of its pixels differ from it by more than
 `HELD_LEVEL`, a codec's noise: a small object moving a pixel is a new picture), divided by
 the slots between them: a velocity in pixels per slot whatever the picture rate. A picture
-held for more than `MAX_HOLD_SLOTS` slots is a still scene, not animation: its slots are
-still, and the flow to the next picture is the last one's motion. So every slot's velocity
-is known at most `MAX_HOLD_SLOTS` pictures after it (`SlotVelocities`, for pictures as they
-arrive).
+held for more than `MAX_HOLD_SLOTS` slots after the one it first shows in is a still scene,
+not animation: its slots are still, and the flow to the next picture is the last one's
+motion. So every slot's velocity is known at most `MAX_HOLD_SLOTS` + 1 pictures after it
+(`SlotVelocities`, for pictures as they arrive).
 
 The change of flow at a slot is the velocity after it minus the velocity before it, per
 pixel; its strength is the `STRENGTH_PERCENTILE`th percentile of that change's magnitude
@@ -26,6 +26,7 @@ slot. It is known once the picture after next has come.
 from __future__ import annotations
 
 import collections
+import functools
 import threading
 from typing import Iterator, Sequence
 
@@ -38,7 +39,9 @@ HELD_LEVEL = 6.0 / 255  # a pixel differing by at most this (in [0, 1]) is uncha
 HELD_SHARE = 0.001      # ... and a picture with fewer changed pixels than this share is held
 STRENGTH_PERCENTILE = 99.5
 STANDARD_GRAY = 40.0  # the spread, in gray levels around 128, a picture is standardised to
-MAX_HOLD_SLOTS = 2  # twos, and 24 or 25 fps on the 30 fps grid; a longer hold is a still scene
+# the most slots a picture of animation is held after the slot it first shows in: 1 on twos
+# and at 24 or 25 fps on the 30 fps grid, 2 on threes (12 fps); a longer hold is a still scene
+MAX_HOLD_SLOTS = 2
 
 
 def gray_pictures(frames: np.ndarray) -> np.ndarray:
@@ -114,14 +117,14 @@ class SlotVelocities:
         if _held(picture, self._last):
             self._since += 1
             self._waiting += 1
-            if self._since < MAX_HOLD_SLOTS + 1:
+            if self._since - 1 <= MAX_HOLD_SLOTS:  # held no longer than animation is: wait
                 return []
             still = np.zeros_like(self._velocity)
             given, self._waiting, self._velocity = [still] * (self._waiting - 1), 1, still
             return given
         standard = _standardised(picture)
         step = _flow(self._standard, standard)
-        if self._since <= MAX_HOLD_SLOTS:
+        if self._since - 1 <= MAX_HOLD_SLOTS:
             step /= np.float32(self._since)
         given = [step] * self._waiting
         self._velocity = step
@@ -137,19 +140,60 @@ class SlotVelocities:
         return [self._velocity] * self._waiting if self._velocity is not None else []
 
 
+INBETWEENS = ("motion", "blend")  # how `EvenPictures` fills a hold: the first is the default
+
+
+def moved_between(first: np.ndarray, last: np.ndarray, fractions: np.ndarray) -> list[np.ndarray]:
+    """The pictures `fractions` (each in (0, 1)) of the way from `first` to `last` (square
+    gray pictures float32 in [0, 1], flat or not; given in their shape) along the optical
+    flow, as video frame interpolation makes them: each is `first` moved forward by that
+    fraction of the flow from it and `last` moved back by the rest of the flow from it,
+    mixed by nearness. A moving thing is then one thing half way, not the two half-bright
+    copies a blend shows; what turns between the two pictures (a bounce within a hold) is
+    not seen, and moves in a straight line."""
+    side = int(round(np.sqrt(first.size)))
+    if side * side != first.size:
+        raise ValueError(f"pictures of {first.size} values are not square gray pictures")
+    a, b = first.reshape(side, side), last.reshape(side, side)
+    standard_a, standard_b = _standardised(a), _standardised(b)
+    forward, back = _flow(standard_a, standard_b), _flow(standard_b, standard_a)
+    xs, ys = _pixel_grid(side)
+    made = []
+    for fraction in np.asarray(fractions, np.float32):
+        # a(x) is at x + F(x) in b: the picture at the fraction shows a(y - fraction F) ...
+        from_a = cv2.remap(a, xs - fraction * forward[..., 0], ys - fraction * forward[..., 1],
+                           cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        # ... and b(y - (1 - fraction) B(y)), B the flow from b back to a
+        from_b = cv2.remap(b, xs - (1 - fraction) * back[..., 0], ys - (1 - fraction) * back[..., 1],
+                           cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        made.append(((1 - fraction) * from_a + fraction * from_b).reshape(first.shape))
+    return made
+
+
+@functools.cache
+def _pixel_grid(side: int) -> tuple[np.ndarray, np.ndarray]:
+    ys, xs = np.mgrid[0:side, 0:side].astype(np.float32)
+    return xs, ys
+
+
 class EvenPictures:
     """One clip's pictures with their holds spread, for inputs made of picture differences:
-    pictures pushed one at a time (arrays of any shape, float32 in [0, 1]) come back in order,
-    each picture held up to MAX_HOLD_SLOTS slots replaced by the blend between the distinct
-    pictures around it, (j / (h + 1)) of the way from the last to the next for the j-th of h
-    held. A difference over the hold then splits evenly over its slots (differences are
-    linear in the pictures), as `SlotVelocities` divides the flow: on twos every slot moves
-    half as far as the picture does, rather than not at all and then twice as far. A longer
-    hold is a still scene, given as it is. `push` gives the pictures that became known (a
-    held one waits for the next distinct picture, at most MAX_HOLD_SLOTS), `finish` the rest
-    (a hold at the end stays as it is). Memory: the pictures of one hold."""
+    pictures pushed one at a time (float32 in [0, 1]) come back in order, each picture held
+    up to MAX_HOLD_SLOTS slots replaced by a picture between the distinct pictures around
+    it, (j / (h + 1)) of the way from the last to the next for the j-th of h held: on twos
+    every slot moves half as far as the picture does, rather than not at all and then twice
+    as far. `inbetweens` says how: "motion" moves the pictures along the optical flow
+    (`moved_between`; square gray pictures), so each slot's difference looks like a
+    difference of video at the full rate; "blend" (what patch brains that recorded no
+    choice saw) mixes them, which shows a moving thing as two half-bright copies. A longer hold is a
+    still scene, given as it is. `push` gives the pictures that became known (a held one
+    waits for the next distinct picture, at most MAX_HOLD_SLOTS), `finish` the rest (a hold
+    at the end stays as it is). Memory: the pictures of one hold."""
 
-    def __init__(self) -> None:
+    def __init__(self, inbetweens: str = INBETWEENS[0]) -> None:
+        if inbetweens not in INBETWEENS:
+            raise ValueError(f"inbetweens {inbetweens!r}: not one of {', '.join(INBETWEENS)}")
+        self._by_motion = inbetweens == "motion"
         self._last: np.ndarray | None = None  # the last distinct picture
         self._waiting = 0                        # pictures held since, waiting for the next
 
@@ -163,7 +207,8 @@ class EvenPictures:
         given = []
         if 0 < self._waiting <= MAX_HOLD_SLOTS:
             steps = np.arange(1, self._waiting + 1, dtype=np.float32) / np.float32(self._waiting + 1)
-            given = [self._last + step * (picture - self._last) for step in steps]
+            given = (moved_between(self._last, picture, steps) if self._by_motion
+                     else [self._last + step * (picture - self._last) for step in steps])
         self._last, self._waiting = picture, 0
         return given + [picture]
 

@@ -20,11 +20,13 @@ turn, change energy) of the same brightness-free maps, which are about the whole
 place is PATCH_BLOCKS x PATCH_BLOCKS blocks (16 x 16 pixels of a 64 x 64 picture) every
 STRIDE_BLOCKS blocks: 7 x 7 = 49 places of 6 x 16 = 96 values. The window is movement's
 (three frames either side, clip ends repeat the end frame). Held pictures (animation on
-twos, 24 fps on the 30 fps grid) are spread first (flow.EvenPictures): each held slot is the
-blend between the distinct pictures around it, so every difference is the motion of one
-slot, whatever the picture rate; a held picture waits for the next distinct one, so a slot's
-row is known at most LOOK + flow.MAX_HOLD_SLOTS frames after it (LOOK for video without held
-pictures).
+twos or threes, 24 fps on the 30 fps grid) are spread first (flow.EvenPictures): each held
+slot is the picture between the distinct pictures around it, moved along the optical flow,
+so every difference is the motion of one slot, whatever the picture rate; a held picture
+waits for the next distinct one, so a slot's row is known at most LOOK +
+flow.MAX_HOLD_SLOTS frames after it (LOOK for video without held pictures). Brains made
+before the pictures were moved (they recorded no `inbetweens`) blend them, as they were
+trained.
 
 `ahead` (theanet.py --frames-ahead N, 0 to LOOK) moves the same window earlier: the row of
 slot t is the centred row of slot t - (LOOK - N), the six steps ending N frames after t, so
@@ -91,8 +93,8 @@ class PatchStream:
     LOOK, the row of slot t is the centred row of slot t - (LOOK - ahead), and the clip's first
     row stands in for the slots before it has one."""
 
-    def __init__(self, ahead: int = movement.LOOK) -> None:
-        self._even = flow.EvenPictures()
+    def __init__(self, ahead: int = movement.LOOK, inbetweens: str = flow.INBETWEENS[0]) -> None:
+        self._even = flow.EvenPictures(inbetweens)
         self._rows = PATCH_ROWS.stream()
         self._owed = movement.LOOK - ahead  # first rows to repeat at the clip's start
         self._pushed = 0
@@ -141,11 +143,12 @@ class Patches(InputLayout):
     gray_only = True
     hidden_layers = (48, 128)   # the detector's units, then one layer over the pooled picture
 
-    def __init__(self, ahead: int = movement.LOOK) -> None:
+    def __init__(self, ahead: int = movement.LOOK, inbetweens: str = flow.INBETWEENS[0]) -> None:
         if not 0 <= ahead <= movement.LOOK:
             raise UserError(f"--frames-ahead {ahead}: patch inputs see 0 to {movement.LOOK} "
                             "frames after a slot")
         self.ahead = ahead
+        self.inbetweens = inbetweens
         self.lookahead_slots = ahead + flow.MAX_HOLD_SLOTS  # the second only for held pictures
 
     @property
@@ -176,7 +179,7 @@ class Patches(InputLayout):
         return built.rows()
 
     def stream(self) -> PatchStream:
-        return PatchStream(self.ahead)
+        return PatchStream(self.ahead, self.inbetweens)
 
     def option(self) -> str:
         return f"--input {NAME}" + (f" --frames-ahead {self.ahead}" if self.ahead != movement.LOOK else "")
@@ -186,7 +189,8 @@ class Patches(InputLayout):
         return places()
 
     def convention(self, picture: dict[str, Any]) -> dict[str, Any]:
-        return dict(picture, layout=NAME, ahead=self.ahead, **self._constants())
+        return dict(picture, layout=NAME, ahead=self.ahead, inbetweens=self.inbetweens,
+                    **self._constants())
 
     @staticmethod
     def _constants() -> dict[str, Any]:
@@ -207,4 +211,8 @@ class Patches(InputLayout):
         if not isinstance(ahead, int) or not 0 <= ahead <= movement.LOOK:
             raise UserError(f"{source}: brain's patch inputs look {ahead!r} frames ahead, which "
                             f"this version does not build: retrain it with theanet.py --input patches")
-        return cls(ahead)
+        inbetweens = record.get("inbetweens", "blend")  # brains before the choice blended
+        if inbetweens not in flow.INBETWEENS:
+            raise UserError(f"{source}: brain's patch inputs fill held pictures by {inbetweens!r}, "
+                            f"which this version does not build: retrain it with theanet.py --input patches")
+        return cls(ahead, inbetweens)
