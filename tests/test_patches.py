@@ -122,13 +122,15 @@ def test_pictures_on_threes_are_spread_too():
     assert np.all(steps > 0.05 * np.median(steps))  # the top of a bounce is slow
 
 
-def test_a_brain_made_before_the_pictures_were_moved_still_blends_them():
-    record = LAYOUT.convention({})
-    assert record["inbetweens"] == "motion"
-    del record["inbetweens"]
-    assert layouts.of_input(record, SIDE * SIDE, "old.pkl").inbetweens == "blend"
+def test_a_brain_fills_held_pictures_as_it_was_trained_to():
+    record = layouts.chosen(patches.NAME, inbetweens="motion").convention({})
+    assert layouts.of_input(record, SIDE * SIDE, "b.pkl").inbetweens == "motion"
+    del record["inbetweens"]  # a brain made before the choice blended them
+    assert layouts.of_input(record, SIDE * SIDE, "old.pkl").inbetweens == "blend" == LAYOUT.inbetweens
     with pytest.raises(UserError, match="retrain it with theanet.py --input patches"):
         layouts.of_input(dict(record, inbetweens="warp"), SIDE * SIDE, "b.pkl")
+    with pytest.raises(UserError, match="--inbetweens sets how"):
+        layouts.chosen("movement", inbetweens="motion")
 
 
 def test_no_row_crosses_a_clip_start():

@@ -7,7 +7,7 @@ import argparse
 from typing import Callable
 
 from ..core import cli
-from ..data import eigen, layouts
+from ..data import eigen, flow, layouts
 from ..learn.brain import DEFAULT_BRAIN_FILE
 from ..learn.run import run_training
 from ..learn.settings import OPTIMIZER_RATES, OPTIMIZERS, PRESETS, Settings
@@ -32,6 +32,7 @@ EXAMPLES = """
   {command} --eigen-frames 256               # 256 PCA coefficients per frame: 256-1000-735
   {command} --input patches                  # one detector shared across the picture: 1544-48-128-105
   {command} --frames-ahead 2                 # sees two frames after each slot: live sound 33 ms sooner
+  {command} --inbetweens motion              # held pictures moved along the flow: to render animation
   {command} --augment mirror,shift,light,twos # also learn from changed copies of the pictures
   {command} --memory-seconds 0               # a cue brain without memory: each slot on its own
   {command} --backend jax --preset kungfury  # on an NVIDIA GPU (pip install '.[gpu]')
@@ -141,6 +142,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "same six frame steps, ending N frames after the slot): a live "
                              "camera's sound then comes N frames (N x 33 ms) after its picture "
                              "instead of 3 (default 3, a window centred on the slot)")
+    parser.add_argument("--inbetweens", choices=flow.INBETWEENS,
+                        help="patches: how the slots of a held picture (animation on twos or "
+                             "threes, 24 fps on the 30 fps grid) are filled between the pictures "
+                             "around them: blend mixes the two; motion moves them along the "
+                             "optical flow, as video at the full rate shows a moving thing. A "
+                             "brain of 30 fps event scenes found more onsets on twos, threes and "
+                             "24 fps with motion; trained on 12 fps animation (Planet Blupi) its "
+                             "held-out loudness r fell from 0.5 to 0.2-0.3 (docs/training.md). "
+                             "Default blend")
     parser.add_argument("--memory-seconds", type=_memory_seconds, metavar="S",
                         help="the output layer also reads what the network saw over the last S "
                              "seconds (the top hidden layer averaged over spans of past slots that "
@@ -240,7 +250,7 @@ def _augmentations(text: str) -> list[str]:
 SETTING_OPTIONS = ("epochs", "pretrain_epochs", "patience", "batch", "learning_rate",
                    "pretrain_learning_rate", "cd_steps", "seed", "save_every", "keep_every",
                    "holdout_tail", "target", "history", "inputs", "eigen_frames", "frames_ahead",
-                   "library_seconds", "memory_seconds",
+                   "inbetweens", "library_seconds", "memory_seconds",
                    "augment", "optimizer")
 
 

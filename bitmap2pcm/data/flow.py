@@ -140,7 +140,7 @@ class SlotVelocities:
         return [self._velocity] * self._waiting if self._velocity is not None else []
 
 
-INBETWEENS = ("motion", "blend")  # how `EvenPictures` fills a hold: the first is the default
+INBETWEENS = ("blend", "motion")  # how `EvenPictures` fills a hold: the first is the default
 
 
 def moved_between(first: np.ndarray, last: np.ndarray, fractions: np.ndarray) -> list[np.ndarray]:
@@ -182,10 +182,12 @@ class EvenPictures:
     up to MAX_HOLD_SLOTS slots replaced by a picture between the distinct pictures around
     it, (j / (h + 1)) of the way from the last to the next for the j-th of h held: on twos
     every slot moves half as far as the picture does, rather than not at all and then twice
-    as far. `inbetweens` says how: "motion" moves the pictures along the optical flow
+    as far. `inbetweens` says how: "blend" mixes them, which shows a moving thing as two
+    half-bright copies; "motion" moves the pictures along the optical flow
     (`moved_between`; square gray pictures), so each slot's difference looks like a
-    difference of video at the full rate; "blend" (what patch brains that recorded no
-    choice saw) mixes them, which shows a moving thing as two half-bright copies. A longer hold is a
+    difference of video at the full rate (theanet.py --inbetweens motion: better for a brain
+    of 30 fps video rendering animation, worse trained on 12 fps animation; docs/training.md).
+    A longer hold is a
     still scene, given as it is. `push` gives the pictures that became known (a held one
     waits for the next distinct picture, at most MAX_HOLD_SLOTS), `finish` the rest (a hold
     at the end stays as it is). Memory: the pictures of one hold."""

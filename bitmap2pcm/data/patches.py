@@ -21,12 +21,11 @@ place is PATCH_BLOCKS x PATCH_BLOCKS blocks (16 x 16 pixels of a 64 x 64 picture
 STRIDE_BLOCKS blocks: 7 x 7 = 49 places of 6 x 16 = 96 values. The window is movement's
 (three frames either side, clip ends repeat the end frame). Held pictures (animation on
 twos or threes, 24 fps on the 30 fps grid) are spread first (flow.EvenPictures): each held
-slot is the picture between the distinct pictures around it, moved along the optical flow,
-so every difference is the motion of one slot, whatever the picture rate; a held picture
+slot is a picture between the distinct pictures around it, their blend or (`inbetweens`
+"motion", theanet.py --inbetweens motion) the pictures moved along the optical flow, so
+every difference is the motion of one slot, whatever the picture rate; a held picture
 waits for the next distinct one, so a slot's row is known at most LOOK +
-flow.MAX_HOLD_SLOTS frames after it (LOOK for video without held pictures). Brains made
-before the pictures were moved (they recorded no `inbetweens`) blend them, as they were
-trained.
+flow.MAX_HOLD_SLOTS frames after it (LOOK for video without held pictures).
 
 `ahead` (theanet.py --frames-ahead N, 0 to LOOK) moves the same window earlier: the row of
 slot t is the centred row of slot t - (LOOK - N), the six steps ending N frames after t, so
@@ -182,7 +181,8 @@ class Patches(InputLayout):
         return PatchStream(self.ahead, self.inbetweens)
 
     def option(self) -> str:
-        return f"--input {NAME}" + (f" --frames-ahead {self.ahead}" if self.ahead != movement.LOOK else "")
+        return (f"--input {NAME}" + (f" --frames-ahead {self.ahead}" if self.ahead != movement.LOOK else "")
+                + (f" --inbetweens {self.inbetweens}" if self.inbetweens != flow.INBETWEENS[0] else ""))
 
     @classmethod
     def positions(cls) -> Positions:
