@@ -75,7 +75,9 @@ def _held(picture: np.ndarray, last: np.ndarray) -> bool:
     return float((np.abs(picture - last) > HELD_LEVEL).mean()) < HELD_SHARE
 
 
-def _standardised(picture: np.ndarray) -> np.ndarray:
+def standardised(picture: np.ndarray) -> np.ndarray:
+    """A gray picture in [0, 1] as DIS reads it: uint8, its mean and spread made the same for
+    every picture, so a brightness or contrast change moves no pixel."""
     spread = max(float(picture.std()), 1e-3)
     return np.clip(128 + STANDARD_GRAY * (picture - picture.mean()) / spread, 0, 255).astype(np.uint8)
 
@@ -83,7 +85,7 @@ def _standardised(picture: np.ndarray) -> np.ndarray:
 _engines = threading.local()
 
 
-def _flow(earlier: np.ndarray, later: np.ndarray) -> np.ndarray:
+def dis_flow(earlier: np.ndarray, later: np.ndarray) -> np.ndarray:
     """DIS flow (side, side, 2) between two standardised pictures. DIS keeps no state between
     calls, so one engine per thread serves every stream (and a stream can be copied)."""
     engine = getattr(_engines, "dis", None)
@@ -122,8 +124,8 @@ class SlotVelocities:
             still = np.zeros_like(self._velocity)
             given, self._waiting, self._velocity = [still] * (self._waiting - 1), 1, still
             return given
-        standard = _standardised(picture)
-        step = _flow(self._standard, standard)
+        standard = standardised(picture)
+        step = dis_flow(self._standard, standard)
         if self._since - 1 <= MAX_HOLD_SLOTS:
             step /= np.float32(self._since)
         given = [step] * self._waiting
@@ -133,7 +135,7 @@ class SlotVelocities:
 
     def _new(self, picture: np.ndarray, standard: np.ndarray | None = None) -> None:
         self._last = picture
-        self._standard = _standardised(picture) if standard is None else standard
+        self._standard = standardised(picture) if standard is None else standard
         self._since = self._waiting = 1
 
     def finish(self) -> list[np.ndarray]:
@@ -155,9 +157,9 @@ def moved_between(first: np.ndarray, last: np.ndarray, fractions: np.ndarray) ->
     if side * side != first.size:
         raise ValueError(f"pictures of {first.size} values are not square gray pictures")
     a, b = first.reshape(side, side), last.reshape(side, side)
-    standard_a, standard_b = _standardised(a), _standardised(b)
-    forward, back = _flow(standard_a, standard_b), _flow(standard_b, standard_a)
-    xs, ys = _pixel_grid(side)
+    standard_a, standard_b = standardised(a), standardised(b)
+    forward, back = dis_flow(standard_a, standard_b), dis_flow(standard_b, standard_a)
+    xs, ys = pixel_grid(side)
     made = []
     for fraction in np.asarray(fractions, np.float32):
         # a(x) is at x + F(x) in b: the picture at the fraction shows a(y - fraction F) ...
@@ -171,7 +173,8 @@ def moved_between(first: np.ndarray, last: np.ndarray, fractions: np.ndarray) ->
 
 
 @functools.cache
-def _pixel_grid(side: int) -> tuple[np.ndarray, np.ndarray]:
+def pixel_grid(side: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each pixel's column and row (float32 side x side each), for cv2.remap."""
     ys, xs = np.mgrid[0:side, 0:side].astype(np.float32)
     return xs, ys
 

@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import UserError
-from . import flow, movement
+from . import camera, flow, movement
 from .gathered import GatheredBuilder, GatheredRows
 from .history import clip_bounds
 from .layout import InputLayout, Positions
@@ -66,11 +66,12 @@ STILL_NORM = movement.ENERGY_FLOOR * SIDE
 FRAMES_AT_ONCE = 1024  # `Patches.rows` builds the rows of this many frames at a time
 
 
-def _rows(window: np.ndarray, out: np.ndarray) -> None:
-    """Patch rows of the n frames window[LOOK:-LOOK] into `out` (n, WIDTH) (as movement._rows)."""
+def _rows(window: np.ndarray, out: np.ndarray, steady: bool) -> None:
+    """Patch rows of the n frames window[LOOK:-LOOK] into `out` (n, WIDTH) (as movement._rows),
+    `steady`: with the camera's motion taken out of each frame step (camera.py)."""
     n = len(out)
     # every frame step of the window once (each is in six rows), less its median
-    steps = movement.coarse(np.diff(window, axis=0))
+    steps = movement.coarse(camera.steadied_differences(window) if steady else np.diff(window, axis=0))
     steps -= np.median(steps, axis=1, keepdims=True)
     units = (np.clip(GAIN * steps, -1.0, 1.0) + 1.0) * 0.5
     for k in range(STEPS):  # d_(t-2+k) of row i is step i + k of the window
@@ -82,7 +83,9 @@ def _rows(window: np.ndarray, out: np.ndarray) -> None:
                      steps[now:now + n], steps[now + 1:now + 1 + n], out[:, STEPS * MAP:], STILL_NORM)
 
 
-PATCH_ROWS = movement.CentredRows(_rows, WIDTH)
+# by whether the camera's motion is taken out (brains made before it was recorded no `steady_camera`)
+PATCH_ROWS = {steady: movement.CentredRows(functools.partial(_rows, steady=steady), WIDTH)
+              for steady in (False, True)}
 
 
 class PatchStream:
@@ -92,9 +95,10 @@ class PatchStream:
     LOOK, the row of slot t is the centred row of slot t - (LOOK - ahead), and the clip's first
     row stands in for the slots before it has one."""
 
-    def __init__(self, ahead: int = movement.LOOK, inbetweens: str = flow.INBETWEENS[0]) -> None:
+    def __init__(self, ahead: int = movement.LOOK, inbetweens: str = flow.INBETWEENS[0],
+                 steady_camera: bool = True) -> None:
         self._even = flow.EvenPictures(inbetweens)
-        self._rows = PATCH_ROWS.stream()
+        self._rows = PATCH_ROWS[steady_camera].stream()
         self._owed = movement.LOOK - ahead  # first rows to repeat at the clip's start
         self._pushed = 0
         self._given = 0
@@ -142,12 +146,14 @@ class Patches(InputLayout):
     gray_only = True
     hidden_layers = (48, 128)   # the detector's units, then one layer over the pooled picture
 
-    def __init__(self, ahead: int = movement.LOOK, inbetweens: str = flow.INBETWEENS[0]) -> None:
+    def __init__(self, ahead: int = movement.LOOK, inbetweens: str = flow.INBETWEENS[0],
+                 steady_camera: bool = True) -> None:
         if not 0 <= ahead <= movement.LOOK:
             raise UserError(f"--frames-ahead {ahead}: patch inputs see 0 to {movement.LOOK} "
                             "frames after a slot")
         self.ahead = ahead
         self.inbetweens = inbetweens
+        self.steady_camera = steady_camera
         self.lookahead_slots = ahead + flow.MAX_HOLD_SLOTS  # the second only for held pictures
 
     @property
@@ -178,7 +184,7 @@ class Patches(InputLayout):
         return built.rows()
 
     def stream(self) -> PatchStream:
-        return PatchStream(self.ahead, self.inbetweens)
+        return PatchStream(self.ahead, self.inbetweens, self.steady_camera)
 
     def option(self) -> str:
         return (f"--input {NAME}" + (f" --frames-ahead {self.ahead}" if self.ahead != movement.LOOK else "")
@@ -190,7 +196,7 @@ class Patches(InputLayout):
 
     def convention(self, picture: dict[str, Any]) -> dict[str, Any]:
         return dict(picture, layout=NAME, ahead=self.ahead, inbetweens=self.inbetweens,
-                    **self._constants())
+                    steady_camera=self.steady_camera, **self._constants())
 
     @staticmethod
     def _constants() -> dict[str, Any]:
@@ -215,4 +221,8 @@ class Patches(InputLayout):
         if inbetweens not in flow.INBETWEENS:
             raise UserError(f"{source}: brain's patch inputs fill held pictures by {inbetweens!r}, "
                             f"which this version does not build: retrain it with theanet.py --input patches")
-        return cls(ahead, inbetweens)
+        steady_camera = record.get("steady_camera", False)  # brains before it saw the camera's motion
+        if not isinstance(steady_camera, bool):
+            raise UserError(f"{source}: brain's patch inputs record steady_camera {steady_camera!r}: "
+                            f"retrain it with theanet.py --input patches")
+        return cls(ahead, inbetweens, steady_camera)
