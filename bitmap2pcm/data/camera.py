@@ -28,7 +28,7 @@ import numpy as np
 
 from . import flow
 
-SHIFT_FLOOR_PX = 0.1     # a median flow shorter than this (pixels) is a still camera
+SHIFT_FLOOR_PX = 0.25    # a median flow shorter than this (pixels) is a still camera
 TEXTURE_GRADIENT = 80.0  # Sobel gradient of a standardised picture (gray levels) that is texture
 MIN_TEXTURE_SHARE = 0.1  # events scenes 0.19, Planet Blupi 0.34, one disc on a plain backdrop 0.02
 
