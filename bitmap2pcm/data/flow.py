@@ -190,10 +190,9 @@ class EvenPictures:
     (`moved_between`; square gray pictures), so each slot's difference looks like a
     difference of video at the full rate (theanet.py --inbetweens motion: better for a brain
     of 30 fps video rendering animation, worse trained on 12 fps animation; docs/training.md).
-    A longer hold is a
-    still scene, given as it is. `push` gives the pictures that became known (a held one
-    waits for the next distinct picture, at most MAX_HOLD_SLOTS), `finish` the rest (a hold
-    at the end stays as it is). Memory: the pictures of one hold."""
+    A longer hold is a still scene, given as it is. `push` gives the pictures that became
+    known (a held one waits for the next distinct picture, at most MAX_HOLD_SLOTS), `finish`
+    the rest (a hold at the end stays as it is). Memory: the pictures of one hold."""
 
     def __init__(self, inbetweens: str = INBETWEENS[0]) -> None:
         if inbetweens not in INBETWEENS:

@@ -25,7 +25,9 @@ slot is a picture between the distinct pictures around it, their blend or (`inbe
 "motion", theanet.py --inbetweens motion) the pictures moved along the optical flow, so
 every difference is the motion of one slot, whatever the picture rate; a held picture
 waits for the next distinct one, so a slot's row is known at most LOOK +
-flow.MAX_HOLD_SLOTS frames after it (LOOK for video without held pictures).
+flow.MAX_HOLD_SLOTS frames after it (LOOK for video without held pictures). Each frame step
+is taken after the camera's own motion (camera.py), so a shaking or panning camera is not
+motion in every patch; brains made before record no `steady_camera` and see it as before.
 
 `ahead` (theanet.py --frames-ahead N, 0 to LOOK) moves the same window earlier: the row of
 slot t is the centred row of slot t - (LOOK - N), the six steps ending N frames after t, so
