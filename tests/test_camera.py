@@ -1,11 +1,14 @@
 """The camera's motion taken out of frame differences (data/camera.py): a shaking camera over
 a textured scene moves nothing, what moves in front of it still does, a still camera's and a
-plain backdrop's differences are the plain ones."""
+plain backdrop's differences are the plain ones, and patch brains steady the camera when
+trained with --steady-camera."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from bitmap2pcm.core.errors import UserError
 from bitmap2pcm.data import camera, layouts, patches
 from motion_scenes import SIDE, backdrop, bouncing_ball
 
@@ -51,13 +54,15 @@ def test_a_still_camera_and_a_plain_backdrop_give_the_plain_differences():
     np.testing.assert_array_equal(camera.steadied_differences(plain), np.diff(plain, axis=0))
 
 
-def test_patch_rows_of_a_shaking_camera_are_still_and_older_brains_see_the_shake():
+def test_patch_rows_of_a_shaking_camera_are_still_when_the_brain_asks_for_it():
     still = np.repeat(backdrop().reshape(1, -1).astype(np.float32), 16, axis=0)
-    rows = {steady: np.asarray(patches.Patches(steady_camera=steady).rows(shaken(still), [0]))
+    rows = {steady: np.asarray(layouts.chosen(patches.NAME, steady_camera=steady).rows(shaken(still), [0]))
             for steady in (False, True)}
     motion = {steady: np.abs(rows[steady][:, :patches.STEPS * patches.MAP] - 0.5).mean() for steady in rows}
     assert motion[True] < 0.2 * motion[False]
-    record = patches.Patches().convention({})
-    assert record["steady_camera"] is True
-    del record["steady_camera"]  # a brain made before the camera was steadied
+    record = layouts.chosen(patches.NAME, steady_camera=True).convention({})
+    assert layouts.of_input(record, SIDE * SIDE, "b.pkl").steady_camera is True
+    del record["steady_camera"]  # a brain made before the choice
     assert layouts.of_input(record, SIDE * SIDE, "old.pkl").steady_camera is False
+    with pytest.raises(UserError, match="--steady-camera"):
+        layouts.chosen("movement", steady_camera=True)

@@ -19,8 +19,9 @@ Measured (docs/evaluation.md, "With eight minutes of training video"): a cue bra
 minutes of event scenes, on unseen scenes through a shaking camera, onset F1 0.42 -> 0.61;
 through a still one 0.88 -> 0.84 in one run (a still camera's median flow passes the floor
 on 0 to 4 % of its steps, where large objects cross textured ground); on Planet Blupi
-clips no brain trained on, even. An earlier try with OpenCV's phase correlation followed
-the moving objects, not the camera, and lost everywhere.
+clips no brain trained on, even; render 1.7 times as slow (one DIS flow a frame), so it is
+an option (theanet.py --steady-camera). An earlier try with OpenCV's phase correlation
+followed the moving objects, not the camera, and lost everywhere.
 """
 
 from __future__ import annotations

@@ -26,19 +26,22 @@ RETIRED = {"spacetime": "retrain it with theanet.py (the default input, patches)
 
 
 def chosen(inputs: str, history_frames: int = 0, eigen_frames: int = 0,
-           frames_ahead: int | None = None, inbetweens: str | None = None) -> InputLayout:
-    """The layout theanet.py's --input, --history K, --eigen-frames K, --frames-ahead N and
-    --inbetweens HOW ask for (unfitted)."""
+           frames_ahead: int | None = None, inbetweens: str | None = None,
+           steady_camera: bool = False) -> InputLayout:
+    """The layout theanet.py's --input, --history K, --eigen-frames K, --frames-ahead N,
+    --inbetweens HOW and --steady-camera ask for (unfitted)."""
     if inputs not in CHOSEN_BY_NAME:
         raise UserError(f"unknown input {inputs!r} (choose {', '.join(CHOSEN_BY_NAME)})")
-    if frames_ahead is not None or inbetweens is not None:
+    if frames_ahead is not None or inbetweens is not None or steady_camera:
         if inputs != patches.NAME:
             what = ("--frames-ahead sets how far patch inputs look ahead; --input {} has its own window"
                     if frames_ahead is not None else
-                    "--inbetweens sets how patch inputs fill held pictures; --input {} does not fill them")
+                    "--inbetweens sets how patch inputs fill held pictures; --input {} does not fill them"
+                    if inbetweens is not None else
+                    "--steady-camera steadies the patch inputs' frame steps; --input {} has none")
             raise UserError(what.format(inputs) + f": leave it out, or use --input {patches.NAME}")
         return patches.Patches(movement.LOOK if frames_ahead is None else frames_ahead,
-                               flow.INBETWEENS[0] if inbetweens is None else inbetweens)
+                               flow.INBETWEENS[0] if inbetweens is None else inbetweens, steady_camera)
     if history_frames < 0:
         raise UserError(f"--history must be 0 or more, not {history_frames}")
     if (history_frames or eigen_frames) and inputs != frame.NAME:

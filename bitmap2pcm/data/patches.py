@@ -25,9 +25,9 @@ slot is a picture between the distinct pictures around it, their blend or (`inbe
 "motion", theanet.py --inbetweens motion) the pictures moved along the optical flow, so
 every difference is the motion of one slot, whatever the picture rate; a held picture
 waits for the next distinct one, so a slot's row is known at most LOOK +
-flow.MAX_HOLD_SLOTS frames after it (LOOK for video without held pictures). Each frame step
-is taken after the camera's own motion (camera.py), so a shaking or panning camera is not
-motion in every patch; brains made before record no `steady_camera` and see it as before.
+flow.MAX_HOLD_SLOTS frames after it (LOOK for video without held pictures). With
+`steady_camera` (theanet.py --steady-camera) each frame step is taken after the camera's own
+motion (camera.py), so a shaking or panning camera is not motion in every patch.
 
 `ahead` (theanet.py --frames-ahead N, 0 to LOOK) moves the same window earlier: the row of
 slot t is the centred row of slot t - (LOOK - N), the six steps ending N frames after t, so
@@ -85,7 +85,7 @@ def _rows(window: np.ndarray, out: np.ndarray, steady: bool) -> None:
                      steps[now:now + n], steps[now + 1:now + 1 + n], out[:, STEPS * MAP:], STILL_NORM)
 
 
-# by whether the camera's motion is taken out (brains made before it was recorded no `steady_camera`)
+# by whether the camera's motion is taken out of each frame step (`steady_camera`)
 PATCH_ROWS = {steady: movement.CentredRows(functools.partial(_rows, steady=steady), WIDTH)
               for steady in (False, True)}
 
@@ -98,7 +98,7 @@ class PatchStream:
     row stands in for the slots before it has one."""
 
     def __init__(self, ahead: int = movement.LOOK, inbetweens: str = flow.INBETWEENS[0],
-                 steady_camera: bool = True) -> None:
+                 steady_camera: bool = False) -> None:
         self._even = flow.EvenPictures(inbetweens)
         self._rows = PATCH_ROWS[steady_camera].stream()
         self._owed = movement.LOOK - ahead  # first rows to repeat at the clip's start
@@ -149,7 +149,7 @@ class Patches(InputLayout):
     hidden_layers = (48, 128)   # the detector's units, then one layer over the pooled picture
 
     def __init__(self, ahead: int = movement.LOOK, inbetweens: str = flow.INBETWEENS[0],
-                 steady_camera: bool = True) -> None:
+                 steady_camera: bool = False) -> None:
         if not 0 <= ahead <= movement.LOOK:
             raise UserError(f"--frames-ahead {ahead}: patch inputs see 0 to {movement.LOOK} "
                             "frames after a slot")
@@ -190,7 +190,8 @@ class Patches(InputLayout):
 
     def option(self) -> str:
         return (f"--input {NAME}" + (f" --frames-ahead {self.ahead}" if self.ahead != movement.LOOK else "")
-                + (f" --inbetweens {self.inbetweens}" if self.inbetweens != flow.INBETWEENS[0] else ""))
+                + (f" --inbetweens {self.inbetweens}" if self.inbetweens != flow.INBETWEENS[0] else "")
+                + (" --steady-camera" if self.steady_camera else ""))
 
     @classmethod
     def positions(cls) -> Positions:
@@ -223,7 +224,7 @@ class Patches(InputLayout):
         if inbetweens not in flow.INBETWEENS:
             raise UserError(f"{source}: brain's patch inputs fill held pictures by {inbetweens!r}, "
                             f"which this version does not build: retrain it with theanet.py --input patches")
-        steady_camera = record.get("steady_camera", False)  # brains before it saw the camera's motion
+        steady_camera = record.get("steady_camera", False)  # brains before the choice did not steady
         if not isinstance(steady_camera, bool):
             raise UserError(f"{source}: brain's patch inputs record steady_camera {steady_camera!r}: "
                             f"retrain it with theanet.py --input patches")
