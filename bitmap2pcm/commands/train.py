@@ -149,8 +149,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "around them: blend mixes the two; motion moves them along the "
                              "optical flow, as video at the full rate shows a moving thing. A "
                              "brain of 30 fps event scenes found more onsets on twos, threes and "
-                             "24 fps with motion (one of 8 minutes, moved at render only, fewer "
-                             "on twos and threes); "
+                             "24 fps with motion (one of 8 minutes fewer on twos and threes, "
+                             "more at 24 fps); "
                              "on Planet Blupi clips no brain trained on it was even "
                              "(docs/training.md). Default blend")
     parser.add_argument("--steady-camera", action="store_true", default=None,
