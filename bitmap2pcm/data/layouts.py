@@ -32,14 +32,17 @@ def chosen(inputs: str, history_frames: int = 0, eigen_frames: int = 0,
     --inbetweens HOW and --steady-camera ask for (unfitted)."""
     if inputs not in CHOSEN_BY_NAME:
         raise UserError(f"unknown input {inputs!r} (choose {', '.join(CHOSEN_BY_NAME)})")
-    if frames_ahead is not None or inbetweens is not None or steady_camera:
+    patch_options = [what for given, what in (
+        (frames_ahead is not None, "--frames-ahead sets how far patch inputs look ahead; --input {} "
+                                   "has its own window"),
+        (inbetweens is not None, "--inbetweens sets how patch inputs fill held pictures; --input {} "
+                                 "does not fill them"),
+        (steady_camera, "--steady-camera steadies the patch inputs' frame steps; --input {} has none"),
+    ) if given]
+    if patch_options:
         if inputs != patches.NAME:
-            what = ("--frames-ahead sets how far patch inputs look ahead; --input {} has its own window"
-                    if frames_ahead is not None else
-                    "--inbetweens sets how patch inputs fill held pictures; --input {} does not fill them"
-                    if inbetweens is not None else
-                    "--steady-camera steadies the patch inputs' frame steps; --input {} has none")
-            raise UserError(what.format(inputs) + f": leave it out, or use --input {patches.NAME}")
+            raise UserError(patch_options[0].format(inputs)
+                            + f": leave it out, or use --input {patches.NAME}")
         return patches.Patches(movement.LOOK if frames_ahead is None else frames_ahead,
                                flow.INBETWEENS[0] if inbetweens is None else inbetweens, steady_camera)
     if history_frames < 0:

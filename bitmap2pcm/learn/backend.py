@@ -43,6 +43,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from ..core.errors import UserError
+from ..data.gathered import GatheredRows, symbolic_rows
 
 CHOICES = ("auto", "cpu", "jax")
 JAX_MISSING = ("--backend jax needs JAX, which is not installed: pip install '.[gpu]' in the "
@@ -214,8 +215,6 @@ def shared(value: Any, name: str, borrow: bool = True) -> Any:
 def rows_dataset(rows: Any, name: str) -> Any:
     """A training set's input rows for `compile_minibatch_step`: a backend variable for an
     array; for `GatheredRows`, its parts in three, gathered in each step (`dataset[rows]`)."""
-    from ..data.gathered import GatheredRows
-
     if isinstance(rows, GatheredRows):
         return _GatheredDataset(rows, name)
     return shared(rows, name)
@@ -231,14 +230,10 @@ class _GatheredDataset:
         self.direct = shared(rows.direct, f"{name}_direct")
 
     def __getitem__(self, rows: Any) -> Any:
-        from ..data.gathered import symbolic_rows
-
         return symbolic_rows(self.pieces, self.index, self.direct, rows, tensor())
 
     def get_value(self, borrow: bool = False) -> Any:
         """The rows, as a shared variable gives its value (numpy, also from a device)."""
-        from ..data.gathered import GatheredRows
-
         parts = (self.pieces, self.index, self.direct)
         return GatheredRows(*(part.get_value(borrow=borrow) for part in parts))
 
