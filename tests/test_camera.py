@@ -36,10 +36,12 @@ def test_a_shaking_camera_over_a_still_scene_moves_nothing():
 
 def test_what_moves_in_front_of_a_shaking_camera_still_moves():
     # the ball's own motion, as much of it as a still camera shows (the shake adds 3 to 200
-    # times as much to the plain differences)
+    # times as much to the plain differences), wherever the ball moves at least a tenth of its
+    # most: at the top of its flight it moves so little that a camera found to 0.005 px
+    # leaves as much
     frames, _ = bouncing_ball()
     truth = energy(np.diff(frames[:30], axis=0))
-    moving = truth > 0
+    moving = truth > 0.1 * truth.max()
     steadied = energy(camera.steadied_differences(shaken(frames[:30])))[moving] / truth[moving]
     plain = energy(np.diff(shaken(frames[:30]), axis=0))[moving] / truth[moving]
     assert np.all((steadied > 0.8) & (steadied < 1.25)) and np.median(plain) > 3
