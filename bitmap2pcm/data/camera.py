@@ -18,12 +18,16 @@ smaller is not the camera's: the plain difference is kept.
 Following corners costs 0.2 ms a frame step where the median of dense DIS flow over the
 textured pixels (flow.py), which it replaced, cost 1.3 ms; on shaken event scenes with a
 known shake both miss by under 0.06 px in nine steps of ten, and on the example videos
-they agree within 0.26 px on nine steps of ten but in one Planet Blupi clip.
-Measured (docs/evaluation.md, "With eight minutes of training video"), with the dense
-flow: a cue brain from 8 minutes of event scenes, on unseen scenes through a shaking
-camera, onset F1 0.42 -> 0.61; through a still one 0.88 -> 0.84 in one run; on Planet
-Blupi clips no brain trained on, even. An earlier try with OpenCV's phase correlation
-followed the moving objects, not the camera, and lost everywhere.
+they agree within 0.26 px on nine steps of ten but in one Planet Blupi clip. Render with
+steadying takes 1.13 times as long as without.
+
+Measured (docs/evaluation.md, "With eight minutes of training video"): a cue brain from 8
+minutes of event scenes, on unseen scenes, two training seeds, onset F1 through a shaking
+camera 0.43 -> 0.71, through a still one 0.885 -> 0.855, on threes 0.575 -> 0.45. On still
+scenes only the generator's own camera pans are steadied, and a steadied brain scores the
+same with its rows left plain: the loss is in what the brain learns, not in the steadying
+at render. So it is an option (theanet.py --steady-camera). An earlier try with OpenCV's
+phase correlation followed the moving objects, not the camera, and lost everywhere.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ import numpy as np
 
 from . import flow
 
-SHIFT_FLOOR_PX = 0.25    # a median flow shorter than this (pixels) is a still camera
+SHIFT_FLOOR_PX = 0.25    # a median motion shorter than this (pixels) is a still camera
 TEXTURE_GRADIENT = 80.0  # Sobel gradient of a standardised picture (gray levels) that is texture
 MIN_TEXTURE_SHARE = 0.1  # events scenes 0.19, Planet Blupi 0.34, one disc on a plain backdrop 0.02
 CORNERS = 60             # corners followed at most (a 64 x 64 picture has room for about that many)
