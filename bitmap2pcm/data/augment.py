@@ -110,11 +110,12 @@ def held(frames: np.ndarray, clip_starts: list[int], rng: np.random.Generator) -
     for first, stop in clip_bounds(clip_starts, len(frames)):
         for start in range(first, stop, stretch_slots):
             end = min(stop, start + stretch_slots)
-            rate_fps = rng.uniform(*HELD_RATE_FPS)  # drawn for every stretch: the same draws however the video holds
+            rate_fps = rng.uniform(*HELD_RATE_FPS)  # drawn for every stretch, held or not: reproducible
             if not new[start + 1:end].all():
                 continue
             slots_per_picture = grid.SLOTS_PER_SECOND / rate_fps
-            pictures = np.floor(np.arange(end - start) / slots_per_picture)  # the last one at or before each slot
+            # the last picture at or before each slot, and the first slot that shows it
+            pictures = np.floor(np.arange(end - start) / slots_per_picture)
             shown[start:end] = start + np.ceil(pictures * slots_per_picture - 1e-6).astype(int)
     return lambda first, stop: frames[shown[first:stop]]
 
