@@ -110,7 +110,7 @@ def held(frames: np.ndarray, clip_starts: list[int], rng: np.random.Generator) -
     for first, stop in clip_bounds(clip_starts, len(frames)):
         for start in range(first, stop, stretch_slots):
             end = min(stop, start + stretch_slots)
-            rate_fps = rng.uniform(*HELD_RATE_FPS)  # drawn for every stretch, held or not: reproducible
+            rate_fps = rng.uniform(*HELD_RATE_FPS)  # drawn even where not used: each stretch its own draw
             if not new[start + 1:end].all():
                 continue
             slots_per_picture = grid.SLOTS_PER_SECOND / rate_fps
