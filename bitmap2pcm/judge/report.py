@@ -126,6 +126,9 @@ def markdown(tables: Sequence[dict[str, Any]], command: str) -> str:
     return "\n".join(lines)
 
 
+TITLE_LINE_FRACTION = 0.026
+
+
 def plot(path: str | Path, title: str, truth: Sequence[np.ndarray], render: Sequence[np.ndarray],
          row: dict[str, Any]) -> None:
     """A PNG a person reads at a glance, written to `path` (the caller makes it atomic): the
@@ -140,8 +143,12 @@ def plot(path: str | Path, title: str, truth: Sequence[np.ndarray], render: Sequ
     truth_signal, render_signal = np.concatenate(truth), np.concatenate(render)
     seconds = truth_signal.size / grid.RATE_HZ
     boundaries = np.cumsum([s.size for s in truth])[:-1] / grid.RATE_HZ
+    heading = f"{title}\n" + _metric_line(row)
+    # the axes start below the heading, however many lines of metrics it has (a line of
+    # 10 pt text is about TITLE_LINE_FRACTION of the figure's height)
+    top = 0.975 - TITLE_LINE_FRACTION * (heading.count("\n") + 1)
     figure, axes = pyplot.subplots(3, 1, figsize=(12, 8.5), sharex=True,
-                                   gridspec_kw={"height_ratios": [2, 2, 1.4]})
+                                   gridspec_kw={"height_ratios": [2, 2, 1.4], "top": top})
     extent = (0.0, seconds, 0.0, metrics.MEL_BANDS)
     for axis, signal, label in ((axes[0], truth_signal, "true"), (axes[1], render_signal, "rendered")):
         image = axis.imshow(metrics.slot_band_db(signal).T, origin="lower", aspect="auto",
@@ -166,7 +173,7 @@ def plot(path: str | Path, title: str, truth: Sequence[np.ndarray], render: Sequ
     for axis in axes:
         for boundary in boundaries:
             axis.axvline(boundary, color="white" if axis is not axes[2] else "gray", ls="--", lw=0.8)
-    figure.suptitle(f"{title}\n" + _metric_line(row), fontsize=10)
+    figure.suptitle(heading, fontsize=10)
     try:
         figure.savefig(path, dpi=100, format="png")
     finally:
