@@ -92,31 +92,6 @@ def test_twos_keeps_the_holds_of_video_already_held():
     np.testing.assert_array_equal(whole_copy(twelve, [0], "twos", np.random.default_rng(0)), twelve)
 
 
-def hold_lengths(shown: np.ndarray) -> list[int]:
-    """How many slots each picture is shown, in order."""
-    starts = np.flatnonzero(np.diff(shown, prepend=-1) != 0)
-    return np.diff(np.append(starts, len(shown))).tolist()
-
-
-def test_held_shows_each_stretch_at_a_lower_rate_of_its_own():
-    frames = dot_frames(40 * 30)  # ten stretches of 4 s
-    copy = whole_copy(frames, [0], "held", np.random.default_rng(5))
-    shown = np.array([dot_place(c)[1] - 10 for c in copy])  # the slot each copy's picture is of, mod 40
-    slots = np.arange(len(frames)) % 40
-    behind = (slots - shown) % 40
-    assert behind.max() <= 2  # never a later picture, and never held more than 3 slots
-    stretch = int(augment.HELD_STRETCH_S * 30)
-    rates = [30 * len(hold_lengths(shown[a:a + stretch])) / stretch for a in range(0, len(shown), stretch)]
-    assert all(9.5 <= rate <= 25.5 for rate in rates)  # 10 to 25 pictures a second
-    assert max(rates) - min(rates) > 5  # each stretch its own rate
-
-
-def test_held_keeps_the_holds_of_video_already_held():
-    frames = dot_frames(20)
-    twelve = frames[[0, 0, 2, 2, 2, 5, 5, 7, 7, 7, 10, 10, 12, 12, 12, 15, 15, 17, 17, 17]]
-    np.testing.assert_array_equal(whole_copy(twelve, [0], "held", np.random.default_rng(0)), twelve)
-
-
 def test_an_unknown_or_repeated_augmentation_is_refused():
     with pytest.raises(UserError, match="unknown augmentation 'blur'"):
         settings_for(None, {"augment": ["mirror", "blur"]}, None, None)

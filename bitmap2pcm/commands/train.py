@@ -172,8 +172,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also train on changed copies of the training pictures, one per name, "
                              "with the same sound: mirror (left and right swapped), shift (moved "
                              "up to a quarter of the picture), light (brightness, contrast and "
-                             "gamma drifting), twos (every other picture held), held (stretches "
-                             "at lower picture rates, 10 to 25 a second), so the brain learns "
+                             "gamma drifting), twos (every other picture held), so the brain learns "
                              "what happens rather than where or how bright; validation stays the "
                              "original pictures (default: none)")
     parser.add_argument("--eigen-frames", type=_count(0), metavar="K",

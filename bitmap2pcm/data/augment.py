@@ -3,17 +3,14 @@ learns what happens rather than where, how bright, or at what picture rate.
 
 Each named augmentation is one more copy of the training set's frames, changed as a whole
 (every clip alike), whose input rows join the training rows with the same targets (never the
-validation or held-out rows: learn/train.py). `theanet.py --augment mirror,shift,light,twos,held`.
+validation or held-out rows: learn/train.py). `theanet.py --augment mirror,shift,light,twos`.
 
 - `mirror`: left and right swapped;
 - `shift`: the picture moved by up to SHIFT_FRACTION of its side either way (the edge pixels
   repeated): every place in a new place;
 - `light`: brightness, contrast and gamma drifting slowly and out of step (periods drawn in
   LIGHT_PERIOD_S): light that changes with no sound of its own;
-- `twos`: every other picture held (animation on twos) where the video holds none already;
-- `held`: stretches of a few seconds shown at lower picture rates, each its own, drawn from
-  10 to 25 pictures a second (film at 24, animation on twos at 15 or 12, on threes at 10),
-  again where the video holds none already.
+- `twos`: every other picture held (animation on twos) where the video holds none already.
 
 Each draw (shift, drift periods and phases) comes from the run's seeded generator, so a run
 is reproducible.
@@ -35,10 +32,6 @@ LIGHT_GAIN = 0.3          # contrast x (1 +- this)
 LIGHT_OFFSET = 0.15       # brightness +- this (pictures in [0, 1])
 LIGHT_GAMMA = (0.7, 1.4)  # gamma drifts between these
 LIGHT_PERIOD_S = (4.0, 12.0)
-# Below 10 pictures a second a picture is held 4 slots, which the inputs take for a still
-# scene (flow.MAX_HOLD_SLOTS): the lowest rate shows each picture 3 slots at most.
-HELD_RATE_FPS = (grid.SLOTS_PER_SECOND / (1 + flow.MAX_HOLD_SLOTS), 25.0)
-HELD_STRETCH_S = 4.0
 
 Blocks = Callable[[int, int], np.ndarray]  # (first, stop) -> the changed frames[first:stop]
 
@@ -99,29 +92,8 @@ def twos(frames: np.ndarray, clip_starts: list[int], rng: np.random.Generator) -
     return lambda first, stop: frames[shown[first:stop]]
 
 
-def held(frames: np.ndarray, clip_starts: list[int], rng: np.random.Generator) -> Blocks:
-    """Each stretch of HELD_STRETCH_S of each clip at a picture rate of its own, drawn in
-    HELD_RATE_FPS: every slot shows the stretch's picture of the last moment of that rate at
-    or before it, as film or animation put on the 30 fps grid. A stretch where the video
-    already holds a picture (`flow.distinct`) keeps its own holds, as in `twos`."""
-    new = flow.distinct(flow.gray_pictures(frames), clip_starts)
-    shown = np.arange(len(frames))  # the picture each slot shows
-    stretch_slots = int(round(HELD_STRETCH_S * grid.SLOTS_PER_SECOND))
-    for first, stop in clip_bounds(clip_starts, len(frames)):
-        for start in range(first, stop, stretch_slots):
-            end = min(stop, start + stretch_slots)
-            rate_fps = rng.uniform(*HELD_RATE_FPS)  # drawn even where not used: each stretch its own draw
-            if not new[start + 1:end].all():
-                continue
-            slots_per_picture = grid.SLOTS_PER_SECOND / rate_fps
-            # the last picture at or before each slot, and the first slot that shows it
-            pictures = np.floor(np.arange(end - start) / slots_per_picture)
-            shown[start:end] = start + np.ceil(pictures * slots_per_picture - 1e-6).astype(int)
-    return lambda first, stop: frames[shown[first:stop]]
-
-
 AUGMENTATIONS: dict[str, Callable[[np.ndarray, list[int], np.random.Generator], Blocks]] = {
-    "mirror": mirror, "shift": shift, "light": light, "twos": twos, "held": held}
+    "mirror": mirror, "shift": shift, "light": light, "twos": twos}
 
 
 def check(names: list[str]) -> None:
