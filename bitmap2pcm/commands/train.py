@@ -158,8 +158,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "picture's corners) out of every frame step, so a shaking or panning "
                              "camera is not motion everywhere: for hand-held video. Measured on "
                              "unseen event scenes, two seeds: through a shaking camera onset F1 "
-                             "0.43 -> 0.71; through a still one 0.885 -> 0.855, on 12 fps "
-                             "animation 0.575 -> 0.45; render 1.13 times as long "
+                             "0.43 -> 0.71; through a still one 0.885 -> 0.855, on animation "
+                             "on threes 0.575 -> 0.45; render 1.13 times as long "
                              "(docs/evaluation.md)")
     parser.add_argument("--memory-seconds", type=_memory_seconds, metavar="S",
                         help="the output layer also reads what the network saw over the last S "

@@ -40,7 +40,8 @@ HELD_SHARE = 0.001      # ... and a picture with fewer changed pixels than this 
 STRENGTH_PERCENTILE = 99.5
 STANDARD_GRAY = 40.0  # the spread, in gray levels around 128, a picture is standardised to
 # the most slots a picture of animation is held after the slot it first shows in: 1 on twos
-# and at 24 or 25 fps on the 30 fps grid, 2 on threes (12 fps); a longer hold is a still scene
+# and at 24 or 25 fps on the 30 fps grid, 2 on threes (10 fps, and the longer holds of 12
+# fps); a longer hold is a still scene
 MAX_HOLD_SLOTS = 2
 
 
