@@ -40,7 +40,7 @@ from . import flow
 SHIFT_FLOOR_PX = 0.25    # a median motion shorter than this (pixels) is a still camera
 TEXTURE_GRADIENT = 80.0  # Sobel gradient of a standardised picture (gray levels) that is texture
 MIN_TEXTURE_SHARE = 0.1  # events scenes 0.19, Planet Blupi 0.34, one disc on a plain backdrop 0.02
-CORNERS = 60             # corners followed at most (a 64 x 64 picture has room for about that many)
+CORNERS = 60             # corners followed at most: enough for the scene to outvote what moves
 MIN_TRACKED = 8          # fewer corners followed than this: no shift to tell
 CORNER_QUALITY = 0.01    # a corner at least this share of the strongest (cv2.goodFeaturesToTrack)
 CORNER_SPACING_PX = 3
