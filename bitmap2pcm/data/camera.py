@@ -17,7 +17,7 @@ smaller is not the camera's: the plain difference is kept.
 
 Following corners costs 0.2 ms a frame step where the median of dense DIS flow over the
 textured pixels (flow.py), which it replaced, cost 1.3 ms; on shaken event scenes with a
-known shake both miss by under 0.06 px in nine steps of ten, and on the example videos
+known shake both miss by 0.06 px or less in nine steps of ten, and on the example videos
 they agree within 0.27 px on nine steps of ten but in one Planet Blupi clip (0.78). Render with
 steadying takes 1.13 times as long as without.
 
