@@ -86,7 +86,7 @@ def standardised(picture: np.ndarray) -> np.ndarray:
 _engines = threading.local()
 
 
-def dis_flow(earlier: np.ndarray, later: np.ndarray) -> np.ndarray:
+def _flow(earlier: np.ndarray, later: np.ndarray) -> np.ndarray:
     """DIS flow (side, side, 2) between two standardised pictures. DIS keeps no state between
     calls, so one engine per thread serves every stream (and a stream can be copied)."""
     engine = getattr(_engines, "dis", None)
@@ -126,7 +126,7 @@ class SlotVelocities:
             given, self._waiting, self._velocity = [still] * (self._waiting - 1), 1, still
             return given
         standard = standardised(picture)
-        step = dis_flow(self._standard, standard)
+        step = _flow(self._standard, standard)
         if self._since - 1 <= MAX_HOLD_SLOTS:
             step /= np.float32(self._since)
         given = [step] * self._waiting
@@ -159,7 +159,7 @@ def moved_between(first: np.ndarray, last: np.ndarray, fractions: np.ndarray) ->
         raise ValueError(f"pictures of {first.size} values are not square gray pictures")
     a, b = first.reshape(side, side), last.reshape(side, side)
     standard_a, standard_b = standardised(a), standardised(b)
-    forward, back = dis_flow(standard_a, standard_b), dis_flow(standard_b, standard_a)
+    forward, back = _flow(standard_a, standard_b), _flow(standard_b, standard_a)
     xs, ys = pixel_grid(side)
     made = []
     for fraction in np.asarray(fractions, np.float32):
