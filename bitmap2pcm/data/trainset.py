@@ -54,8 +54,11 @@ class TrainingPairs:
         """pickler's sidecar for these rows (see `provenance_of`)."""
         return _read_provenance(self)
 
+    @functools.cached_property
     def digest(self) -> int:
-        """A CRC-32 of both arrays, so a resumed run can tell it is given the same data."""
+        """A CRC-32 of both arrays, so a resumed run can tell it is given the same data.
+        Computed once: every epoch's snapshot records it, and over two hours of frames it
+        takes seconds (the arrays are never changed in place)."""
         crc = gathered.crc32(self.frames)
         return zlib.crc32(memoryview(self.audio).cast("B"), crc)
 

@@ -69,7 +69,7 @@ def checkpoint_name(progress: Progress) -> str:
 
 def data_identity(pairs: TrainingPairs) -> dict[str, int]:
     """What a checkpoint remembers of its data, so that resume refuses other data."""
-    return {"frames": len(pairs), "digest": pairs.digest()}
+    return {"frames": len(pairs), "digest": pairs.digest}
 
 
 def snapshot(settings: Settings, progress: Progress, pairs: TrainingPairs, dbn: Any,
