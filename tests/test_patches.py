@@ -202,3 +202,47 @@ def test_the_graph_trained_is_the_network_render_runs():
                               input_units=patches.WIDTH)
     rows = LAYOUT.rows(bounce(30.0), [0])
     np.testing.assert_allclose(output(rows), brains.forward(saved, rows), rtol=1e-4, atol=1e-5)
+
+
+FLOW_CHANGE = patches.Patches(flow_change=True)
+
+
+def test_the_flow_s_change_ends_the_row_and_peaks_where_the_ball_bounces():
+    frames = bounce(24.0)
+    plain, with_change = np.asarray(LAYOUT.rows(frames, [0])), np.asarray(FLOW_CHANGE.rows(frames, [0]))
+    assert with_change.shape == (len(frames), patches.WIDTH + patches.FLOW_CHANGES)
+    np.testing.assert_array_equal(with_change[:, :patches.WIDTH], plain)
+    changes = with_change[:, patches.WIDTH:]
+    # column k is the change at picture t - 2 + k: the rows agree on where it is
+    for k in range(1, patches.FLOW_CHANGES):
+        np.testing.assert_array_equal(changes[1:, k - 1], changes[:-1, k][:len(changes) - 1])
+    centre = changes[:, patches.FLOW_CHANGES // 2]
+    # the disc hits the floor at slots 14 and 36 and is slowest at the top of its flight
+    # (slots 22-28), where the flow hardly changes; DIS reads a 9-pixel disc falling 4-6
+    # pixels a slot unevenly, so the fall itself reads up to 0.6
+    assert int(np.argmax(centre)) == 14 and centre[14] > 0.7
+    assert centre[36] == centre[30:].max() > 0.5
+    assert centre[22:29].max() < 0.4 * centre[14]
+    assert np.all((changes >= 0) & (changes < 1))
+
+
+def test_the_flow_s_change_reads_nothing_of_a_brightness_ramp_and_comes_the_same_streamed():
+    ramp = backdrop()[None].reshape(1, -1) + np.linspace(0, 0.36, 13, dtype=np.float32)[:, None]
+    assert np.all(np.asarray(FLOW_CHANGE.rows(ramp, [0]))[:, patches.WIDTH:] < 0.05)
+    frames = np.concatenate([bounce(20.0, 40), on_twos(bounce(40.0, 30))])
+    whole = np.asarray(FLOW_CHANGE.rows(frames, [0]))
+    stream = FLOW_CHANGE.stream()
+    parts = [stream.push(frames[start:start + 9]) for start in range(0, len(frames), 9)] + [stream.finish()]
+    np.testing.assert_array_equal(np.concatenate([part for part in parts if len(part)]), whole)
+
+
+def test_a_brain_measures_the_flow_s_change_as_it_was_trained_to():
+    record = layouts.chosen(patches.NAME, flow_change=True).convention({})
+    chosen = layouts.of_input(record, SIDE * SIDE, "b.pkl")
+    assert chosen.flow_change and chosen.units(SIDE * SIDE) == patches.WIDTH + patches.FLOW_CHANGES
+    assert len(chosen.positions().direct) == len(PLACES.direct) + patches.FLOW_CHANGES
+    assert "flow_change" not in LAYOUT.convention({})  # brains without it record what they always did
+    with pytest.raises(UserError, match="--flow-change"):
+        layouts.of_input(dict(record, flow_change_half_px=1.0), SIDE * SIDE, "b.pkl")
+    with pytest.raises(UserError, match="--flow-change adds"):
+        layouts.chosen("movement", flow_change=True)

@@ -101,8 +101,7 @@ class InputLayout:
         del frames, train_rows, rng
         return self
 
-    @classmethod
-    def positions(cls) -> Positions | None:
+    def positions(self) -> Positions | None:
         """The places of the row for a network that shares its first layer across them, or
         None: the first layer sees the whole row."""
         return None

@@ -105,8 +105,12 @@ class Brain:
 
     @property
     def positions(self) -> Positions | None:
-        """The places its first layer is shared across (learn/pooling.py), or None."""
-        return layouts.positions_of(self.input)
+        """The places its first layer is shared across (learn/pooling.py), or None (also for
+        an input record this version cannot build, which `layout` refuses)."""
+        try:
+            return self.layout.positions() if isinstance(self.input, dict) else None
+        except UserError:
+            return None
 
     @property
     def memory_spans(self) -> list[tuple[int, int]]:
