@@ -161,12 +161,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "0.43 -> 0.71; through a still one 0.885 -> 0.855, on animation "
                              "on threes 0.575 -> 0.45; render 1.13 times as long "
                              "(docs/evaluation.md)")
-    parser.add_argument("--flow-change", action="store_true", default=None,
-                        help="patches: also show the network how much the optical flow (DIS) "
-                             "changes at each of the five pictures around the slot, the "
-                             "zero-learning flow-onset baseline's own measure, for the kinds of "
-                             "scene where that baseline finds more onsets than the patches "
-                             "(docs/evaluation.md); render then computes one flow a slot")
     parser.add_argument("--memory-seconds", type=_memory_seconds, metavar="S",
                         help="the output layer also reads what the network saw over the last S "
                              "seconds (the top hidden layer averaged over spans of past slots that "
@@ -266,7 +260,7 @@ def _augmentations(text: str) -> list[str]:
 SETTING_OPTIONS = ("epochs", "pretrain_epochs", "patience", "batch", "learning_rate",
                    "pretrain_learning_rate", "cd_steps", "seed", "save_every", "keep_every",
                    "holdout_tail", "target", "history", "inputs", "eigen_frames", "frames_ahead",
-                   "inbetweens", "steady_camera", "flow_change", "library_seconds", "memory_seconds",
+                   "inbetweens", "steady_camera", "library_seconds", "memory_seconds",
                    "augment", "optimizer")
 
 

@@ -260,18 +260,6 @@ def flow_change_strength(frames: np.ndarray, clip_starts: Sequence[int] = (0,)) 
     return strength
 
 
-def change_strengths(pictures: np.ndarray) -> np.ndarray:
-    """The strength of the flow's change at each inner picture of consecutive pictures (n,
-    side, side), float32 in [0, 1]: at picture j (1 .. n - 2), the STRENGTH_PERCENTILE-th
-    percentile over the picture of |F(j -> j + 1) - F(j - 1 -> j)|, F the DIS flow, in pixels
-    per picture step; (n - 2,) float32. Each flow is computed once. Pictures are taken as
-    they come (no hold is spread here): for the patch inputs, which spread holds first."""
-    standard = [standardised(picture) for picture in pictures]
-    flows = [_flow(earlier, later) for earlier, later in zip(standard[:-1], standard[1:])]
-    return np.asarray([np.percentile(np.linalg.norm(after - before, axis=2), STRENGTH_PERCENTILE)
-                       for before, after in zip(flows[:-1], flows[1:])], np.float32).reshape(-1)
-
-
 def peaks(strength: np.ndarray, threshold: float, min_gap_slots: int = 2) -> np.ndarray:
     """Slots where `strength` exceeds `threshold` and is the greatest within `min_gap_slots`
     either side (the earlier of equal ones)."""

@@ -101,7 +101,8 @@ class InputLayout:
         del frames, train_rows, rng
         return self
 
-    def positions(self) -> Positions | None:
+    @classmethod
+    def positions(cls) -> Positions | None:
         """The places of the row for a network that shares its first layer across them, or
         None: the first layer sees the whole row."""
         return None

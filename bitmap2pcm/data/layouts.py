@@ -7,7 +7,7 @@ from typing import Any
 
 from ..core.errors import UserError
 from . import eigen, flow, frame, history, movement, patches
-from .layout import InputLayout
+from .layout import InputLayout, Positions
 
 LAYOUTS: dict[str, type[InputLayout]] = {
     layout.name: layout
@@ -27,9 +27,9 @@ RETIRED = {"spacetime": "retrain it with theanet.py (the default input, patches)
 
 def chosen(inputs: str, history_frames: int = 0, eigen_frames: int = 0,
            frames_ahead: int | None = None, inbetweens: str | None = None,
-           steady_camera: bool = False, flow_change: bool = False) -> InputLayout:
+           steady_camera: bool = False) -> InputLayout:
     """The layout theanet.py's --input, --history K, --eigen-frames K, --frames-ahead N,
-    --inbetweens HOW, --steady-camera and --flow-change ask for (unfitted)."""
+    --inbetweens HOW and --steady-camera ask for (unfitted)."""
     if inputs not in CHOSEN_BY_NAME:
         raise UserError(f"unknown input {inputs!r} (choose {', '.join(CHOSEN_BY_NAME)})")
     patch_options = [what for given, what in (
@@ -38,16 +38,13 @@ def chosen(inputs: str, history_frames: int = 0, eigen_frames: int = 0,
         (inbetweens is not None, "--inbetweens sets how patch inputs fill held pictures; --input {} "
                                  "does not fill them"),
         (steady_camera, "--steady-camera steadies the patch inputs' frame steps; --input {} has none"),
-        (flow_change, "--flow-change adds the optical flow's change to the patch inputs; --input {} "
-                      "has no place for it"),
     ) if given]
     if patch_options:
         if inputs != patches.NAME:
             raise UserError(patch_options[0].format(inputs)
                             + f": leave it out, or use --input {patches.NAME}")
         return patches.Patches(movement.LOOK if frames_ahead is None else frames_ahead,
-                               flow.INBETWEENS[0] if inbetweens is None else inbetweens, steady_camera,
-                               flow_change)
+                               flow.INBETWEENS[0] if inbetweens is None else inbetweens, steady_camera)
     if history_frames < 0:
         raise UserError(f"--history must be 0 or more, not {history_frames}")
     if (history_frames or eigen_frames) and inputs != frame.NAME:
@@ -76,3 +73,10 @@ def of_input(record: dict[str, Any], pixels: int, source: str) -> InputLayout:
         raise UserError(f"{source}: brain's input layout {name!r} is unknown (render knows "
                         f"{', '.join(repr(known) for known in LAYOUTS)})")
     return LAYOUTS[name].from_convention(record, pixels, source)
+
+
+def positions_of(record: dict[str, Any]) -> Positions | None:
+    """The places a brain's first layer is shared across, by its input record (None: a plain
+    first layer, also for a layout this version does not know, which `of_input` refuses)."""
+    layout = LAYOUTS.get(record.get("layout", frame.NAME)) if isinstance(record, dict) else None
+    return layout.positions() if layout is not None else None

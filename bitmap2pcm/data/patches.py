@@ -29,13 +29,6 @@ flow.MAX_HOLD_SLOTS frames after it (LOOK for video without held pictures). With
 `steady_camera` (theanet.py --steady-camera) each frame step is taken after the camera's own
 motion (camera.py), so a shaking or panning camera is not motion in every patch.
 
-With `flow_change` (theanet.py --flow-change) the row ends with FLOW_CHANGES more scalars:
-how much the optical flow changes at the pictures t-2 .. t+2, the zero-learning flow-onset
-baseline's own measure (flow.change_strengths: DIS flow, its change's 99.5th percentile over
-the picture), as s / (s + FLOW_CHANGE_HALF_PX). Trained on a room with one act at a time,
-the patch brain found fewer impacts in dense scenes of falling objects than that baseline
-does (docs/evaluation.md, bench/cross_scenes); these let it lean on the baseline's measure.
-
 `ahead` (theanet.py --frames-ahead N, 0 to LOOK) moves the same window earlier: the row of
 slot t is the centred row of slot t - (LOOK - N), the six steps ending N frames after t, so
 a live camera's sound waits N frames instead of LOOK (bench/live).
@@ -73,20 +66,11 @@ WIDTH = STEPS * MAP + movement.SCALARS
 # rounding noise (a brightness change less its median) would be anything
 STILL_NORM = movement.ENERGY_FLOOR * SIDE
 FRAMES_AT_ONCE = 1024  # `Patches.rows` builds the rows of this many frames at a time
-FLOW_CHANGES = 5          # --flow-change: the flow's change at the pictures t-2 .. t+2
-FLOW_CHANGE_HALF_PX = 2.0  # a change of 2 pixels a picture step reads 0.5 (the 90th percentile
-                           # on the event benchmark's training scene; the median is 0.27)
 
 
-def width(flow_change: bool) -> int:
-    """A patch row's values."""
-    return WIDTH + FLOW_CHANGES * flow_change
-
-
-def _rows(window: np.ndarray, out: np.ndarray, steady: bool, flow_change: bool) -> None:
-    """Patch rows of the n frames window[LOOK:-LOOK] into `out` (n, width(flow_change)) (as
-    movement._rows), `steady`: with the camera's motion taken out of each frame step
-    (camera.py); `flow_change`: with the flow's change around each slot at the end."""
+def _rows(window: np.ndarray, out: np.ndarray, steady: bool) -> None:
+    """Patch rows of the n frames window[LOOK:-LOOK] into `out` (n, WIDTH) (as movement._rows),
+    `steady`: with the camera's motion taken out of each frame step (camera.py)."""
     n = len(out)
     # every frame step of the window once (each is in six rows), less its median
     steps = movement.coarse(camera.steadied_differences(window) if steady else np.diff(window, axis=0))
@@ -98,20 +82,12 @@ def _rows(window: np.ndarray, out: np.ndarray, steady: bool, flow_change: bool) 
     # the scalars of the same brightness-free maps: a brightness change moves none of them
     energies = np.abs(steps).mean(axis=1)
     movement.scalars(np.stack([energies[k:k + n] for k in range(STEPS)], axis=1),
-                     steps[now:now + n], steps[now + 1:now + 1 + n], out[:, STEPS * MAP:WIDTH], STILL_NORM)
-    if flow_change:  # the change at window picture j is strengths[j - 1]; row i's slot is picture i + LOOK
-        strengths = flow.change_strengths(flow.gray_pictures(window))
-        first = movement.LOOK - FLOW_CHANGES // 2 - 1
-        for k in range(FLOW_CHANGES):
-            changes = strengths[first + k:first + k + n]
-            out[:, WIDTH + k] = changes / (changes + FLOW_CHANGE_HALF_PX)
+                     steps[now:now + n], steps[now + 1:now + 1 + n], out[:, STEPS * MAP:], STILL_NORM)
 
 
-# by whether the camera's motion is taken out of each frame step (`steady_camera`) and
-# whether the flow's change ends the row (`flow_change`)
-PATCH_ROWS = {(steady, flow_change): movement.CentredRows(
-                  functools.partial(_rows, steady=steady, flow_change=flow_change), width(flow_change))
-              for steady in (False, True) for flow_change in (False, True)}
+# by whether the camera's motion is taken out of each frame step (`steady_camera`)
+PATCH_ROWS = {steady: movement.CentredRows(functools.partial(_rows, steady=steady), WIDTH)
+              for steady in (False, True)}
 
 
 class PatchStream:
@@ -122,10 +98,9 @@ class PatchStream:
     row stands in for the slots before it has one."""
 
     def __init__(self, ahead: int = movement.LOOK, inbetweens: str = flow.INBETWEENS[0],
-                 steady_camera: bool = False, flow_change: bool = False) -> None:
+                 steady_camera: bool = False) -> None:
         self._even = flow.EvenPictures(inbetweens)
-        self._rows = PATCH_ROWS[steady_camera, flow_change].stream()
-        self._width = width(flow_change)
+        self._rows = PATCH_ROWS[steady_camera].stream()
         self._owed = movement.LOOK - ahead  # first rows to repeat at the clip's start
         self._pushed = 0
         self._given = 0
@@ -146,17 +121,16 @@ class PatchStream:
 
     def finish(self) -> np.ndarray:
         rest = self._even.finish()
-        rows = (self._rows.push(np.asarray(rest, np.float32)) if rest
-                else np.empty((0, self._width), np.float32))
+        rows = self._rows.push(np.asarray(rest, np.float32)) if rest else np.empty((0, WIDTH), np.float32)
         last = self._rows.finish()
         due = self._pushed - self._given  # the last LOOK - ahead centred rows belong to no slot
         return self._shifted(np.concatenate([rows, last]) if len(last) else rows)[:due]
 
 
 @functools.cache  # render asks for them with every batch
-def places(row_width: int = WIDTH) -> Positions:
-    """The 49 places of a row of `row_width` values: each the six steps of its 4 x 4 blocks
-    (step by step, blocks row by row), then the scalars as the direct columns."""
+def places() -> Positions:
+    """The 49 places of a row: each the six steps of its 4 x 4 blocks (step by step, blocks
+    row by row), then the scalars as the direct columns."""
     starts = range(0, SIDE - PATCH_BLOCKS + 1, STRIDE_BLOCKS)
     blocks = np.arange(PATCH_BLOCKS)
     index = []
@@ -164,7 +138,7 @@ def places(row_width: int = WIDTH) -> Positions:
         for left in starts:
             cells = ((top + blocks)[:, None] * SIDE + (left + blocks)[None, :]).ravel()
             index.append((np.arange(STEPS)[:, None] * MAP + cells[None, :]).ravel())
-    return Positions(np.asarray(index, np.int64), np.arange(STEPS * MAP, row_width, dtype=np.int64))
+    return Positions(np.asarray(index, np.int64), np.arange(STEPS * MAP, WIDTH, dtype=np.int64))
 
 
 class Patches(InputLayout):
@@ -175,14 +149,13 @@ class Patches(InputLayout):
     hidden_layers = (48, 128)   # the detector's units, then one layer over the pooled picture
 
     def __init__(self, ahead: int = movement.LOOK, inbetweens: str = flow.INBETWEENS[0],
-                 steady_camera: bool = False, flow_change: bool = False) -> None:
+                 steady_camera: bool = False) -> None:
         if not 0 <= ahead <= movement.LOOK:
             raise UserError(f"--frames-ahead {ahead}: patch inputs see 0 to {movement.LOOK} "
                             "frames after a slot")
         self.ahead = ahead
         self.inbetweens = inbetweens
         self.steady_camera = steady_camera
-        self.flow_change = flow_change
         self.lookahead_slots = ahead + flow.MAX_HOLD_SLOTS  # the second only for held pictures
 
     @property
@@ -191,18 +164,16 @@ class Patches(InputLayout):
 
     def units(self, pixels: int) -> int:
         del pixels
-        return width(self.flow_change)
+        return WIDTH
 
     def what(self, pixels: int) -> str:
         del pixels
-        return ("each slot's frame differences in 49 patches, for one detector shared across them"
-                + (", and the optical flow's change" if self.flow_change else ""))
+        return "each slot's frame differences in 49 patches, for one detector shared across them"
 
     def rows(self, frames: np.ndarray, clip_starts: list[int]) -> GatheredRows:
         """The rows, each frame step's map kept once (data/gathered.py): a row holds six."""
         log.info("building patch inputs: the frame differences of %d steps around each slot, "
-                 "%d patches%s (%d inputs per slot)", STEPS, len(places().index),
-                 ", the optical flow's change" if self.flow_change else "", width(self.flow_change))
+                 "%d patches (%d inputs per slot)", STEPS, len(places().index), WIDTH)
         built = GatheredBuilder(STEPS, MAP)
         for first, stop in clip_bounds(clip_starts, len(frames)):
             # a block of frames at a time, as render streams them: a whole clip at once would
@@ -215,22 +186,20 @@ class Patches(InputLayout):
         return built.rows()
 
     def stream(self) -> PatchStream:
-        return PatchStream(self.ahead, self.inbetweens, self.steady_camera, self.flow_change)
+        return PatchStream(self.ahead, self.inbetweens, self.steady_camera)
 
     def option(self) -> str:
         return (f"--input {NAME}" + (f" --frames-ahead {self.ahead}" if self.ahead != movement.LOOK else "")
                 + (f" --inbetweens {self.inbetweens}" if self.inbetweens != flow.INBETWEENS[0] else "")
-                + (" --steady-camera" if self.steady_camera else "")
-                + (" --flow-change" if self.flow_change else ""))
+                + (" --steady-camera" if self.steady_camera else ""))
 
-    def positions(self) -> Positions:
-        return places(width(self.flow_change))
+    @classmethod
+    def positions(cls) -> Positions:
+        return places()
 
     def convention(self, picture: dict[str, Any]) -> dict[str, Any]:
-        # brains without the flow's change record nothing of it, as brains before the choice
-        flow_change = {"flow_change": True, **self._flow_constants()} if self.flow_change else {}
         return dict(picture, layout=NAME, ahead=self.ahead, inbetweens=self.inbetweens,
-                    steady_camera=self.steady_camera, **flow_change, **self._constants())
+                    steady_camera=self.steady_camera, **self._constants())
 
     @staticmethod
     def _constants() -> dict[str, Any]:
@@ -239,11 +208,6 @@ class Patches(InputLayout):
                 "held_share": flow.HELD_SHARE,
                 "patch_blocks": PATCH_BLOCKS, "stride_blocks": STRIDE_BLOCKS,
                 "energy_floor": movement.ENERGY_FLOOR, "energy_decades": movement.ENERGY_DECADES}
-
-    @staticmethod
-    def _flow_constants() -> dict[str, Any]:
-        return {"flow_change_half_px": FLOW_CHANGE_HALF_PX, "flow_changes": FLOW_CHANGES,
-                "strength_percentile": flow.STRENGTH_PERCENTILE}
 
     @classmethod
     def from_convention(cls, record: dict[str, Any], pixels: int, source: str) -> "Patches":
@@ -264,9 +228,4 @@ class Patches(InputLayout):
         if not isinstance(steady_camera, bool):
             raise UserError(f"{source}: brain's patch inputs record steady_camera {steady_camera!r}: "
                             f"retrain it with theanet.py --input patches")
-        flow_change = record.get("flow_change", False)  # brains before the choice had none
-        if not isinstance(flow_change, bool) or (flow_change and any(
-                record.get(key) != value for key, value in cls._flow_constants().items())):
-            raise UserError(f"{source}: brain's patch inputs measure the flow's change otherwise: "
-                            f"retrain it with theanet.py --input patches --flow-change")
-        return cls(ahead, inbetweens, steady_camera, flow_change)
+        return cls(ahead, inbetweens, steady_camera)

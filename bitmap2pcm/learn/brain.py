@@ -105,12 +105,8 @@ class Brain:
 
     @property
     def positions(self) -> Positions | None:
-        """The places its first layer is shared across (learn/pooling.py), or None (also for
-        an input record this version cannot build, which `layout` refuses)."""
-        try:
-            return self.layout.positions() if isinstance(self.input, dict) else None
-        except UserError:
-            return None
+        """The places its first layer is shared across (learn/pooling.py), or None."""
+        return layouts.positions_of(self.input)
 
     @property
     def memory_spans(self) -> list[tuple[int, int]]:

@@ -85,7 +85,6 @@ class Settings:
     frames_ahead: int | None = None      # patches: frames after a slot its row sees (None: 3)
     inbetweens: str | None = None        # patches: how held pictures are filled (None: blend)
     steady_camera: bool = False          # patches: the camera's motion out of each frame step
-    flow_change: bool = False            # patches: the optical flow's change around each slot too
     library_seconds: float = library.DEFAULT_CAP_S  # cues: the most training sound a brain keeps
     augment: list[str] = field(default_factory=list)  # changed copies of the training pictures (augment.py)
     optimizer: str = "adam"              # fine-tuning's: adam or nesterov (dbn.py)
@@ -97,7 +96,7 @@ class Settings:
     def layout(self) -> InputLayout:
         """The run's input layout, not yet fitted to its data (`InputLayout.fitted`)."""
         return layouts.chosen(self.inputs, self.history, self.eigen_frames, self.frames_ahead,
-                              self.inbetweens, self.steady_camera, self.flow_change)
+                              self.inbetweens, self.steady_camera)
 
     # These may change when a run is resumed: they do not alter the trajectory up to the stop.
     RESUMABLE_CHANGES = ("epochs", "save_every", "keep_every")
