@@ -185,6 +185,43 @@ def test_an_event_copies_an_onset_and_plays_its_recording_out():
     assert level[14] > level[20] or level[20] == bands.FLOOR_DB  # ... and decays as recorded
 
 
+def test_a_tone_an_event_starts_plays_on_while_the_network_hears_sound_and_stops_when_it_does_not():
+    # tones that swell in over two slots and hold for a second, each after 20 slots of silence
+    # (the synthetic example's shapes): copied from its quiet first slot, a tone plays on at
+    # that slot's gain, loud, until the network predicts silence after the impact's slots
+    t = np.arange(50 * W) / grid.RATE_HZ
+    slot_s = W / grid.RATE_HZ
+    swell = np.clip(np.minimum(t / (2 * slot_s), (1.0 - t) / (5 * slot_s)), 0.0, 1.0)  # no onset as it fades
+    tone = 0.3 * np.sin(2 * np.pi * 330 * t) * swell
+    sound = np.concatenate([np.zeros(20 * W), tone] * 4)
+    examples, _ = library_of(sound)
+    start = int(np.flatnonzero(examples["onset"])[0])  # a tone's first slot (its onset's)
+    assert examples["level_db"][start + 3:start + 25].min() > -20  # and its loud second
+    band = np.repeat(examples["shape"][start:start + 1].astype(np.float64) + 0.5, 60, axis=0)
+    n = 60
+    sounding = np.full(n, -30.0)  # an event: its impact (the tone's first slots) at most 20 dB above
+    loudness = np.full(n, bands.FLOOR_DB)
+    loudness[10:20] = -13.0   # the network hears the shape for ten slots, then nothing
+    probability = np.zeros(n)
+    probability[10] = 0.9
+    synthesizer = library.Synthesizer(examples, onset_threshold=0.5, record=True)
+    out = np.concatenate([synthesizer.push(band, loudness, sounding, probability),
+                          synthesizer.finish()])
+    choices = synthesizer.choices
+    assert choices[10].entry == start and all(choices[t].entry == choices[10].entry + t - 10 for t in range(10, 20))
+    level = bands.loudness_db(out)
+    assert np.all(level[12:19] > -30)                    # the tone sounds while it is heard ...
+    assert np.all(level[21:] == bands.FLOOR_DB)          # ... and not through the silence after
+    # the impact's own slots play even where the loudness predicted is silence
+    loudness[11:20] = bands.FLOOR_DB
+    synthesizer = library.Synthesizer(examples, onset_threshold=0.5, record=True)
+    out = np.concatenate([synthesizer.push(band, loudness, sounding, probability),
+                          synthesizer.finish()])
+    level = bands.loudness_db(out)
+    assert np.all(level[11:10 + library.EVENT_PEAK_SLOTS] > -30)
+    assert np.all(level[12 + library.EVENT_PEAK_SLOTS:] == bands.FLOOR_DB)
+
+
 def test_an_events_impact_plays_at_most_the_choices_level_tolerance_above_the_prediction():
     # each entry's impact: the loudest of its first EVENT_PEAK_SLOTS slots in its run
     examples = {"level_db": np.array([-12.0, -40, -12, -40, -60, -10, -40]),

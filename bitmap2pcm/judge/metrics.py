@@ -45,10 +45,10 @@ def click_ratio(samples: np.ndarray, samples_per_slot: int = grid.SAMPLES_PER_SL
     """How much larger the sample-to-sample step is across slot edges than inside slots.
 
     Median of |y[e] - y[e-1]| over inner edges e, divided by the median of |y[n] - y[n-1]|
-    over every other n. Dimensionless: about 1 means an edge looks like any other instant;
-    the raw join of a real brain's blocks is often several times 1. Returns nan when there is
-    no inner edge (fewer than two slots), inf when the inside is perfectly still but an edge
-    jumps.
+    over every other n, steps between two samples of exact silence left out. Dimensionless:
+    about 1 means an edge looks like any other instant; the raw join of a real brain's blocks
+    is often several times 1. Returns nan when no inner edge sounds (fewer than two slots, or
+    silence there), inf when the inside is perfectly still but an edge jumps.
     """
     y = np.asarray(samples, dtype=np.float64).reshape(-1)
     edges = inner_edges(y.size, samples_per_slot)
@@ -57,8 +57,13 @@ def click_ratio(samples: np.ndarray, samples_per_slot: int = grid.SAMPLES_PER_SL
     steps = np.abs(np.diff(y))  # steps[n-1] = |y[n] - y[n-1]|
     at_edge = np.zeros(steps.size, dtype=bool)
     at_edge[edges - 1] = True
+    # steps within digital silence say nothing of clicks: a render silent half the time would
+    # otherwise read infinite
+    sounding = (y[1:] != 0) | (y[:-1] != 0)
+    if not (at_edge & sounding).any():
+        return float("nan")
     with np.errstate(divide="ignore", invalid="ignore"):
-        return float(np.median(steps[at_edge]) / np.median(steps[~at_edge]))
+        return float(np.median(steps[at_edge & sounding]) / np.median(steps[~at_edge & sounding]))
 
 
 def edge_dip(samples: np.ndarray, radius: int = EDGE_RADIUS,

@@ -22,9 +22,14 @@ Synthesis (`Synthesizer`, streaming) takes the predicted cues of each slot (`cue
    penalty for a level far from the predicted one, at the loudness the network predicts if
    the slot sounds, its impact (`event_peaks`) at most LEVEL_COST_DB louder than that; then
    the recording plays out as it was recorded, the following entries
-   at the same gain (an impact keeps its real decay), until its run ends, it falls silent
-   or the next event comes. A brain that kept no looks (trained before them) chooses by
-   the bands among all its onset entries. The sound identity (the share of events that
+   at the same gain (an impact keeps its real decay), until its run ends, it falls silent,
+   the next event comes or, after the impact's EVENT_PEAK_SLOTS slots, the network predicts
+   silence (before that, a slot's predicted loudness is often silence while its onset says
+   an impact; after it, a recording that rises after its onset, a tone or a voice, would
+   play on at the onset's gain through the pictures' silence: the synthetic example's shapes
+   sounded on through the black between them, loudness r 0.01, docs/evaluation.md). A
+   brain that kept no looks (trained before them) chooses by the bands among all its onset
+   entries. The sound identity (the share of events that
    copy the recording of the thing that hit) of an eight-minute brain on ten unseen event
    scenes, and of a brain of `scenes.bounce`'s rain on five unseen rain scenes: by the
    bands 0.63 and 0.70, by the looks alone 0.90 and 0.46 (chance 0.48: the looks find the
@@ -389,6 +394,7 @@ class Synthesizer:
         self._events = EventPicker(onset_threshold)
         self._previous_entry = -1
         self._playing = False  # an event's recording is playing out
+        self._since_event = EVENT_PEAK_SLOTS  # slots since the last event began
         self._gain_now = 0.0
         self.choices: list[Choice] | None = [] if record else None
 
@@ -432,7 +438,8 @@ class Synthesizer:
                 # the choice itself weighs against a band shape 8 dB off
                 gain = min(self._gain(sounding_db[t], entry),
                            self._gain(sounding_db[t] + LEVEL_COST_DB, entry, self._peak))
-            elif self._playing and continues and self._level[previous + 1] > SILENCE_DB:
+            elif (self._playing and continues and self._level[previous + 1] > SILENCE_DB
+                  and (self._since_event < EVENT_PEAK_SLOTS or loudness_db[t] > SILENCE_DB)):
                 entry, gain = previous + 1, self._gain_now  # the event's recording plays out
             else:
                 row = np.where(self._for_steady, steady_cost[t], np.inf)
@@ -441,6 +448,7 @@ class Synthesizer:
                     entry = previous + 1
                 gain = self._gain(loudness_db[t], entry)
             self._playing = bool(event or (self._playing and entry == previous + 1))
+            self._since_event = 0 if event else self._since_event + 1
             entries[t], gains[t] = entry, gain
             self._previous_entry, self._gain_now = entry, gain
             if self.choices is not None:
