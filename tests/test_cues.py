@@ -212,13 +212,13 @@ def test_a_tone_an_event_starts_plays_on_while_the_network_hears_sound_and_stops
     level = bands.loudness_db(out)
     assert np.all(level[12:19] > -30)                    # the tone sounds while it is heard ...
     assert np.all(level[21:] == bands.FLOOR_DB)          # ... and not through the silence after
-    # the impact's own slots play even where the loudness predicted is silence
+    # the EVENT_PEAK_SLOTS slots after the event's play even where the loudness predicted is silence
     loudness[11:20] = bands.FLOOR_DB
     synthesizer = library.Synthesizer(examples, onset_threshold=0.5, record=True)
     out = np.concatenate([synthesizer.push(band, loudness, sounding, probability),
                           synthesizer.finish()])
     level = bands.loudness_db(out)
-    assert np.all(level[11:10 + library.EVENT_PEAK_SLOTS] > -30)
+    assert np.all(level[11:11 + library.EVENT_PEAK_SLOTS] > -30)
     assert np.all(level[12 + library.EVENT_PEAK_SLOTS:] == bands.FLOOR_DB)
 
 

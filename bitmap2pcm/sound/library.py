@@ -23,9 +23,9 @@ Synthesis (`Synthesizer`, streaming) takes the predicted cues of each slot (`cue
    the slot sounds, its impact (`event_peaks`) at most LEVEL_COST_DB louder than that; then
    the recording plays out as it was recorded, the following entries
    at the same gain (an impact keeps its real decay), until its run ends, it falls silent,
-   the next event comes or, after the impact's EVENT_PEAK_SLOTS slots, the network predicts
-   silence (before that, a slot's predicted loudness is often silence while its onset says
-   an impact; after it, a recording that rises after its onset, a tone or a voice, would
+   the next event comes or, once EVENT_PEAK_SLOTS slots after the event's own have played,
+   the network predicts silence (until then, a slot's predicted loudness is often silence
+   while the impact sounds; after them, a recording that rises after its onset, a tone or a voice, would
    play on at the onset's gain through the pictures' silence: the synthetic example's shapes
    sounded on through the black between them, loudness r 0.01, docs/evaluation.md). A
    brain that kept no looks (trained before them) chooses by the bands among all its onset
@@ -394,7 +394,7 @@ class Synthesizer:
         self._events = EventPicker(onset_threshold)
         self._previous_entry = -1
         self._playing = False  # an event's recording is playing out
-        self._since_event = EVENT_PEAK_SLOTS  # slots since the last event began
+        self._since_event = EVENT_PEAK_SLOTS  # slots played since the last event's own
         self._gain_now = 0.0
         self.choices: list[Choice] | None = [] if record else None
 
