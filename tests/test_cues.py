@@ -188,7 +188,8 @@ def test_an_event_copies_an_onset_and_plays_its_recording_out():
 def test_a_tone_an_event_starts_plays_on_while_the_network_hears_sound_and_stops_when_it_does_not():
     # tones that swell in over two slots and hold for a second, each after 20 slots of silence
     # (the synthetic example's shapes): copied from its quiet first slot, a tone plays on at
-    # that slot's gain, loud, until the network predicts silence after the impact's slots
+    # that slot's gain, loud, until the network predicts silence, once the EVENT_PEAK_SLOTS
+    # slots after the event's have played
     t = np.arange(50 * W) / grid.RATE_HZ
     slot_s = W / grid.RATE_HZ
     swell = np.clip(np.minimum(t / (2 * slot_s), (1.0 - t) / (5 * slot_s)), 0.0, 1.0)  # no onset as it fades
@@ -204,20 +205,21 @@ def test_a_tone_an_event_starts_plays_on_while_the_network_hears_sound_and_stops
     loudness[10:20] = -13.0   # the network hears the shape for ten slots, then nothing
     probability = np.zeros(n)
     probability[10] = 0.9
-    synthesizer = library.Synthesizer(examples, onset_threshold=0.5, record=True)
-    out = np.concatenate([synthesizer.push(band, loudness, sounding, probability),
-                          synthesizer.finish()])
-    choices = synthesizer.choices
+
+    def rendered(loudness):
+        """(the choices, each slot's level) of one synthesizer given these predictions."""
+        synthesizer = library.Synthesizer(examples, onset_threshold=0.5, record=True)
+        out = np.concatenate([synthesizer.push(band, loudness, sounding, probability),
+                              synthesizer.finish()])
+        return synthesizer.choices, bands.loudness_db(out)
+
+    choices, level = rendered(loudness)
     assert choices[10].entry == start and all(choices[t].entry == choices[10].entry + t - 10 for t in range(10, 20))
-    level = bands.loudness_db(out)
     assert np.all(level[12:19] > -30)                    # the tone sounds while it is heard ...
     assert np.all(level[21:] == bands.FLOOR_DB)          # ... and not through the silence after
     # the EVENT_PEAK_SLOTS slots after the event's play even where the loudness predicted is silence
     loudness[11:20] = bands.FLOOR_DB
-    synthesizer = library.Synthesizer(examples, onset_threshold=0.5, record=True)
-    out = np.concatenate([synthesizer.push(band, loudness, sounding, probability),
-                          synthesizer.finish()])
-    level = bands.loudness_db(out)
+    _, level = rendered(loudness)
     assert np.all(level[11:11 + library.EVENT_PEAK_SLOTS] > -30)
     assert np.all(level[12 + library.EVENT_PEAK_SLOTS:] == bands.FLOOR_DB)
 

@@ -25,12 +25,12 @@ Synthesis (`Synthesizer`, streaming) takes the predicted cues of each slot (`cue
    at the same gain (an impact keeps its real decay), until its run ends, it falls silent,
    the next event comes or, once EVENT_PEAK_SLOTS slots after the event's own have played,
    the network predicts silence (until then, a slot's predicted loudness is often silence
-   while the impact sounds; after them, a recording that rises after its onset, a tone or a voice, would
-   play on at the onset's gain through the pictures' silence: the synthetic example's shapes
-   sounded on through the black between them, loudness r 0.01, docs/evaluation.md). A
-   brain that kept no looks (trained before them) chooses by the bands among all its onset
-   entries. The sound identity (the share of events that
-   copy the recording of the thing that hit) of an eight-minute brain on ten unseen event
+   while the impact sounds; after them, a recording that rises after its onset, a tone or a
+   voice, would play on at the onset's gain through the pictures' silence: the synthetic
+   example's shapes sounded on through the black between them, loudness r 0.01,
+   docs/evaluation.md). A brain that kept no looks (trained before them) chooses by the
+   bands among all its onset entries. The sound identity (the share of events that copy
+   the recording of the thing that hit) of an eight-minute brain on ten unseen event
    scenes, and of a brain of `scenes.bounce`'s rain on five unseen rain scenes: by the
    bands 0.63 and 0.70, by the looks alone 0.90 and 0.46 (chance 0.48: the looks find the
    wrong place where many things move), by the bands among the quarter nearest by looks
